@@ -1,0 +1,108 @@
+//! Reference data movement, embedding gathers/scatters and random fills.
+
+use super::elementwise::{strided_offset, unravel};
+
+pub fn strided_copy(src: &[f32], shape: &[usize], src_strides: &[usize], out: &mut [f32]) {
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = src[strided_offset(&unravel(i, shape), src_strides)];
+    }
+}
+
+pub fn gather_rows(table: &[f32], dim: usize, ids: &[f32], out: &mut [f32]) {
+    for (i, &id) in ids.iter().enumerate() {
+        for j in 0..dim {
+            out[i * dim + j] = table[id as usize * dim + j];
+        }
+    }
+}
+
+pub fn scatter_add_rows(grad: &[f32], dim: usize, ids: &[f32], table_grad: &mut [f32]) {
+    for (i, &id) in ids.iter().enumerate() {
+        for j in 0..dim {
+            table_grad[id as usize * dim + j] += grad[i * dim + j];
+        }
+    }
+}
+
+pub fn index_select(
+    x: &[f32],
+    outer: usize,
+    len: usize,
+    inner: usize,
+    ids: &[f32],
+    out: &mut [f32],
+) {
+    let n = ids.len();
+    for o in 0..outer {
+        for (j, &id) in ids.iter().enumerate() {
+            for i in 0..inner {
+                out[(o * n + j) * inner + i] = x[(o * len + id as usize) * inner + i];
+            }
+        }
+    }
+}
+
+pub fn index_add(
+    grad: &[f32],
+    outer: usize,
+    len: usize,
+    inner: usize,
+    ids: &[f32],
+    gx: &mut [f32],
+) {
+    let n = ids.len();
+    for o in 0..outer {
+        for (j, &id) in ids.iter().enumerate() {
+            for i in 0..inner {
+                gx[(o * len + id as usize) * inner + i] += grad[(o * n + j) * inner + i];
+            }
+        }
+    }
+}
+
+/// lowbias32, as specified in [`crate::rng`].
+fn mix(mut x: u32) -> u32 {
+    x ^= x >> 16;
+    x = x.wrapping_mul(0x7feb_352d);
+    x ^= x >> 15;
+    x = x.wrapping_mul(0x846c_a68b);
+    x ^= x >> 16;
+    x
+}
+
+pub fn hash_uniform(seed: u64, counter: u64) -> f32 {
+    let (seed_lo, seed_hi) = (seed as u32, (seed >> 32) as u32);
+    let (c_lo, c_hi) = (counter as u32, (counter >> 32) as u32);
+    let h = mix(mix(mix(mix(seed_lo ^ 0x9e37_79b9) ^ seed_hi) ^ c_hi) ^ c_lo);
+    (h >> 8) as f32 / 16_777_216.0
+}
+
+pub fn fill_uniform(seed: u64, offset: u64, lo: f32, hi: f32, out: &mut [f32]) {
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = lo + (hi - lo) * hash_uniform(seed, offset.wrapping_add(i as u64));
+    }
+}
+
+pub fn fill_normal(seed: u64, offset: u64, mean: f32, std: f32, out: &mut [f32]) {
+    for (i, o) in out.iter_mut().enumerate() {
+        let c = offset.wrapping_add(i as u64);
+        let first = c - c % 2;
+        let u1 = hash_uniform(seed, first);
+        let u2 = hash_uniform(seed, first + 1);
+        let r = (-2.0 * (1.0 - u1).ln()).sqrt();
+        let theta = 2.0 * std::f32::consts::PI * u2;
+        let z = if c.is_multiple_of(2) {
+            r * theta.cos()
+        } else {
+            r * theta.sin()
+        };
+        *o = mean + std * z;
+    }
+}
+
+pub fn dropout_mask(seed: u64, offset: u64, p: f32, out: &mut [f32]) {
+    for (i, o) in out.iter_mut().enumerate() {
+        let u = hash_uniform(seed, offset.wrapping_add(i as u64));
+        *o = if u < p { 0.0 } else { 1.0 / (1.0 - p) };
+    }
+}

@@ -1,0 +1,124 @@
+//! Counter-based random numbers, identical on the CPU and in WGSL.
+//!
+//! There is no generator state: element `i` of a fill is a pure function of
+//! `(seed, offset + i)`. That makes fills trivially parallel, lets a training
+//! run be resumed by remembering one counter, and lets the GPU shader produce
+//! the same numbers, because it only needs 32-bit integer arithmetic.
+//!
+//! # The algorithm (normative — `shaders/` must match it bit for bit)
+//!
+//! All arithmetic is on `u32` with wrapping multiplication.
+//!
+//! ```text
+//! mix(x):  x ^= x >> 16; x *= 0x7feb352d; x ^= x >> 15; x *= 0x846ca68b; x ^= x >> 16
+//!          (Chris Wellons' "lowbias32" finaliser: a bijection on u32)
+//!
+//! hash(seed, c):   seed, c: u64 split as lo/hi u32 halves
+//!     h = mix(seed_lo ^ 0x9e3779b9)
+//!     h = mix(h ^ seed_hi)
+//!     h = mix(h ^ c_hi)
+//!     h = mix(h ^ c_lo)
+//!
+//! uniform(seed, c) = f32(hash(seed, c) >> 8) * 2^-24          in [0, 1), exact
+//! ```
+//!
+//! The counter of element `i` is `c = offset + i` (wrapping u64 add; a WGSL
+//! shader adds the u32 halves with a carry). The golden-ratio constant keeps
+//! `hash(0, 0)` away from the fixed point `mix(0) = 0`. Because `mix` is a
+//! bijection, for a fixed seed and `c_hi` the 2^32 values of `c_lo` give 2^32
+//! distinct hashes.
+//!
+//! * `fill_uniform`: `lo + (hi - lo) * uniform(seed, c)`.
+//! * `dropout_mask`: `0` if `uniform(seed, c) < p`, else `1 / (1 - p)`.
+//! * `fill_normal` (Box–Muller on aligned pairs): counter `c` belongs to the
+//!   pair `j = c / 2`, with `u1 = uniform(seed, 2j)`, `u2 = uniform(seed, 2j+1)`,
+//!   `r = sqrt(-2 ln(1 - u1))` (`1 - u1` is in `(0, 1]`, so the log is finite),
+//!   `theta = 2 pi u2`; even `c` gets `r cos theta`, odd `c` gets `r sin theta`.
+//!   The result is `mean + std * z`. Pairs are aligned to absolute counters, so a
+//!   fill may start at an odd offset and still agree element by element with a
+//!   longer fill. The uniforms match the GPU exactly; the normals only up to the
+//!   GPU's `log`/`cos`/`sin` accuracy (WGSL does not promise correctly rounded
+//!   transcendentals).
+
+use crate::par::{worth_parallel, TASK_ELEMS};
+use rayon::prelude::*;
+
+/// The lowbias32 integer finaliser (bijective on `u32`).
+#[inline(always)]
+pub fn mix32(mut x: u32) -> u32 {
+    x ^= x >> 16;
+    x = x.wrapping_mul(0x7feb_352d);
+    x ^= x >> 15;
+    x = x.wrapping_mul(0x846c_a68b);
+    x ^= x >> 16;
+    x
+}
+
+/// The 32-bit hash of `(seed, counter)` that every random fill is built on.
+#[inline(always)]
+pub fn hash32(seed: u64, counter: u64) -> u32 {
+    let mut h = mix32(seed as u32 ^ 0x9e37_79b9);
+    h = mix32(h ^ (seed >> 32) as u32);
+    h = mix32(h ^ (counter >> 32) as u32);
+    mix32(h ^ counter as u32)
+}
+
+/// Uniform `f32` in `[0, 1)` from the top 24 bits of [`hash32`] (exactly representable).
+#[inline(always)]
+pub fn hash_uniform(seed: u64, counter: u64) -> f32 {
+    (hash32(seed, counter) >> 8) as f32 * (1.0 / 16_777_216.0)
+}
+
+/// One standard normal sample for absolute counter `c` (Box–Muller, see module docs).
+#[inline(always)]
+pub fn hash_normal(seed: u64, c: u64) -> f32 {
+    let pair = c & !1;
+    let u1 = hash_uniform(seed, pair);
+    let u2 = hash_uniform(seed, pair | 1);
+    let r = (-2.0 * (1.0 - u1).ln()).sqrt();
+    let theta = std::f32::consts::TAU * u2;
+    if c & 1 == 0 {
+        r * theta.cos()
+    } else {
+        r * theta.sin()
+    }
+}
+
+/// Fill `out[i] = f(offset + i)`, in parallel for large outputs.
+fn fill_with(offset: u64, out: &mut [f32], f: impl Fn(u64) -> f32 + Sync) {
+    let chunk = |start: usize, out: &mut [f32]| {
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = f(offset.wrapping_add((start + i) as u64));
+        }
+    };
+    if worth_parallel(out.len()) {
+        out.par_chunks_mut(TASK_ELEMS)
+            .enumerate()
+            .for_each(|(t, o)| chunk(t * TASK_ELEMS, o));
+    } else {
+        chunk(0, out);
+    }
+}
+
+/// `out[i] = lo + (hi - lo) * u(seed, offset + i)`.
+pub fn fill_uniform(seed: u64, offset: u64, lo: f32, hi: f32, out: &mut [f32]) {
+    let width = hi - lo;
+    fill_with(offset, out, |c| lo + width * hash_uniform(seed, c));
+}
+
+/// `out[i] = mean + std * z(seed, offset + i)` with Box–Muller normals.
+pub fn fill_normal(seed: u64, offset: u64, mean: f32, std: f32, out: &mut [f32]) {
+    fill_with(offset, out, |c| mean + std * hash_normal(seed, c));
+}
+
+/// `out[i] = 0` if `u(seed, offset + i) < p`, else `1 / (1 - p)` (inverted dropout).
+pub fn dropout_mask(seed: u64, offset: u64, p: f32, out: &mut [f32]) {
+    let keep_scale = 1.0 / (1.0 - p);
+    fill_with(offset, out, |c| {
+        if hash_uniform(seed, c) < p {
+            0.0
+        } else {
+            keep_scale
+        }
+    });
+}

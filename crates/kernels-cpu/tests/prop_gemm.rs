@@ -1,0 +1,249 @@
+//! GEMM against the f64 triple loop, under every ISA.
+//!
+//! Tolerance per element: the standard forward-error bound for a dot product
+//! of length k in f32, `|error| <= 2 (k + 2) eps (|alpha| sum_p |a_ip b_pj| + |beta c_ij|)`,
+//! computed by running the reference on absolute values.
+
+mod common;
+
+use common::*;
+use kernels_cpu::{self as k, reference as r};
+use proptest::prelude::*;
+
+#[derive(Debug, Clone)]
+struct Case {
+    ta: bool,
+    tb: bool,
+    m: usize,
+    n: usize,
+    k: usize,
+    lda: usize,
+    ldb: usize,
+    ldc: usize,
+    alpha: f32,
+    beta: f32,
+    a: Vec<f32>,
+    b: Vec<f32>,
+    c: Vec<f32>,
+}
+
+fn span(rows: usize, cols: usize, ld: usize) -> usize {
+    if rows == 0 || cols == 0 {
+        0
+    } else {
+        (rows - 1) * ld + cols
+    }
+}
+
+fn case(batch: usize) -> impl Strategy<Value = Case> {
+    let size = prop_oneof![6 => dim0(), 1 => 90usize..300];
+    (
+        any::<bool>(),
+        any::<bool>(),
+        size.clone(),
+        size.clone(),
+        size,
+        0usize..3,
+        0usize..3,
+        0usize..3,
+    )
+        .prop_flat_map(move |(ta, tb, m, n, kk, pa, pb, pc)| {
+            let (ar, ac) = if ta { (kk, m) } else { (m, kk) };
+            let (br, bc) = if tb { (n, kk) } else { (kk, n) };
+            let (lda, ldb, ldc) = (ac + pa, bc + pb, n + pc);
+            (
+                Just((ta, tb, m, n, kk, lda, ldb, ldc)),
+                prop::sample::select(vec![1.0f32, -0.5, 2.0, 0.0]),
+                prop::sample::select(vec![0.0f32, 1.0, 0.3]),
+                floats(batch * span(ar, ac, lda), -1.0, 1.0),
+                floats(batch * span(br, bc, ldb), -1.0, 1.0),
+                floats(batch * span(m, n, ldc), -1.0, 1.0),
+            )
+        })
+        .prop_map(
+            |((ta, tb, m, n, k, lda, ldb, ldc), alpha, beta, a, b, c)| Case {
+                ta,
+                tb,
+                m,
+                n,
+                k,
+                lda,
+                ldb,
+                ldc,
+                alpha,
+                beta,
+                a,
+                b,
+                c,
+            },
+        )
+}
+
+fn abs(v: &[f32]) -> Vec<f32> {
+    v.iter().map(|x| x.abs()).collect()
+}
+
+/// Per-element error bound (see the module docs); NaN-free by construction.
+fn gemm_tol(cs: &Case) -> Vec<f32> {
+    let mut t = abs(&cs.c);
+    r::sgemm(
+        cs.ta,
+        cs.tb,
+        cs.m,
+        cs.n,
+        cs.k,
+        cs.alpha.abs(),
+        &abs(&cs.a),
+        cs.lda,
+        &abs(&cs.b),
+        cs.ldb,
+        cs.beta.abs(),
+        &mut t,
+        cs.ldc,
+    );
+    let f = 2.0 * (cs.k as f32 + 2.0) * f32::EPSILON;
+    t.iter().map(|v| v * f + 1e-30).collect()
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn sgemm_matches_reference(cs in case(1)) {
+        let mut want = cs.c.clone();
+        r::sgemm(cs.ta, cs.tb, cs.m, cs.n, cs.k, cs.alpha, &cs.a, cs.lda, &cs.b, cs.ldb, cs.beta, &mut want, cs.ldc);
+        let tol = gemm_tol(&cs);
+        each_isa(|isa| {
+            let mut got = cs.c.clone();
+            if cs.beta == 0.0 {
+                // beta == 0 must not read C: poison everything C covers except
+                // the padding columns, which must survive untouched.
+                for i in 0..cs.m {
+                    got[i * cs.ldc..i * cs.ldc + cs.n].fill(f32::NAN);
+                }
+            }
+            k::sgemm(cs.ta, cs.tb, cs.m, cs.n, cs.k, cs.alpha, &cs.a, cs.lda, &cs.b, cs.ldb, cs.beta, &mut got, cs.ldc);
+            let what = format!("sgemm ta={} tb={} m={} n={} k={} alpha={} beta={}", cs.ta, cs.tb, cs.m, cs.n, cs.k, cs.alpha, cs.beta);
+            assert_within(&what, isa, &got, &want, &tol);
+        });
+    }
+
+    #[test]
+    fn sgemm_batched_matches_reference(
+        batch in 0usize..4,
+        cs in case(3),
+        bcast in (any::<bool>(), any::<bool>()),
+    ) {
+        let (ar, ac) = if cs.ta { (cs.k, cs.m) } else { (cs.m, cs.k) };
+        let (br, bc) = if cs.tb { (cs.n, cs.k) } else { (cs.k, cs.n) };
+        let sa = if bcast.0 { 0 } else { span(ar, ac, cs.lda) };
+        let sb = if bcast.1 { 0 } else { span(br, bc, cs.ldb) };
+        let sc = span(cs.m, cs.n, cs.ldc);
+        let mut want = cs.c.clone();
+        r::sgemm_batched(batch, cs.ta, cs.tb, cs.m, cs.n, cs.k, cs.alpha, &cs.a, cs.lda, sa, &cs.b, cs.ldb, sb, cs.beta, &mut want, cs.ldc, sc);
+        let f = 2.0 * (cs.k as f32 + 2.0) * f32::EPSILON;
+        let mut tol = abs(&cs.c);
+        r::sgemm_batched(batch, cs.ta, cs.tb, cs.m, cs.n, cs.k, cs.alpha.abs(), &abs(&cs.a), cs.lda, sa, &abs(&cs.b), cs.ldb, sb, cs.beta.abs(), &mut tol, cs.ldc, sc);
+        let tol: Vec<f32> = tol.iter().map(|v| v * f + 1e-30).collect();
+        each_isa(|isa| {
+            let mut got = cs.c.clone();
+            k::sgemm_batched(batch, cs.ta, cs.tb, cs.m, cs.n, cs.k, cs.alpha, &cs.a, cs.lda, sa, &cs.b, cs.ldb, sb, cs.beta, &mut got, cs.ldc, sc);
+            assert_within(&format!("sgemm_batched batch={batch} {:?}", (cs.ta, cs.tb, cs.m, cs.n, cs.k)), isa, &got, &want, &tol);
+        });
+    }
+}
+
+/// Sizes that cross every blocking boundary (KC = 256, MC = 96, NC = 2048) and
+/// the multi-threaded row and column splits.
+#[test]
+fn large_sgemm_matches_reference() {
+    for (ta, tb, m, n, kk) in [
+        (false, false, 197, 131, 300),
+        (true, true, 101, 67, 513),
+        (false, true, 3, 2100, 70),
+        (true, false, 1, 1500, 257),
+    ] {
+        let (ar, ac) = if ta { (kk, m) } else { (m, kk) };
+        let (br, bc) = if tb { (n, kk) } else { (kk, n) };
+        let cs = Case {
+            ta,
+            tb,
+            m,
+            n,
+            k: kk,
+            lda: ac,
+            ldb: bc,
+            ldc: n,
+            alpha: 0.7,
+            beta: 0.5,
+            a: det_floats(ar * ac, 21, -1.0, 1.0),
+            b: det_floats(br * bc, 22, -1.0, 1.0),
+            c: det_floats(m * n, 23, -1.0, 1.0),
+        };
+        let mut want = cs.c.clone();
+        r::sgemm(
+            ta, tb, m, n, kk, cs.alpha, &cs.a, cs.lda, &cs.b, cs.ldb, cs.beta, &mut want, cs.ldc,
+        );
+        let tol = gemm_tol(&cs);
+        each_isa(|isa| {
+            let mut got = cs.c.clone();
+            k::sgemm(
+                ta, tb, m, n, kk, cs.alpha, &cs.a, cs.lda, &cs.b, cs.ldb, cs.beta, &mut got, cs.ldc,
+            );
+            assert_within(
+                &format!("large sgemm {:?}", (ta, tb, m, n, kk)),
+                isa,
+                &got,
+                &want,
+                &tol,
+            );
+        });
+    }
+    // Many small products: the batch-parallel path.
+    let (batch, m, n, kk) = (64, 20, 24, 33);
+    let a = det_floats(batch * m * kk, 24, -1.0, 1.0);
+    let b = det_floats(kk * n, 25, -1.0, 1.0);
+    let mut want = vec![0.0; batch * m * n];
+    r::sgemm_batched(
+        batch,
+        false,
+        false,
+        m,
+        n,
+        kk,
+        1.0,
+        &a,
+        kk,
+        m * kk,
+        &b,
+        n,
+        0,
+        0.0,
+        &mut want,
+        n,
+        m * n,
+    );
+    each_isa(|isa| {
+        let mut got = vec![f32::NAN; batch * m * n];
+        k::sgemm_batched(
+            batch,
+            false,
+            false,
+            m,
+            n,
+            kk,
+            1.0,
+            &a,
+            kk,
+            m * kk,
+            &b,
+            n,
+            0,
+            0.0,
+            &mut got,
+            n,
+            m * n,
+        );
+        assert_close("batched small", isa, &got, &want, 1e-5, 1e-5);
+    });
+}

@@ -1,0 +1,248 @@
+//! `GpuBuffer`: an f32 storage buffer on the device, and the pool it returns to.
+//!
+//! Creating a wgpu buffer costs a driver allocation, and a training step
+//! creates and drops hundreds of activations of the same few sizes, so freed
+//! buffers go back to a pool keyed by *size class* and are handed out again.
+//! Set `S2S_GPU_NO_POOL=1` to turn reuse off when hunting a bug.
+//!
+//! One subtlety makes reuse safe. `Queue::write_buffer` (our upload) runs
+//! before the command buffer of the *next* submit, so a buffer dropped while
+//! the current, not yet submitted, batch still reads it must not be uploaded
+//! into until that batch is submitted. Dropped buffers therefore wait in a
+//! `pending` list, which the recorder releases into `free` after each submit.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crate::context::{context, GpuContext};
+use crate::error::GpuError;
+
+/// Smallest allocation: tiny buffers (scalars, counters) all share one class.
+const MIN_CLASS_BYTES: u64 = 256;
+
+/// The size class of a request: rounded up to a quarter of its power of two,
+/// so at most 25% is wasted while sizes that differ a little still share.
+pub(crate) fn size_class(bytes: u64) -> u64 {
+    let bytes = bytes.max(MIN_CLASS_BYTES);
+    let octave = 63 - bytes.leading_zeros(); // floor(log2(bytes))
+    let step = 1u64 << (octave - 2);
+    bytes.div_ceil(step) * step
+}
+
+pub(crate) struct BufferPool {
+    inner: Mutex<PoolLists>,
+    reuse: bool,
+}
+
+#[derive(Default)]
+struct PoolLists {
+    free: HashMap<u64, Vec<wgpu::Buffer>>,
+    pending: Vec<(u64, wgpu::Buffer)>,
+}
+
+impl BufferPool {
+    pub(crate) fn new() -> Self {
+        let disabled = std::env::var("S2S_GPU_NO_POOL").is_ok_and(|v| v == "1");
+        BufferPool {
+            inner: Mutex::default(),
+            reuse: !disabled,
+        }
+    }
+
+    fn take(&self, ctx: &GpuContext, class: u64) -> wgpu::Buffer {
+        if let Some(buffer) = self.inner.lock().unwrap().free.get_mut(&class).and_then(Vec::pop) {
+            return buffer;
+        }
+        ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("s2s f32 storage"),
+            size: class,
+            usage: wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_SRC
+                | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        })
+    }
+
+    fn give_back(&self, class: u64, buffer: wgpu::Buffer) {
+        if self.reuse {
+            self.inner.lock().unwrap().pending.push((class, buffer));
+        }
+        // Without reuse, dropping the handle frees it once the GPU is done.
+    }
+
+    /// Called by the recorder right after a submit: buffers dropped before it
+    /// are now safe to upload into.
+    pub(crate) fn release_pending(&self) {
+        let mut lists = self.inner.lock().unwrap();
+        let pending = std::mem::take(&mut lists.pending);
+        for (class, buffer) in pending {
+            lists.free.entry(class).or_default().push(buffer);
+        }
+    }
+
+    /// Number of idle buffers (free or pending), for tests and diagnostics.
+    pub(crate) fn idle_count(&self) -> usize {
+        let lists = self.inner.lock().unwrap();
+        lists.pending.len() + lists.free.values().map(Vec::len).sum::<usize>()
+    }
+
+    /// Frees every idle buffer (e.g. after evaluation, before training).
+    pub(crate) fn trim(&self) {
+        let mut lists = self.inner.lock().unwrap();
+        lists.free.clear();
+    }
+}
+
+/// An f32 storage buffer on the device. Cloning is cheap (an `Arc`); the
+/// memory goes back to the pool when the last clone drops.
+///
+/// Launchers take `&GpuBuffer` for outputs too: the GPU writes them, the host
+/// never does, so Rust's `&mut` would protect nothing here.
+#[derive(Clone)]
+pub struct GpuBuffer {
+    inner: Arc<Allocation>,
+}
+
+struct Allocation {
+    ctx: &'static GpuContext,
+    /// `Some` until drop hands it back to the pool.
+    buffer: Option<wgpu::Buffer>,
+    len: usize,
+    class: u64,
+}
+
+impl Drop for Allocation {
+    fn drop(&mut self) {
+        if let Some(buffer) = self.buffer.take() {
+            self.ctx.pool.give_back(self.class, buffer);
+        }
+    }
+}
+
+impl std::fmt::Debug for GpuBuffer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "GpuBuffer(len = {})", self.len())
+    }
+}
+
+impl GpuBuffer {
+    /// A buffer of `len` f32 whose contents are unspecified (possibly a
+    /// previous user's data): for outputs a kernel overwrites entirely.
+    pub fn uninit(len: usize) -> Result<Self, GpuError> {
+        let ctx = context()?;
+        let bytes = (len as u64) * 4;
+        let class = allocation_size(ctx, bytes, len)?;
+        let buffer = ctx.pool.take(ctx, class);
+        Ok(GpuBuffer {
+            inner: Arc::new(Allocation {
+                ctx,
+                buffer: Some(buffer),
+                len,
+                class,
+            }),
+        })
+    }
+
+    /// A buffer of `len` zeros.
+    pub fn zeros(len: usize) -> Result<Self, GpuError> {
+        Self::filled(len, 0.0)
+    }
+
+    /// A buffer of `len` copies of `value`, filled on the device.
+    pub fn filled(len: usize, value: f32) -> Result<Self, GpuError> {
+        let out = Self::uninit(len)?;
+        crate::launch::elementwise::fill(&out, value)?;
+        Ok(out)
+    }
+
+    /// Upload host data. The copy is staged now and lands on the device before
+    /// any dispatch recorded after this call.
+    pub fn from_slice(data: &[f32]) -> Result<Self, GpuError> {
+        let out = Self::uninit(data.len())?;
+        if !data.is_empty() {
+            let ctx = out.inner.ctx;
+            ctx.queue
+                .write_buffer(out.raw(), 0, bytemuck::cast_slice(data));
+        }
+        Ok(out)
+    }
+
+    /// Read the buffer back: submits all recorded work and waits for it.
+    /// This is the only place the host waits for the GPU.
+    pub fn to_vec(&self) -> Result<Vec<f32>, GpuError> {
+        if self.is_empty() {
+            return Ok(Vec::new());
+        }
+        crate::record::read_back(self.inner.ctx, self.raw(), self.len())
+    }
+
+    /// Number of f32 elements.
+    pub fn len(&self) -> usize {
+        self.inner.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.inner.len == 0
+    }
+
+    /// True when both handles refer to the same device memory.
+    pub fn same_buffer(a: &GpuBuffer, b: &GpuBuffer) -> bool {
+        Arc::ptr_eq(&a.inner, &b.inner)
+    }
+
+    pub(crate) fn raw(&self) -> &wgpu::Buffer {
+        self.inner.buffer.as_ref().expect("a live GpuBuffer owns its buffer")
+    }
+}
+
+/// Idle buffers held by the pool (for tests and the benchmark report).
+pub fn pooled_buffer_count() -> usize {
+    context().map_or(0, |ctx| ctx.pool.idle_count())
+}
+
+/// Release every idle pooled buffer back to the driver.
+pub fn trim_pool() {
+    if let Ok(ctx) = context() {
+        ctx.pool.trim();
+    }
+}
+
+/// The number of bytes to allocate for a request, or the limit it breaks.
+fn allocation_size(ctx: &GpuContext, bytes: u64, elements: usize) -> Result<u64, GpuError> {
+    let limits = [
+        (ctx.limits.max_storage_buffer_binding_size, "max_storage_buffer_binding_size"),
+        (ctx.limits.max_buffer_size, "max_buffer_size"),
+    ];
+    let mut ceiling = u64::MAX;
+    for (limit, limit_name) in limits {
+        if bytes > limit {
+            return Err(GpuError::BufferTooLarge {
+                bytes,
+                elements,
+                limit,
+                limit_name,
+            });
+        }
+        ceiling = ceiling.min(limit);
+    }
+    // Near the limit, the rounded-up class may not fit while the request does.
+    Ok(size_class(bytes).min(ceiling / 16 * 16).max(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::size_class;
+
+    #[test]
+    fn size_classes_waste_at_most_a_quarter() {
+        assert_eq!(size_class(0), 256);
+        assert_eq!(size_class(4), 256);
+        assert_eq!(size_class(257), 320);
+        assert_eq!(size_class(1 << 20), 1 << 20);
+        for bytes in [300u64, 1000, 4097, 123_457, 9_999_999] {
+            let class = size_class(bytes);
+            assert!(class >= bytes && class as f64 <= bytes as f64 * 1.25 + 1.0);
+            assert_eq!(class % 16, 0);
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! Broadcasting binary ops, where_select and strided_copy
+//! (`shaders/binary.wgsl`, `shaders/movement.wgsl`).
+
+use super::shape::{check_rank, check_shape, extent, merge_dims};
+use super::{check_len, check_u32};
+use crate::buffer::GpuBuffer;
+use crate::context::context;
+use crate::error::GpuError;
+use crate::launch::elementwise::WG;
+use crate::pipelines::{PipelineKey, Shader};
+use crate::record::{dispatch, grid, Params};
+
+pub use kernels_cpu::BinaryOp;
+
+fn entry(op: BinaryOp) -> &'static str {
+    match op {
+        BinaryOp::Add => "binary_add",
+        BinaryOp::Sub => "binary_sub",
+        BinaryOp::Mul => "binary_mul",
+        BinaryOp::Div => "binary_div",
+        BinaryOp::Max => "binary_max",
+        BinaryOp::Min => "binary_min",
+        BinaryOp::Eq => "binary_eq",
+        BinaryOp::Gt => "binary_gt",
+        BinaryOp::Ge => "binary_ge",
+        BinaryOp::Lt => "binary_lt",
+        BinaryOp::Le => "binary_le",
+    }
+}
+
+/// out = a ∘ b with broadcasting: `out_shape` is the broadcast shape and
+/// `a_strides` / `b_strides` the operands' element strides aligned to it
+/// (0 on broadcast dimensions). `out` is contiguous in `out_shape`.
+pub fn binary(
+    op: BinaryOp,
+    a: &GpuBuffer,
+    a_strides: &[usize],
+    b: &GpuBuffer,
+    b_strides: &[usize],
+    out_shape: &[usize],
+    out: &GpuBuffer,
+) -> Result<(), GpuError> {
+    const OP: &str = "binary";
+    let n = check_shape(OP, out_shape, &[a_strides, b_strides])?;
+    check_len(OP, "a", a, extent(out_shape, a_strides))?;
+    check_len(OP, "b", b, extent(out_shape, b_strides))?;
+    check_len(OP, "out", out, n)?;
+    check_u32(OP, "elements", n)?;
+    let contiguous = contiguous_strides(out_shape);
+    let (shape, strides) = merge_dims(out_shape, &[a_strides, b_strides, &contiguous]);
+    check_rank(OP, &shape)?;
+    let ctx = context()?;
+    let params = Params::new()
+        .usize(n)
+        .usize(shape.len())
+        .u32x8(&shape)
+        .u32x8(&strides[0])
+        .u32x8(&strides[1]);
+    let key = PipelineKey::new(Shader::Binary, entry(op));
+    dispatch(ctx, &key, params, &[a, b], &[out], grid(ctx, n.div_ceil(WG)))
+}
+
+/// out[i] = if cond[i] != 0 { a[i] } else { b[i] }, all of cond's length.
+pub fn where_select(
+    cond: &GpuBuffer,
+    a: &GpuBuffer,
+    b: &GpuBuffer,
+    out: &GpuBuffer,
+) -> Result<(), GpuError> {
+    const OP: &str = "where_select";
+    let n = cond.len();
+    check_len(OP, "a", a, n)?;
+    check_len(OP, "b", b, n)?;
+    check_len(OP, "out", out, n)?;
+    let ctx = context()?;
+    let params = Params::new().usize(n).usize(0);
+    let key = PipelineKey::new(Shader::Binary, "where_select");
+    dispatch(ctx, &key, params, &[cond, a, b], &[out], grid(ctx, n.div_ceil(WG)))
+}
+
+/// Gathers `src`, seen through element strides `src_strides` with `shape`,
+/// into contiguous `out`.
+pub fn strided_copy(
+    src: &GpuBuffer,
+    shape: &[usize],
+    src_strides: &[usize],
+    out: &GpuBuffer,
+) -> Result<(), GpuError> {
+    const OP: &str = "strided_copy";
+    let n = check_shape(OP, shape, &[src_strides])?;
+    check_len(OP, "src", src, extent(shape, src_strides))?;
+    check_len(OP, "out", out, n)?;
+    check_u32(OP, "elements", n)?;
+    let contiguous = contiguous_strides(shape);
+    let (merged, strides) = merge_dims(shape, &[src_strides, &contiguous]);
+    check_rank(OP, &merged)?;
+    let ctx = context()?;
+    let params = Params::new()
+        .usize(n)
+        .usize(merged.len())
+        .u32x8(&merged)
+        .u32x8(&strides[0]);
+    let key = PipelineKey::new(Shader::Movement, "strided_copy");
+    dispatch(ctx, &key, params, &[src], &[out], grid(ctx, n.div_ceil(WG)))
+}
+
+/// Row-major strides of a contiguous tensor of `shape`. Merging against these
+/// too keeps the output's index decomposition valid after merging.
+fn contiguous_strides(shape: &[usize]) -> Vec<usize> {
+    let mut strides = vec![1; shape.len()];
+    for d in (0..shape.len().saturating_sub(1)).rev() {
+        strides[d] = strides[d + 1] * shape[d + 1];
+    }
+    strides
+}

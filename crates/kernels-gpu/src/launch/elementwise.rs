@@ -1,0 +1,66 @@
+//! Unary maths, fill and scale (`shaders/elementwise.wgsl`).
+
+use super::check_len;
+use crate::buffer::GpuBuffer;
+use crate::context::context;
+use crate::error::GpuError;
+use crate::pipelines::{PipelineKey, Shader};
+use crate::record::{dispatch, grid, Params};
+
+pub use kernels_cpu::UnaryOp;
+
+/// Workgroup size of the flat elementwise kernels.
+pub(crate) const WG: usize = 256;
+
+/// The WGSL entry point of each op and its two scalars.
+fn entry(op: UnaryOp) -> (&'static str, f32, f32) {
+    match op {
+        UnaryOp::Neg => ("unary_neg", 0.0, 0.0),
+        UnaryOp::Exp => ("unary_exp", 0.0, 0.0),
+        UnaryOp::Log => ("unary_log", 0.0, 0.0),
+        UnaryOp::Sqrt => ("unary_sqrt", 0.0, 0.0),
+        UnaryOp::Tanh => ("unary_tanh", 0.0, 0.0),
+        UnaryOp::Sigmoid => ("unary_sigmoid", 0.0, 0.0),
+        UnaryOp::Relu => ("unary_relu", 0.0, 0.0),
+        UnaryOp::Gelu => ("unary_gelu", 0.0, 0.0),
+        UnaryOp::Abs => ("unary_abs", 0.0, 0.0),
+        UnaryOp::Recip => ("unary_recip", 0.0, 0.0),
+        UnaryOp::Square => ("unary_square", 0.0, 0.0),
+        UnaryOp::GeluGrad => ("unary_gelu_grad", 0.0, 0.0),
+        UnaryOp::Step => ("unary_step", 0.0, 0.0),
+        UnaryOp::Powf(e) => ("unary_powf", e, 0.0),
+        UnaryOp::Clamp(lo, hi) => ("unary_clamp", lo, hi),
+        UnaryOp::InRange(lo, hi) => ("unary_in_range", lo, hi),
+        UnaryOp::AddScalar(s) => ("unary_add_scalar", s, 0.0),
+        UnaryOp::MulScalar(s) => ("unary_mul_scalar", s, 0.0),
+    }
+}
+
+/// out[i] = op(x[i]) for i < x.len().
+pub fn unary(op: UnaryOp, x: &GpuBuffer, out: &GpuBuffer) -> Result<(), GpuError> {
+    let n = x.len();
+    check_len("unary", "out", out, n)?;
+    let ctx = context()?;
+    let (name, a, b) = entry(op);
+    let params = Params::new().usize(n).f32(a).f32(b);
+    let key = PipelineKey::new(Shader::Elementwise, name);
+    dispatch(ctx, &key, params, &[x], &[out], grid(ctx, n.div_ceil(WG)))
+}
+
+/// x[i] = value for every element.
+pub fn fill(x: &GpuBuffer, value: f32) -> Result<(), GpuError> {
+    in_place("fill", x, value)
+}
+
+/// x[i] *= s for every element.
+pub fn scale(x: &GpuBuffer, s: f32) -> Result<(), GpuError> {
+    in_place("scale", x, s)
+}
+
+fn in_place(name: &'static str, x: &GpuBuffer, a: f32) -> Result<(), GpuError> {
+    let ctx = context()?;
+    let n = x.len();
+    let params = Params::new().usize(n).f32(a).f32(0.0);
+    let key = PipelineKey::new(Shader::Elementwise, name);
+    dispatch(ctx, &key, params, &[], &[x], grid(ctx, n.div_ceil(WG)))
+}

@@ -1,0 +1,252 @@
+//! Batched GEMM and its ladder of kernels (`shaders/matmul.wgsl`).
+
+use super::check_len;
+use crate::buffer::GpuBuffer;
+use crate::context::{context, GpuContext};
+use crate::error::GpuError;
+use crate::pipelines::{PipelineKey, Shader};
+use crate::record::{dispatch, Params};
+
+/// The rungs of the matmul ladder, slowest first. See the shader's header for
+/// what each changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MatmulKernel {
+    /// One invocation per output, straight from global memory.
+    Naive,
+    /// TILE × TILE tiles staged in workgroup memory.
+    Tiled,
+    /// 8 × 8 outputs per invocation from registers, scalar loads.
+    Blocked,
+    /// As `Blocked`, with vec4 loads (needs 4-aligned layouts).
+    BlockedVec4,
+}
+
+impl MatmulKernel {
+    pub const ALL: [MatmulKernel; 4] = [
+        MatmulKernel::Naive,
+        MatmulKernel::Tiled,
+        MatmulKernel::Blocked,
+        MatmulKernel::BlockedVec4,
+    ];
+
+    fn entry(self) -> &'static str {
+        match self {
+            MatmulKernel::Naive => "matmul_naive",
+            MatmulKernel::Tiled => "matmul_tiled",
+            MatmulKernel::Blocked => "matmul_blocked",
+            MatmulKernel::BlockedVec4 => "matmul_blocked_vec4",
+        }
+    }
+}
+
+/// Tile edge of `matmul_tiled` (16 × 16 = 256 invocations, 2 KiB of tiles).
+const TILE: u32 = 16;
+/// Invocations per workgroup side in `matmul_blocked*`; each does 8 × 8.
+const BLOCK_WG: u32 = 8;
+const BLOCK_OUT: u32 = 8 * BLOCK_WG;
+
+/// Everything but the buffers of one (batched) GEMM call:
+/// C_z = alpha · op(A_z) · op(B_z) + beta · C_z for z < batch, row-major,
+/// op(A) m × k, op(B) k × n; A is stored k × m when `trans_a` (same for B);
+/// matrix z of A starts at z · stride_a (0 broadcasts one matrix).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Gemm {
+    pub batch: usize,
+    pub trans_a: bool,
+    pub trans_b: bool,
+    pub m: usize,
+    pub n: usize,
+    pub k: usize,
+    pub alpha: f32,
+    pub lda: usize,
+    pub stride_a: usize,
+    pub ldb: usize,
+    pub stride_b: usize,
+    pub beta: f32,
+    pub ldc: usize,
+    pub stride_c: usize,
+}
+
+impl Gemm {
+    /// Whether every vec4 load of `matmul_blocked_vec4` is aligned: the
+    /// contiguous direction of each stored matrix, its leading dimension and
+    /// its batch stride must all be multiples of 4.
+    pub fn vec4_aligned(&self) -> bool {
+        let a_run = if self.trans_a { self.m } else { self.k };
+        let b_run = if self.trans_b { self.k } else { self.n };
+        [a_run, self.lda, self.stride_a, b_run, self.ldb, self.stride_b]
+            .iter()
+            .all(|v| v % 4 == 0)
+    }
+
+    /// The kernel to use on this adapter: on a CPU emulation shared-memory
+    /// barriers are expensive and register blocking wins; on a real GPU the
+    /// shared-memory tiles are the safe choice.
+    pub fn auto_kernel(&self, ctx: &GpuContext) -> MatmulKernel {
+        if !ctx.adapter().is_cpu_emulation {
+            MatmulKernel::Tiled
+        } else if self.vec4_aligned() {
+            MatmulKernel::BlockedVec4
+        } else {
+            MatmulKernel::Blocked
+        }
+    }
+
+    /// Elements a stored matrix spans: (batch-1)·stride + its last offset + 1.
+    fn span(&self, rows: usize, cols: usize, ld: usize, stride: usize) -> usize {
+        if self.batch == 0 || rows == 0 || cols == 0 {
+            return 0;
+        }
+        (self.batch - 1) * stride + (rows - 1) * ld + cols
+    }
+}
+
+/// C = alpha · op(A) · op(B) + beta · C (one matrix), as `kernels_cpu::sgemm`.
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm(
+    trans_a: bool,
+    trans_b: bool,
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f32,
+    a: &GpuBuffer,
+    lda: usize,
+    b: &GpuBuffer,
+    ldb: usize,
+    beta: f32,
+    c: &GpuBuffer,
+    ldc: usize,
+) -> Result<(), GpuError> {
+    sgemm_batched(
+        1, trans_a, trans_b, m, n, k, alpha, a, lda, 0, b, ldb, 0, beta, c, ldc, 0,
+    )
+}
+
+/// Strided batched GEMM, as `kernels_cpu::sgemm_batched`, with the kernel
+/// chosen for the adapter.
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm_batched(
+    batch: usize,
+    trans_a: bool,
+    trans_b: bool,
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f32,
+    a: &GpuBuffer,
+    lda: usize,
+    stride_a: usize,
+    b: &GpuBuffer,
+    ldb: usize,
+    stride_b: usize,
+    beta: f32,
+    c: &GpuBuffer,
+    ldc: usize,
+    stride_c: usize,
+) -> Result<(), GpuError> {
+    let gemm = Gemm {
+        batch,
+        trans_a,
+        trans_b,
+        m,
+        n,
+        k,
+        alpha,
+        lda,
+        stride_a,
+        ldb,
+        stride_b,
+        beta,
+        ldc,
+        stride_c,
+    };
+    let kernel = gemm.auto_kernel(context()?);
+    gemm_with(kernel, &gemm, a, b, c)
+}
+
+/// Runs one GEMM with a chosen rung of the ladder (benchmarks and tests use
+/// this to compare them). `BlockedVec4` on an unaligned layout is an error.
+pub fn gemm_with(
+    kernel: MatmulKernel,
+    g: &Gemm,
+    a: &GpuBuffer,
+    b: &GpuBuffer,
+    c: &GpuBuffer,
+) -> Result<(), GpuError> {
+    const OP: &str = "sgemm";
+    let (a_rows, a_cols) = if g.trans_a { (g.k, g.m) } else { (g.m, g.k) };
+    let (b_rows, b_cols) = if g.trans_b { (g.n, g.k) } else { (g.k, g.n) };
+    if g.lda < a_cols || g.ldb < b_cols || g.ldc < g.n {
+        return Err(GpuError::invalid(
+            OP,
+            format!(
+                "leading dimensions lda={} ldb={} ldc={} are smaller than the rows they hold \
+                 ({a_cols}, {b_cols}, {})",
+                g.lda, g.ldb, g.ldc, g.n
+            ),
+        ));
+    }
+    if g.m == 0 || g.n == 0 || g.batch == 0 {
+        return Ok(());
+    }
+    check_len(OP, "a", a, g.span(a_rows, a_cols, g.lda, g.stride_a))?;
+    check_len(OP, "b", b, g.span(b_rows, b_cols, g.ldb, g.stride_b))?;
+    check_len(OP, "c", c, g.span(g.m, g.n, g.ldc, g.stride_c))?;
+    let largest = [a.len(), b.len(), c.len()].into_iter().max().unwrap_or(0);
+    if largest > u32::MAX as usize {
+        return Err(GpuError::invalid(OP, "matrices beyond 2^32 elements"));
+    }
+    if kernel == MatmulKernel::BlockedVec4 && !g.vec4_aligned() {
+        return Err(GpuError::invalid(
+            OP,
+            "matmul_blocked_vec4 needs the contiguous dimension, leading dimension and \
+             batch stride of A and B to be multiples of 4",
+        ));
+    }
+    let ctx = context()?;
+    let max_z = ctx.limits.max_compute_workgroups_per_dimension as usize;
+    if g.batch > max_z {
+        return Err(GpuError::invalid(
+            OP,
+            format!("batch {} exceeds the adapter's {max_z} workgroups per dimension", g.batch),
+        ));
+    }
+    let params = Params::new()
+        .usize(g.m)
+        .usize(g.n)
+        .usize(g.k)
+        .u32(g.trans_a as u32)
+        .u32(g.trans_b as u32)
+        .usize(g.lda)
+        .usize(g.ldb)
+        .usize(g.ldc)
+        .usize(g.stride_a)
+        .usize(g.stride_b)
+        .usize(g.stride_c)
+        .f32(g.alpha)
+        .f32(g.beta);
+    let (key, per_group) = match kernel {
+        MatmulKernel::Naive => (PipelineKey::new(Shader::Matmul, kernel.entry()), 16),
+        MatmulKernel::Tiled => (
+            PipelineKey::new(Shader::Matmul, kernel.entry()).constant("TILE", TILE),
+            TILE,
+        ),
+        MatmulKernel::Blocked | MatmulKernel::BlockedVec4 => (
+            PipelineKey::new(Shader::Matmul, kernel.entry())
+                .constant("BX", BLOCK_WG)
+                .constant("BY", BLOCK_WG),
+            BLOCK_OUT,
+        ),
+    };
+    let groups = [
+        (g.n as u32).div_ceil(per_group),
+        (g.m as u32).div_ceil(per_group),
+        g.batch as u32,
+    ];
+    let max_xy = ctx.limits.max_compute_workgroups_per_dimension;
+    if groups[0] > max_xy || groups[1] > max_xy {
+        return Err(GpuError::invalid(OP, format!("{}×{} output is too large for one dispatch", g.m, g.n)));
+    }
+    dispatch(ctx, &key, params, &[a, b], &[c], groups)
+}

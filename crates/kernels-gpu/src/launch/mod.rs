@@ -1,0 +1,69 @@
+//! Launchers: one function per kernel, mirroring `kernels-cpu`'s slice API.
+//!
+//! Each checks its buffer lengths (a wrong length is an error, not a wgpu
+//! panic), fills the kernel's parameter block and records the dispatch.
+//! Nothing runs until the batch is submitted (see `record.rs`).
+
+pub mod binary;
+pub mod elementwise;
+pub mod index;
+pub mod loss;
+pub mod matmul;
+pub mod norm;
+pub mod optim;
+pub mod random;
+pub mod reduce;
+mod shape;
+pub mod softmax;
+
+pub use binary::{binary, strided_copy, where_select, BinaryOp};
+pub use elementwise::{fill, scale, unary, UnaryOp};
+pub use index::{gather_rows, index_add, index_select, scatter_add_rows};
+pub use loss::{cross_entropy, cross_entropy_backward};
+pub use matmul::{gemm_with, sgemm, sgemm_batched, Gemm, MatmulKernel};
+pub use norm::{layer_norm, layer_norm_backward};
+pub use optim::{adam_step, sgd_step, AdamParams};
+pub use random::{dropout_mask, fill_normal, fill_uniform};
+pub use reduce::{argmax, reduce, sum_all, sum_squares, ReduceOp};
+pub use shape::MAX_RANK;
+pub use softmax::{log_softmax, log_softmax_backward, softmax, softmax_backward};
+
+use std::sync::OnceLock;
+
+use crate::buffer::GpuBuffer;
+use crate::error::GpuError;
+
+/// Checks that `buffer` holds at least `needed` floats.
+pub(crate) fn check_len(
+    op: &'static str,
+    name: &str,
+    buffer: &GpuBuffer,
+    needed: usize,
+) -> Result<(), GpuError> {
+    if buffer.len() < needed {
+        return Err(GpuError::invalid(
+            op,
+            format!("`{name}` holds {} floats but {needed} are needed", buffer.len()),
+        ));
+    }
+    Ok(())
+}
+
+/// Sizes travel to the GPU as u32; larger ones are an error, not a wrap.
+pub(crate) fn check_u32(op: &'static str, what: &str, value: usize) -> Result<(), GpuError> {
+    if value > u32::MAX as usize {
+        return Err(GpuError::invalid(op, format!("{what} = {value} does not fit in u32")));
+    }
+    Ok(())
+}
+
+/// A one-float buffer bound where a kernel's optional input is absent (every
+/// binding a shader declares must be bound; the shader never reads it).
+pub(crate) fn dummy() -> Result<GpuBuffer, GpuError> {
+    static DUMMY: OnceLock<GpuBuffer> = OnceLock::new();
+    if let Some(d) = DUMMY.get() {
+        return Ok(d.clone());
+    }
+    let d = GpuBuffer::zeros(1)?;
+    Ok(DUMMY.get_or_init(|| d).clone())
+}

@@ -1,0 +1,123 @@
+//! Reductions along the middle axis of [outer, len, inner], argmax, and
+//! whole-array sums (`shaders/reduce.wgsl`).
+
+use super::{check_len, check_u32, fill};
+use crate::buffer::GpuBuffer;
+use crate::context::context;
+use crate::error::GpuError;
+use crate::launch::elementwise::WG;
+use crate::pipelines::{PipelineKey, Shader};
+use crate::record::{dispatch, grid, Params};
+
+pub use kernels_cpu::ReduceOp;
+
+/// Rows at least this long (with inner == 1) get a workgroup each; shorter
+/// ones one invocation each (a 64-wide workgroup on a 10-long row would idle).
+const ROW_KERNEL_MIN_LEN: usize = 128;
+
+/// Elements each workgroup of `sum_chunks` folds (the shader's CHUNK).
+const CHUNK: usize = 4096;
+
+fn op_code(op: ReduceOp) -> u32 {
+    match op {
+        ReduceOp::Sum => 0,
+        ReduceOp::Mean => 1,
+        ReduceOp::Max => 2,
+        ReduceOp::Min => 3,
+    }
+}
+
+/// out[o, i] = op over l of x[o, l, i]; `out` holds outer · inner values.
+pub fn reduce(
+    op: ReduceOp,
+    x: &GpuBuffer,
+    outer: usize,
+    len: usize,
+    inner: usize,
+    out: &GpuBuffer,
+) -> Result<(), GpuError> {
+    along_axis("reduce", op_code(op), x, outer, len, inner, out)
+}
+
+/// out[o, i] = the first l maximising x[o, l, i], as an f32.
+pub fn argmax(
+    x: &GpuBuffer,
+    outer: usize,
+    len: usize,
+    inner: usize,
+    out: &GpuBuffer,
+) -> Result<(), GpuError> {
+    along_axis("argmax", u32::MAX, x, outer, len, inner, out)
+}
+
+/// `code` is the reduce op code, or u32::MAX for argmax.
+fn along_axis(
+    name: &'static str,
+    code: u32,
+    x: &GpuBuffer,
+    outer: usize,
+    len: usize,
+    inner: usize,
+    out: &GpuBuffer,
+) -> Result<(), GpuError> {
+    let total = outer * len * inner;
+    check_len(name, "x", x, total)?;
+    check_len(name, "out", out, outer * inner)?;
+    check_u32(name, "x elements", total)?;
+    let ctx = context()?;
+    let argmax = code == u32::MAX;
+    let params = Params::new()
+        .usize(outer)
+        .usize(len)
+        .usize(inner)
+        .u32(if argmax { 0 } else { code });
+    if inner == 1 && len >= ROW_KERNEL_MIN_LEN {
+        let entry = if argmax { "argmax_rows" } else { "reduce_rows" };
+        let key = PipelineKey::new(Shader::Reduce, entry);
+        dispatch(ctx, &key, params, &[x], &[out], grid(ctx, outer))
+    } else {
+        let entry = if argmax { "argmax_lanes" } else { "reduce_lanes" };
+        let key = PipelineKey::new(Shader::Reduce, entry);
+        dispatch(ctx, &key, params, &[x], &[out], grid(ctx, (outer * inner).div_ceil(WG)))
+    }
+}
+
+/// out[0] = Σ x, summed as a tree (on the device; read it back or use it).
+pub fn sum_all(x: &GpuBuffer, out: &GpuBuffer) -> Result<(), GpuError> {
+    sum_chunks("sum_all", x, false, out)
+}
+
+/// out[0] = Σ x², for global-norm gradient clipping.
+pub fn sum_squares(x: &GpuBuffer, out: &GpuBuffer) -> Result<(), GpuError> {
+    sum_chunks("sum_squares", x, true, out)
+}
+
+fn sum_chunks(
+    name: &'static str,
+    x: &GpuBuffer,
+    square: bool,
+    out: &GpuBuffer,
+) -> Result<(), GpuError> {
+    check_len(name, "out", out, 1)?;
+    check_u32(name, "x elements", x.len())?;
+    if x.is_empty() {
+        return fill(out, 0.0);
+    }
+    let ctx = context()?;
+    let key = PipelineKey::new(Shader::Reduce, "sum_chunks");
+    // Each pass leaves one partial sum per CHUNK elements; square only once.
+    let mut current = x.clone();
+    let mut square = square;
+    loop {
+        let n = current.len();
+        let groups = n.div_ceil(CHUNK);
+        let target = if groups == 1 { out.clone() } else { GpuBuffer::uninit(groups)? };
+        let params = Params::new().usize(1).usize(n).usize(1).u32(square as u32);
+        dispatch(ctx, &key, params, &[&current], &[&target], grid(ctx, groups))?;
+        if groups == 1 {
+            return Ok(());
+        }
+        current = target;
+        square = false;
+    }
+}

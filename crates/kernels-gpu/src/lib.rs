@@ -1,0 +1,27 @@
+//! GPU kernels for s2s: hand-written WGSL compute shaders and their launchers.
+//!
+//! This crate knows buffers and sizes, never tensors or autograd. Its parts:
+//!
+//! - [`context()`]: the process's one wgpu device, created on first use, with
+//!   [`adapters()`] to list what the machine offers and a clear error naming
+//!   what to install when there is nothing.
+//! - [`GpuBuffer`]: an f32 storage buffer, pooled by size class; uploading is
+//!   [`GpuBuffer::from_slice`], and [`GpuBuffer::to_vec`] is the one place the
+//!   host waits for the device.
+//! - Launchers (in [`launch`], re-exported here): one per kernel, mirroring
+//!   the `kernels-cpu` slice API with `&GpuBuffer` in place of slices. They
+//!   only *record* work; batches are submitted when full or on read-back.
+//! - [`Shader`]: the WGSL sources under `shaders/`, one file per family.
+
+mod buffer;
+mod context;
+mod error;
+pub mod launch;
+mod pipelines;
+mod record;
+
+pub use buffer::{pooled_buffer_count, trim_pool, GpuBuffer};
+pub use context::{adapters, context, is_cpu_emulation, AdapterSummary, GpuContext};
+pub use error::{GpuError, INSTALL_HINT};
+pub use launch::*;
+pub use pipelines::Shader;

@@ -1,0 +1,165 @@
+//! Unary, binary (broadcasting), where_select and strided_copy against the
+//! kernels-cpu reference.
+
+mod common;
+
+use common::{assert_close, data, down, out, up, SIZES};
+use kernels_cpu::reference;
+use kernels_gpu::{BinaryOp, UnaryOp};
+
+const UNARY: [UnaryOp; 18] = [
+    UnaryOp::Neg,
+    UnaryOp::Exp,
+    UnaryOp::Log,
+    UnaryOp::Sqrt,
+    UnaryOp::Tanh,
+    UnaryOp::Sigmoid,
+    UnaryOp::Relu,
+    UnaryOp::Gelu,
+    UnaryOp::Abs,
+    UnaryOp::Recip,
+    UnaryOp::Square,
+    UnaryOp::GeluGrad,
+    UnaryOp::Step,
+    UnaryOp::Powf(3.0),
+    UnaryOp::Clamp(-0.5, 0.75),
+    UnaryOp::InRange(-0.5, 0.75),
+    UnaryOp::AddScalar(1.5),
+    UnaryOp::MulScalar(-2.5),
+];
+
+#[test]
+fn every_unary_op_matches_the_reference() {
+    let Some(_) = common::gpu() else { return };
+    for op in UNARY {
+        for n in SIZES {
+            // Log and Sqrt on positives; the rest across zero.
+            let (lo, hi) = match op {
+                UnaryOp::Log | UnaryOp::Sqrt => (0.01, 20.0),
+                _ => (-6.0, 6.0),
+            };
+            let x = data(n, n as u64, lo, hi);
+            let mut want = vec![0.0; n];
+            reference::unary(op, &x, &mut want);
+            let y = out(n);
+            kernels_gpu::unary(op, &up(&x), &y).unwrap();
+            assert_close(&format!("{op:?} n={n}"), &down(&y), &want, 2e-6);
+        }
+    }
+}
+
+#[test]
+fn powf_follows_the_c_library_at_the_edges() {
+    let Some(_) = common::gpu() else { return };
+    let x = [-2.0f32, -0.5, 0.0, 0.5, 2.0];
+    for e in [0.0f32, 1.0, 2.0, 3.0, 0.5, -1.0, -2.0] {
+        let want: Vec<f32> = x.iter().map(|v| v.powf(e)).collect();
+        let y = out(x.len());
+        kernels_gpu::unary(UnaryOp::Powf(e), &up(&x), &y).unwrap();
+        assert_close(&format!("powf {e}"), &down(&y), &want, 2e-6);
+    }
+}
+
+/// Row-major strides of `shape`, with 0 where `keep[d]` is false.
+fn strides(shape: &[usize], keep: &[bool]) -> Vec<usize> {
+    let mut s = vec![0; shape.len()];
+    let mut acc = 1;
+    for d in (0..shape.len()).rev() {
+        if keep[d] {
+            s[d] = acc;
+            acc *= shape[d];
+        }
+    }
+    s
+}
+
+#[test]
+fn binary_ops_broadcast_like_the_reference() {
+    let Some(_) = common::gpu() else { return };
+    let ops = [
+        BinaryOp::Add,
+        BinaryOp::Sub,
+        BinaryOp::Mul,
+        BinaryOp::Div,
+        BinaryOp::Max,
+        BinaryOp::Min,
+        BinaryOp::Eq,
+        BinaryOp::Gt,
+        BinaryOp::Ge,
+        BinaryOp::Lt,
+        BinaryOp::Le,
+    ];
+    // (out shape, which dims a has, which dims b has)
+    let cases: [(&[usize], &[bool], &[bool]); 6] = [
+        (&[1], &[true], &[true]),
+        (&[1000], &[true], &[true]),
+        (&[37, 129], &[true, true], &[false, true]), // bias add over rows
+        (&[5, 3, 7], &[true, false, true], &[false, true, true]),
+        (&[2, 3, 5, 7, 3], &[true, true, true, true, true], &[false, false, false, false, false]),
+        (&[4, 1, 9], &[true, true, true], &[true, true, false]),
+    ];
+    for op in ops {
+        for (i, &(shape, keep_a, keep_b)) in cases.iter().enumerate() {
+            let sa = strides(shape, keep_a);
+            let sb = strides(shape, keep_b);
+            let na: usize = shape.iter().zip(keep_a).map(|(&n, &k)| if k { n } else { 1 }).product();
+            let nb: usize = shape.iter().zip(keep_b).map(|(&n, &k)| if k { n } else { 1 }).product();
+            // Integer-valued data so the comparisons see equal values too.
+            let a: Vec<f32> = data(na, i as u64, -4.0, 4.0).iter().map(|v| v.round()).collect();
+            let b: Vec<f32> = data(nb, 99 + i as u64, 0.5, 4.0).iter().map(|v| v.round()).collect();
+            let n: usize = shape.iter().product();
+            let mut want = vec![0.0; n];
+            reference::binary(op, &a, &sa, &b, &sb, shape, &mut want);
+            let y = out(n);
+            kernels_gpu::binary(op, &up(&a), &sa, &up(&b), &sb, shape, &y).unwrap();
+            assert_close(&format!("{op:?} {shape:?}"), &down(&y), &want, 1e-6);
+        }
+    }
+}
+
+#[test]
+fn where_select_picks_per_element() {
+    let Some(_) = common::gpu() else { return };
+    for n in SIZES {
+        let cond: Vec<f32> = data(n, 1, 0.0, 2.0).iter().map(|v| v.floor()).collect();
+        let (a, b) = (data(n, 2, -1.0, 1.0), data(n, 3, -1.0, 1.0));
+        let mut want = vec![0.0; n];
+        reference::where_select(&cond, &a, &b, &mut want);
+        let y = out(n);
+        kernels_gpu::where_select(&up(&cond), &up(&a), &up(&b), &y).unwrap();
+        assert_eq!(down(&y), want);
+    }
+}
+
+#[test]
+fn strided_copy_materialises_views() {
+    let Some(_) = common::gpu() else { return };
+    // (shape, strides) of a view into a 2·3·5·7 = 210 element source.
+    let views: [(&[usize], &[usize]); 5] = [
+        (&[210], &[1]),
+        (&[7, 30], &[1, 7]),             // a transpose
+        (&[3, 2, 7, 5], &[35, 105, 1, 7]), // a permute
+        (&[2, 3], &[105, 1]),            // a slice
+        (&[4, 5], &[0, 1]),              // a broadcast
+    ];
+    let src = data(210, 5, -1.0, 1.0);
+    for (shape, strides) in views {
+        let n: usize = shape.iter().product();
+        let mut want = vec![0.0; n];
+        reference::strided_copy(&src, shape, strides, &mut want);
+        let y = out(n);
+        kernels_gpu::strided_copy(&up(&src), shape, strides, &y).unwrap();
+        assert_eq!(down(&y), want, "view {shape:?} {strides:?}");
+    }
+}
+
+#[test]
+fn bad_lengths_and_aliasing_are_errors_not_panics() {
+    let Some(_) = common::gpu() else { return };
+    let x = up(&[1.0; 10]);
+    let short = out(5);
+    let e = kernels_gpu::unary(UnaryOp::Exp, &x, &short).unwrap_err();
+    assert!(e.to_string().contains("`out` holds 5 floats but 10"), "{e}");
+    let e = kernels_gpu::unary(UnaryOp::Exp, &x, &x).unwrap_err();
+    assert!(e.to_string().contains("also bound"), "{e}");
+}

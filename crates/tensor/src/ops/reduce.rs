@@ -1,0 +1,145 @@
+//! Reductions along axes: sum, mean, max, min (with `keepdim`), argmax, and
+//! `sum_to_shape`, which autograd uses to undo broadcasting.
+//!
+//! Every reduction views the tensor as `[outer, len, inner]` around one axis;
+//! several axes are reduced one at a time.
+
+use crate::autograd::BackwardOp;
+use crate::backend::{self, BinaryOp, ReduceOp};
+use crate::{Error, Result, Shape, Tensor};
+
+struct Reduce {
+    op: ReduceOp,
+    axis: usize,
+    len: usize,
+}
+
+impl BackwardOp for Reduce {
+    fn name(&self) -> &'static str {
+        "reduce"
+    }
+    /// `g` and `y` keep the reduced axis with size 1, so they broadcast back.
+    fn backward(&self, inputs: &[Tensor], y: &Tensor, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        let x = &inputs[0];
+        let gx = match self.op {
+            // d Σx = 1 everywhere
+            ReduceOp::Sum => g.broadcast_to(x.shape().clone())?,
+            // d mean = 1/len everywhere
+            ReduceOp::Mean => g.mul_scalar(1.0 / self.len as f32)?.broadcast_to(x.shape().clone())?,
+            // the gradient is shared by the elements that reach the extreme
+            ReduceOp::Max | ReduceOp::Min => {
+                let hit = x.compare(BinaryOp::Eq, y)?;
+                let ties = hit.reduce_axis(ReduceOp::Sum, self.axis)?;
+                hit.mul(&g.div(&ties)?)?
+            }
+        };
+        Ok(vec![Some(gx)])
+    }
+}
+
+
+
+impl Tensor {
+    /// Reduces one axis, keeping it with size 1.
+    fn reduce_axis(&self, op: ReduceOp, axis: usize) -> Result<Tensor> {
+        let (outer, len, inner) = self.shape().split_at_axis(axis);
+        if len == 0 && matches!(op, ReduceOp::Max | ReduceOp::Min | ReduceOp::Mean) {
+            return Err(Error::bad_shape(
+                "reduce",
+                self.shape(),
+                format!("cannot take {op:?} over the empty axis {axis}"),
+            ));
+        }
+        let storage = backend::reduce(op, self.storage(), outer, len, inner)?;
+        let mut dims = self.dims().to_vec();
+        dims[axis] = 1;
+        Ok(Tensor::from_op(storage, dims, Reduce { op, axis, len }, vec![self.clone()]))
+    }
+
+    fn reduce_axes(&self, op: ReduceOp, name: &'static str, axes: &[isize], keepdim: bool) -> Result<Tensor> {
+        let mut axes: Vec<usize> = axes
+            .iter()
+            .map(|&a| self.shape().axis(name, a))
+            .collect::<Result<_>>()?;
+        axes.sort_unstable();
+        axes.dedup();
+        let mut out = self.clone();
+        for &a in &axes {
+            out = out.reduce_axis(op, a)?;
+        }
+        if keepdim {
+            return Ok(out);
+        }
+        let dims: Vec<usize> = (0..self.rank())
+            .filter(|i| !axes.contains(i))
+            .map(|i| self.dims()[i])
+            .collect();
+        out.reshape(dims)
+    }
+
+    /// Σ over `axes`.
+    pub fn sum(&self, axes: &[isize], keepdim: bool) -> Result<Tensor> {
+        self.reduce_axes(ReduceOp::Sum, "sum", axes, keepdim)
+    }
+    /// Mean over `axes`.
+    pub fn mean(&self, axes: &[isize], keepdim: bool) -> Result<Tensor> {
+        self.reduce_axes(ReduceOp::Mean, "mean", axes, keepdim)
+    }
+    /// Maximum over `axes` (the gradient is split among ties).
+    pub fn max(&self, axes: &[isize], keepdim: bool) -> Result<Tensor> {
+        self.reduce_axes(ReduceOp::Max, "max", axes, keepdim)
+    }
+    /// Minimum over `axes`.
+    pub fn min(&self, axes: &[isize], keepdim: bool) -> Result<Tensor> {
+        self.reduce_axes(ReduceOp::Min, "min", axes, keepdim)
+    }
+    /// Σ of every element, as a scalar.
+    pub fn sum_all(&self) -> Result<Tensor> {
+        self.flatten()?.sum(&[0], false)
+    }
+    /// Mean of every element, as a scalar.
+    pub fn mean_all(&self) -> Result<Tensor> {
+        self.flatten()?.mean(&[0], false)
+    }
+
+    /// Index of the largest element along `axis` (first one on ties), as f32.
+    pub fn argmax(&self, axis: isize, keepdim: bool) -> Result<Tensor> {
+        let a = self.shape().axis("argmax", axis)?;
+        let (outer, len, inner) = self.shape().split_at_axis(a);
+        if len == 0 {
+            return Err(Error::bad_shape("argmax", self.shape(), "empty axis"));
+        }
+        let storage = backend::argmax(self.storage(), outer, len, inner)?;
+        let mut dims = self.dims().to_vec();
+        if keepdim {
+            dims[a] = 1;
+        } else {
+            dims.remove(a);
+        }
+        Ok(Tensor::from_storage(std::sync::Arc::new(storage), dims.into()))
+    }
+
+    /// Sums a gradient of a broadcast shape back down to `target`, the shape
+    /// it was broadcast from. Autograd calls this for every input gradient.
+    pub fn sum_to_shape(&self, target: &Shape) -> Result<Tensor> {
+        if self.shape() == target {
+            return Ok(self.clone());
+        }
+        if Shape::broadcast("sum_to_shape", target, self.shape())? != *self.shape() {
+            return Err(Error::shapes_because(
+                "sum_to_shape",
+                self.shape(),
+                target,
+                "the target does not broadcast to this shape",
+            ));
+        }
+        let extra = self.rank() - target.rank();
+        let mut axes: Vec<isize> = (0..extra as isize).collect();
+        for (i, &d) in target.dims().iter().enumerate() {
+            if d == 1 && self.dims()[extra + i] != 1 {
+                axes.push((extra + i) as isize);
+            }
+        }
+        self.sum(&axes, true)?.reshape(target.clone())
+    }
+}

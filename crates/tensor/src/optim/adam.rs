@@ -1,0 +1,128 @@
+//! Adam (Kingma & Ba 2015) and AdamW (Loshchilov & Hutter 2019), with
+//! `torch.optim.Adam` / `AdamW` semantics:
+//!
+//!   g ← g + λθ                         (Adam's L2 weight decay)
+//!   θ ← θ(1 - ηλ)                      (AdamW's decoupled decay, instead)
+//!   m ← β₁m + (1-β₁)g,   v ← β₂v + (1-β₂)g²
+//!   θ ← θ - η · (m / (1-β₁ᵗ)) / (√(v / (1-β₂ᵗ)) + ε)
+
+use super::{find_state, Optimizer};
+use crate::{backend, Result, Tensor};
+
+/// Hyper-parameters; defaults are PyTorch's.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct AdamConfig {
+    pub lr: f32,
+    pub beta1: f32,
+    pub beta2: f32,
+    pub eps: f32,
+    pub weight_decay: f32,
+    /// AdamW when true.
+    pub decoupled: bool,
+}
+
+impl Default for AdamConfig {
+    fn default() -> Self {
+        AdamConfig {
+            lr: 1e-3,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            decoupled: false,
+        }
+    }
+}
+
+impl AdamConfig {
+    /// AdamW with PyTorch's default decay of 0.01.
+    pub fn adamw(lr: f32) -> Self {
+        AdamConfig {
+            lr,
+            weight_decay: 0.01,
+            decoupled: true,
+            ..Default::default()
+        }
+    }
+}
+
+pub struct Adam {
+    params: Vec<Tensor>,
+    exp_avg: Vec<Tensor>,
+    exp_avg_sq: Vec<Tensor>,
+    config: AdamConfig,
+    step: u64,
+}
+
+impl Adam {
+    pub fn new(params: Vec<Tensor>, config: AdamConfig) -> Result<Self> {
+        let zeros = |p: &Tensor| p.detach().zeros_like();
+        Ok(Adam {
+            exp_avg: params.iter().map(zeros).collect::<Result<_>>()?,
+            exp_avg_sq: params.iter().map(zeros).collect::<Result<_>>()?,
+            params,
+            config,
+            step: 0,
+        })
+    }
+
+    pub fn config(&self) -> &AdamConfig {
+        &self.config
+    }
+}
+
+impl Optimizer for Adam {
+    fn step(&mut self) -> Result<()> {
+        self.step += 1;
+        let c = &self.config;
+        let hp = kernels_cpu::AdamParams {
+            lr: c.lr,
+            beta1: c.beta1,
+            beta2: c.beta2,
+            eps: c.eps,
+            weight_decay: c.weight_decay,
+            decoupled: c.decoupled,
+            step: self.step,
+        };
+        for ((p, m), v) in self.params.iter().zip(&self.exp_avg).zip(&self.exp_avg_sq) {
+            if let Some(g) = p.grad() {
+                backend::adam_step(p.storage(), g.storage(), m.storage(), v.storage(), &hp)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn params(&self) -> &[Tensor] {
+        &self.params
+    }
+
+    fn lr(&self) -> f32 {
+        self.config.lr
+    }
+
+    fn set_lr(&mut self, lr: f32) {
+        self.config.lr = lr;
+    }
+
+    fn state(&self) -> Vec<(String, Tensor)> {
+        let mut out = Vec::new();
+        for (i, (m, v)) in self.exp_avg.iter().zip(&self.exp_avg_sq).enumerate() {
+            out.push((format!("{i}.exp_avg"), m.clone()));
+            out.push((format!("{i}.exp_avg_sq"), v.clone()));
+        }
+        out
+    }
+
+    fn load_state(&mut self, state: &[(String, Tensor)], step: u64) -> Result<()> {
+        for (i, p) in self.params.iter().enumerate() {
+            self.exp_avg[i].copy_from(&find_state(state, &format!("{i}.exp_avg"), p)?)?;
+            self.exp_avg_sq[i].copy_from(&find_state(state, &format!("{i}.exp_avg_sq"), p)?)?;
+        }
+        self.step = step;
+        Ok(())
+    }
+
+    fn steps(&self) -> u64 {
+        self.step
+    }
+}
