@@ -26,9 +26,30 @@ fn main() -> Result<()> {
 
 fn devices() -> Result<()> {
     println!(
-        "cpu    SIMD {:?}, {} threads (rayon)",
+        "cpu   SIMD {:?}, {} threads (rayon)",
         kernels_cpu::isa(),
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
     );
+    let adapters = kernels_gpu::adapters();
+    if adapters.is_empty() {
+        println!("gpu   none found: {}", kernels_gpu::INSTALL_HINT);
+    }
+    for (i, a) in adapters.iter().enumerate() {
+        println!("gpu{i}  {} ({}, {}, driver {})", a.name, a.backend, a.device_type, a.driver);
+        if a.is_cpu_emulation {
+            println!("      a CPU emulation: correct results, but its timings say nothing about GPU speed");
+        }
+        println!(
+            "      max buffer {} MiB, max storage binding {} MiB, workgroup memory {} KiB, \
+             {} invocations/workgroup, subgroups {}..{}, timestamp queries {}",
+            a.max_buffer_size >> 20,
+            a.max_storage_buffer_binding_size >> 20,
+            a.max_compute_workgroup_storage_size >> 10,
+            a.max_compute_invocations_per_workgroup,
+            a.subgroup_min_size,
+            a.subgroup_max_size,
+            if a.timestamp_queries { "yes" } else { "no" },
+        );
+    }
     Ok(())
 }

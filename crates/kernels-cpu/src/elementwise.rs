@@ -92,37 +92,48 @@ fn map<S: Simd>(s: S, x: &[f32], out: &mut [f32], f: impl Fn(S::V) -> S::V) {
 fn unary_simd<S: Simd>(s: S, op: UnaryOp, x: &[f32], out: &mut [f32]) {
     let one = s.splat(1.0);
     let zero = s.zero();
+    // `each!(|v| f(v))` maps the vector expression over the slice. The closure
+    // is forced inline so it is compiled inside the ISA trampoline too.
+    macro_rules! each {
+        (|$v:ident| $e:expr) => {
+            map(
+                s,
+                x,
+                out,
+                #[inline(always)]
+                |$v| $e,
+            )
+        };
+    }
     match op {
-        UnaryOp::Neg => map(s, x, out, #[inline(always)] |v| s.neg(v)),
-        UnaryOp::Exp => map(s, x, out, #[inline(always)] |v| math::exp(s, v)),
-        UnaryOp::Log => map(s, x, out, #[inline(always)] |v| math::ln(s, v)),
-        UnaryOp::Sqrt => map(s, x, out, #[inline(always)] |v| s.sqrt(v)),
-        UnaryOp::Tanh => map(s, x, out, #[inline(always)] |v| math::tanh(s, v)),
-        UnaryOp::Sigmoid => map(s, x, out, #[inline(always)] |v| math::sigmoid(s, v)),
+        UnaryOp::Neg => each!(|v| s.neg(v)),
+        UnaryOp::Exp => each!(|v| math::exp(s, v)),
+        UnaryOp::Log => each!(|v| math::ln(s, v)),
+        UnaryOp::Sqrt => each!(|v| s.sqrt(v)),
+        UnaryOp::Tanh => each!(|v| math::tanh(s, v)),
+        UnaryOp::Sigmoid => each!(|v| math::sigmoid(s, v)),
         // select, not max: relu(NaN) stays NaN as in torch.
-        UnaryOp::Relu => map(s, x, out, #[inline(always)] |v| {
-            s.select(s.lt(zero, v), v, s.select(s.is_nan(v), v, zero))
-        }),
-        UnaryOp::Gelu => map(s, x, out, #[inline(always)] |v| math::gelu(s, v)),
-        UnaryOp::Abs => map(s, x, out, #[inline(always)] |v| s.abs(v)),
-        UnaryOp::Recip => map(s, x, out, #[inline(always)] |v| s.div(one, v)),
-        UnaryOp::Square => map(s, x, out, #[inline(always)] |v| s.mul(v, v)),
-        UnaryOp::GeluGrad => map(s, x, out, #[inline(always)] |v| math::gelu_grad(s, v)),
-        UnaryOp::Step => map(s, x, out, #[inline(always)] |v| s.select(s.lt(zero, v), one, zero)),
+        UnaryOp::Relu => each!(|v| s.select(s.lt(zero, v), v, s.select(s.is_nan(v), v, zero))),
+        UnaryOp::Gelu => each!(|v| math::gelu(s, v)),
+        UnaryOp::Abs => each!(|v| s.abs(v)),
+        UnaryOp::Recip => each!(|v| s.div(one, v)),
+        UnaryOp::Square => each!(|v| s.mul(v, v)),
+        UnaryOp::GeluGrad => each!(|v| math::gelu_grad(s, v)),
+        UnaryOp::Step => each!(|v| s.select(s.lt(zero, v), one, zero)),
+        UnaryOp::Powf(2.0) => each!(|v| s.mul(v, v)),
         // No vector pow: x^p for negative x and integral p needs libm's care.
-        UnaryOp::Powf(2.0) => map(s, x, out, #[inline(always)] |v| s.mul(v, v)),
         UnaryOp::Powf(p) => {
             for (o, &v) in out.iter_mut().zip(x) {
                 *o = v.powf(p);
             }
         }
-        UnaryOp::Clamp(lo, hi) => map(s, x, out, #[inline(always)] |v| s.min(s.max(v, s.splat(lo)), s.splat(hi))),
-        UnaryOp::InRange(lo, hi) => map(s, x, out, #[inline(always)] |v| {
+        UnaryOp::Clamp(lo, hi) => each!(|v| s.min(s.max(v, s.splat(lo)), s.splat(hi))),
+        UnaryOp::InRange(lo, hi) => each!(|v| {
             let inside = s.select(s.le(v, s.splat(hi)), one, zero);
             s.select(s.le(s.splat(lo), v), inside, zero)
         }),
-        UnaryOp::AddScalar(c) => map(s, x, out, #[inline(always)] |v| s.add(v, s.splat(c))),
-        UnaryOp::MulScalar(c) => map(s, x, out, #[inline(always)] |v| s.mul(v, s.splat(c))),
+        UnaryOp::AddScalar(c) => each!(|v| s.add(v, s.splat(c))),
+        UnaryOp::MulScalar(c) => each!(|v| s.mul(v, s.splat(c))),
     }
 }
 
@@ -131,7 +142,7 @@ fn unary_simd<S: Simd>(s: S, op: UnaryOp, x: &[f32], out: &mut [f32]) {
 /// `out_shape` is the broadcast shape; `a_strides`/`b_strides` are element
 /// strides of a and b aligned to out_shape (0 on broadcast dims). Same-shape
 /// contiguous operands, a scalar operand and a row broadcast (bias add) all
-/// reduce, after [`coalesce`], to runs with inner stride 1 or 0.
+/// reduce, after dimension coalescing, to runs with inner stride 1 or 0.
 pub fn binary(
     op: BinaryOp,
     a: &[f32],

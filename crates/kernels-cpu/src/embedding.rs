@@ -11,7 +11,7 @@
 use crate::isa::isa;
 use crate::par::{rows_per_task, worth_parallel};
 use crate::simd::{dispatch, Simd};
-use crate::softmax::{for_vectors, put};
+use crate::softmax::{put, vectors};
 use rayon::prelude::*;
 
 #[inline]
@@ -146,8 +146,8 @@ fn index_add_impl(
 /// `dst += src`.
 #[inline(always)]
 fn add_into<S: Simd>(s: S, src: &[f32], dst: &mut [f32]) {
-    for_vectors(s, src, 0.0, #[inline(always)] |i, k, v| {
+    for (i, k, v) in vectors(s, src, 0.0) {
         let d = s.load_n(&dst[i..], k, 0.0);
         put(s, dst, i, k, s.add(d, v));
-    });
+    }
 }

@@ -20,7 +20,7 @@ use crate::isa::isa;
 use crate::par::{rows_per_task, worth_parallel};
 use crate::reduce::sum_slice;
 use crate::simd::{dispatch, Simd};
-use crate::softmax::{for_vectors, put};
+use crate::softmax::{put, vectors};
 use rayon::prelude::*;
 
 /// `y = (x - mean) * rstd * gamma + beta` per row; writes `mean` and `rstd`
@@ -92,14 +92,14 @@ fn layer_norm_row<S: Simd>(
     let vm = s.splat(mean);
     let mut acc = s.zero();
     // Tail lanes are filled with the mean so they add zero deviation.
-    for_vectors(s, x, mean, #[inline(always)] |_, _, v| {
+    for (_, _, v) in vectors(s, x, mean) {
         let d = s.sub(v, vm);
         acc = s.mul_add(d, d, acc);
-    });
+    }
     let var = s.reduce_sum(acc) / n;
     let rstd = 1.0 / (var + eps).sqrt();
     let vr = s.splat(rstd);
-    for_vectors(s, x, 0.0, #[inline(always)] |i, k, v| {
+    for (i, k, v) in vectors(s, x, 0.0) {
         let mut out = s.mul(s.sub(v, vm), vr);
         if let Some(g) = gamma {
             out = s.mul(out, s.load_n(&g[i..], k, 0.0));
@@ -108,7 +108,7 @@ fn layer_norm_row<S: Simd>(
             out = s.add(out, s.load_n(&b[i..], k, 0.0));
         }
         put(s, y, i, k, out);
-    });
+    }
     (mean, rstd)
 }
 
@@ -215,18 +215,18 @@ fn backward_row<S: Simd>(
     let (vm, vr) = (s.splat(mean), s.splat(rstd));
     // Pass 1: mean(g) and mean(g * xhat). Tail lanes have g = 0 so add nothing.
     let (mut sum_g, mut sum_gx) = (s.zero(), s.zero());
-    for_vectors(s, x, 0.0, #[inline(always)] |i, k, v| {
+    for (i, k, v) in vectors(s, x, 0.0) {
         let xhat = s.mul(s.sub(v, vm), vr);
         let g = scaled_grad(s, gy, gamma, i, k);
         sum_g = s.add(sum_g, g);
         sum_gx = s.mul_add(g, xhat, sum_gx);
-    });
+    }
     let inv_n = 1.0 / cols as f32;
     let a = s.splat(s.reduce_sum(sum_g) * inv_n);
     let b = s.splat(s.reduce_sum(sum_gx) * inv_n);
     // Pass 2: gx, and the parameter-gradient partial sums.
     let with_params = !partial.is_empty();
-    for_vectors(s, x, 0.0, #[inline(always)] |i, k, v| {
+    for (i, k, v) in vectors(s, x, 0.0) {
         let xhat = s.mul(s.sub(v, vm), vr);
         let g = scaled_grad(s, gy, gamma, i, k);
         let d = s.sub(s.sub(g, a), s.mul(xhat, b));
@@ -239,5 +239,5 @@ fn backward_row<S: Simd>(
             let acc_b = s.add(gyv, s.load_n(&pb[i..], k, 0.0));
             put(s, pb, i, k, acc_b);
         }
-    });
+    }
 }

@@ -8,7 +8,7 @@
 //! * one module per kernel family (`elementwise`, `reduce`, `softmax`,
 //!   `layer_norm`, `loss`, `embedding`, `movement`, `gemm`, `optim`, `rng`),
 //!   all re-exported at the crate root;
-//! * [`reference`]: the same API as plain scalar loops — the oracle every fast
+//! * [`reference`](mod@reference): the same API as plain scalar loops — the oracle every fast
 //!   kernel is tested against, and the clearest statement of what each kernel
 //!   computes;
 //! * `simd`: one small vector trait with a portable, an AVX2+FMA and an

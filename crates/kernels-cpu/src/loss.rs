@@ -16,7 +16,7 @@ use crate::math;
 use crate::par::{rows_per_task, worth_parallel};
 use crate::reduce::sum_slice;
 use crate::simd::{dispatch, Simd};
-use crate::softmax::{for_vectors, logsumexp_row, put};
+use crate::softmax::{logsumexp_row, put, vectors};
 use rayon::prelude::*;
 
 /// The target class of a row, or `None` for an ignored row.
@@ -59,10 +59,9 @@ pub fn cross_entropy(
     let body = |r0: usize, x: &[f32], loss: &mut [f32], lse: &mut [f32]| -> usize {
         let mut counted = 0;
         for (k, xr) in x.chunks_exact(cols).enumerate() {
-            let (l, counts) =
-                dispatch!(isa, s => row_loss(s, xr, targets[r0 + k], ignore_index, smoothing));
-            lse[k] = l.1;
-            loss[k] = l.0;
+            let t = targets[r0 + k];
+            let (l, m, counts) = dispatch!(isa, s => row_loss(s, xr, t, ignore_index, smoothing));
+            (loss[k], lse[k]) = (l, m);
             counted += counts as usize;
         }
         counted
@@ -80,13 +79,13 @@ pub fn cross_entropy(
     }
 }
 
-/// `((loss, lse), counted)` for one row.
+/// `(loss, lse, counted)` for one row.
 #[inline(always)]
-fn row_loss<S: Simd>(s: S, x: &[f32], t: f32, ignore_index: i64, eps: f32) -> ((f32, f32), bool) {
+fn row_loss<S: Simd>(s: S, x: &[f32], t: f32, ignore_index: i64, eps: f32) -> (f32, f32, bool) {
     let cols = x.len();
     let lse = logsumexp_row(s, x);
     match target_of(t, ignore_index, cols) {
-        None => ((0.0, lse), false),
+        None => (0.0, lse, false),
         Some(t) => {
             let nll = lse - x[t];
             let loss = if eps == 0.0 {
@@ -95,7 +94,7 @@ fn row_loss<S: Simd>(s: S, x: &[f32], t: f32, ignore_index: i64, eps: f32) -> ((
                 let mean_x = sum_slice(s, x) / cols as f32;
                 (1.0 - eps) * nll + eps * (lse - mean_x)
             };
-            ((loss, lse), true)
+            (loss, lse, true)
         }
     }
 }
@@ -160,8 +159,8 @@ pub fn cross_entropy_backward(
 fn backward_row<S: Simd>(s: S, x: &[f32], lse: f32, gloss: f32, eps: f32, gx: &mut [f32]) {
     let (vl, vg) = (s.splat(lse), s.splat(gloss));
     let off = s.splat(eps / x.len() as f32);
-    for_vectors(s, x, 0.0, #[inline(always)] |i, k, v| {
+    for (i, k, v) in vectors(s, x, 0.0) {
         let p = math::exp(s, s.sub(v, vl));
         put(s, gx, i, k, s.mul(vg, s.sub(p, off)));
-    });
+    }
 }

@@ -12,7 +12,7 @@ mod misc;
 mod nn;
 mod optim;
 
-pub use elementwise::{binary, unary, where_select};
+pub use elementwise::{binary, binary_scalar, unary, unary_scalar, where_select};
 pub use erf::erf;
 pub use linalg::{sgemm, sgemm_batched};
 pub use misc::{

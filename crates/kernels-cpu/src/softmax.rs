@@ -97,22 +97,36 @@ fn check(x: &[f32], rows: usize, cols: usize, out_len: usize, name: &str) {
     );
 }
 
-/// Walk a row in whole vectors plus one padded tail vector; `f(offset, n, v)`
-/// gets the loaded input vector (tail lanes filled with `fill`).
+/// Iterate over a row as `(offset, lanes, vector)`: whole vectors, then one
+/// tail vector whose missing lanes hold `fill` (chosen per use so the padding
+/// cannot change the result: -inf before an exp, 0 before a sum).
+///
+/// An iterator rather than a callback because a `for` body is plain inline
+/// code, which is always compiled inside the ISA trampoline.
 #[inline(always)]
-pub(crate) fn for_vectors<S: Simd>(
+pub(crate) fn vectors<S: Simd>(s: S, x: &[f32], fill: f32) -> Vectors<'_, S> {
+    Vectors { s, x, fill, i: 0 }
+}
+
+pub(crate) struct Vectors<'a, S: Simd> {
     s: S,
-    x: &[f32],
+    x: &'a [f32],
     fill: f32,
-    mut f: impl FnMut(usize, usize, S::V),
-) {
-    let mut i = 0;
-    while i + S::LANES <= x.len() {
-        f(i, S::LANES, s.load(&x[i..]));
-        i += S::LANES;
-    }
-    if i < x.len() {
-        f(i, x.len() - i, s.load_partial(&x[i..], fill));
+    i: usize,
+}
+
+impl<S: Simd> Iterator for Vectors<'_, S> {
+    type Item = (usize, usize, S::V);
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<Self::Item> {
+        let i = self.i;
+        if i >= self.x.len() {
+            return None;
+        }
+        let n = S::LANES.min(self.x.len() - i);
+        self.i += n;
+        Some((i, n, self.s.load_n(&self.x[i..], n, self.fill)))
     }
 }
 
@@ -133,16 +147,18 @@ pub(crate) fn logsumexp_row<S: Simd>(s: S, x: &[f32]) -> f32 {
     let vm = s.splat(m);
     let mut acc = s.zero();
     // Tail lanes are filled with -inf, whose exp is exactly 0.
-    for_vectors(s, x, f32::NEG_INFINITY, #[inline(always)] |_, _, v| {
+    for (_, _, v) in vectors(s, x, f32::NEG_INFINITY) {
         acc = s.add(acc, math::exp(s, s.sub(v, vm)));
-    });
+    }
     m + s.reduce_sum(acc).ln()
 }
 
 #[inline(always)]
 fn add_scalar_row<S: Simd>(s: S, x: &[f32], c: f32, out: &mut [f32]) {
     let vc = s.splat(c);
-    for_vectors(s, x, 0.0, #[inline(always)] |i, n, v| put(s, out, i, n, s.add(v, vc)));
+    for (i, n, v) in vectors(s, x, 0.0) {
+        put(s, out, i, n, s.add(v, vc));
+    }
 }
 
 #[inline(always)]
@@ -150,11 +166,11 @@ fn softmax_row<S: Simd>(s: S, x: &[f32], out: &mut [f32]) {
     let vm = s.splat(extreme_slice(s, x, true));
     let mut acc = s.zero();
     // First pass stores the exponentials so they are computed only once.
-    for_vectors(s, x, f32::NEG_INFINITY, #[inline(always)] |i, n, v| {
+    for (i, n, v) in vectors(s, x, f32::NEG_INFINITY) {
         let e = math::exp(s, s.sub(v, vm));
         acc = s.add(acc, e);
         put(s, out, i, n, e);
-    });
+    }
     let inv = s.splat(1.0 / s.reduce_sum(acc));
     let mut i = 0;
     while i < out.len() {
@@ -168,22 +184,22 @@ fn softmax_row<S: Simd>(s: S, x: &[f32], out: &mut [f32]) {
 #[inline(always)]
 fn softmax_backward_row<S: Simd>(s: S, y: &[f32], gy: &[f32], gx: &mut [f32]) {
     let mut acc = s.zero();
-    for_vectors(s, y, 0.0, #[inline(always)] |i, n, v| {
+    for (i, n, v) in vectors(s, y, 0.0) {
         let g = s.load_n(&gy[i..], n, 0.0);
         acc = s.mul_add(v, g, acc);
-    });
+    }
     let dot = s.splat(s.reduce_sum(acc));
-    for_vectors(s, y, 0.0, #[inline(always)] |i, n, v| {
+    for (i, n, v) in vectors(s, y, 0.0) {
         let g = s.load_n(&gy[i..], n, 0.0);
         put(s, gx, i, n, s.mul(v, s.sub(g, dot)));
-    });
+    }
 }
 
 #[inline(always)]
 fn log_softmax_backward_row<S: Simd>(s: S, y: &[f32], gy: &[f32], gx: &mut [f32]) {
     let total = s.splat(sum_slice(s, gy));
-    for_vectors(s, y, 0.0, #[inline(always)] |i, n, v| {
+    for (i, n, v) in vectors(s, y, 0.0) {
         let g = s.load_n(&gy[i..], n, 0.0);
         put(s, gx, i, n, s.sub(g, s.mul(math::exp(s, v), total)));
-    });
+    }
 }

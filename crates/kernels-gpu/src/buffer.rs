@@ -50,7 +50,14 @@ impl BufferPool {
     }
 
     fn take(&self, ctx: &GpuContext, class: u64) -> wgpu::Buffer {
-        if let Some(buffer) = self.inner.lock().unwrap().free.get_mut(&class).and_then(Vec::pop) {
+        if let Some(buffer) = self
+            .inner
+            .lock()
+            .unwrap()
+            .free
+            .get_mut(&class)
+            .and_then(Vec::pop)
+        {
             return buffer;
         }
         ctx.device.create_buffer(&wgpu::BufferDescriptor {
@@ -84,6 +91,13 @@ impl BufferPool {
     pub(crate) fn idle_count(&self) -> usize {
         let lists = self.inner.lock().unwrap();
         lists.pending.len() + lists.free.values().map(Vec::len).sum::<usize>()
+    }
+
+    /// Idle buffers of one size class.
+    pub(crate) fn idle_in_class(&self, class: u64) -> usize {
+        let lists = self.inner.lock().unwrap();
+        let pending = lists.pending.iter().filter(|(c, _)| *c == class).count();
+        pending + lists.free.get(&class).map_or(0, Vec::len)
     }
 
     /// Frees every idle buffer (e.g. after evaluation, before training).
@@ -191,13 +205,21 @@ impl GpuBuffer {
     }
 
     pub(crate) fn raw(&self) -> &wgpu::Buffer {
-        self.inner.buffer.as_ref().expect("a live GpuBuffer owns its buffer")
+        self.inner
+            .buffer
+            .as_ref()
+            .expect("a live GpuBuffer owns its buffer")
     }
 }
 
 /// Idle buffers held by the pool (for tests and the benchmark report).
 pub fn pooled_buffer_count() -> usize {
     context().map_or(0, |ctx| ctx.pool.idle_count())
+}
+
+/// Idle pooled buffers that a request for `len` floats could reuse.
+pub fn pooled_buffers_for_len(len: usize) -> usize {
+    context().map_or(0, |ctx| ctx.pool.idle_in_class(size_class(len as u64 * 4)))
 }
 
 /// Release every idle pooled buffer back to the driver.
@@ -210,7 +232,10 @@ pub fn trim_pool() {
 /// The number of bytes to allocate for a request, or the limit it breaks.
 fn allocation_size(ctx: &GpuContext, bytes: u64, elements: usize) -> Result<u64, GpuError> {
     let limits = [
-        (ctx.limits.max_storage_buffer_binding_size, "max_storage_buffer_binding_size"),
+        (
+            ctx.limits.max_storage_buffer_binding_size,
+            "max_storage_buffer_binding_size",
+        ),
         (ctx.limits.max_buffer_size, "max_buffer_size"),
     ];
     let mut ceiling = u64::MAX;

@@ -12,6 +12,8 @@
 //!   the `kernels-cpu` slice API with `&GpuBuffer` in place of slices. They
 //!   only *record* work; batches are submitted when full or on read-back.
 //! - [`Shader`]: the WGSL sources under `shaders/`, one file per family.
+//! - [`time_gpu`]: GPU time of recorded work, by timestamp queries when the
+//!   adapter has them, for the benchmarks.
 
 mod buffer;
 mod context;
@@ -19,9 +21,11 @@ mod error;
 pub mod launch;
 mod pipelines;
 mod record;
+mod timing;
 
-pub use buffer::{pooled_buffer_count, trim_pool, GpuBuffer};
+pub use buffer::{pooled_buffer_count, pooled_buffers_for_len, trim_pool, GpuBuffer};
 pub use context::{adapters, context, is_cpu_emulation, AdapterSummary, GpuContext};
 pub use error::{GpuError, INSTALL_HINT};
 pub use launch::*;
 pub use pipelines::Shader;
+pub use timing::{time_gpu, GpuTiming, TimingMethod};

@@ -25,10 +25,11 @@ pub enum Shader {
     Matmul,
     Optim,
     Random,
+    Attention,
 }
 
 impl Shader {
-    pub const ALL: [Shader; 11] = [
+    pub const ALL: [Shader; 12] = [
         Shader::Elementwise,
         Shader::Binary,
         Shader::Movement,
@@ -40,6 +41,7 @@ impl Shader {
         Shader::Matmul,
         Shader::Optim,
         Shader::Random,
+        Shader::Attention,
     ];
 
     /// The file name under `shaders/`.
@@ -56,6 +58,7 @@ impl Shader {
             Shader::Matmul => "matmul.wgsl",
             Shader::Optim => "optim.wgsl",
             Shader::Random => "random.wgsl",
+            Shader::Attention => "attention.wgsl",
         }
     }
 
@@ -73,6 +76,7 @@ impl Shader {
             Shader::Matmul => include_str!("../../../shaders/matmul.wgsl"),
             Shader::Optim => include_str!("../../../shaders/optim.wgsl"),
             Shader::Random => include_str!("../../../shaders/random.wgsl"),
+            Shader::Attention => include_str!("../../../shaders/attention.wgsl"),
         }
     }
 }

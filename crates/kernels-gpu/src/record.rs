@@ -35,6 +35,19 @@ pub(crate) struct Recorder {
     slot_bytes: usize,
     params: wgpu::Buffer,
     dispatches: usize,
+    /// While a `time_gpu` scope is open: the query set each new pass writes
+    /// its begin and end timestamps to.
+    pub(crate) timing: Option<TimedPasses>,
+}
+
+/// Timestamp pairs of the compute passes recorded inside `time_gpu`.
+pub(crate) struct TimedPasses {
+    pub query_set: wgpu::QuerySet,
+    /// Passes that got a (begin, end) pair.
+    pub used: u32,
+    pub capacity: u32,
+    /// More passes than pairs: the timing is incomplete.
+    pub overflowed: bool,
 }
 
 impl Recorder {
@@ -53,23 +66,42 @@ impl Recorder {
             slot_bytes,
             params,
             dispatches: 0,
+            timing: None,
         }
     }
 
     fn encoder(&mut self, ctx: &GpuContext) -> &mut wgpu::CommandEncoder {
         self.encoder.get_or_insert_with(|| {
             ctx.device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("s2s batch") })
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("s2s batch"),
+                })
         })
     }
 
     fn pass(&mut self, ctx: &GpuContext) -> &mut wgpu::ComputePass<'static> {
         if self.pass.is_none() {
-            let pass = self
-                .encoder(ctx)
+            self.encoder(ctx);
+            let encoder = self.encoder.as_mut().unwrap();
+            let timestamp_writes = match self.timing.as_mut() {
+                Some(t) if t.used < t.capacity => {
+                    t.used += 1;
+                    Some(wgpu::ComputePassTimestampWrites {
+                        query_set: &t.query_set,
+                        beginning_of_pass_write_index: Some(2 * (t.used - 1)),
+                        end_of_pass_write_index: Some(2 * t.used - 1),
+                    })
+                }
+                Some(t) => {
+                    t.overflowed = true;
+                    None
+                }
+                None => None,
+            };
+            let pass = encoder
                 .begin_compute_pass(&wgpu::ComputePassDescriptor {
                     label: Some("s2s kernels"),
-                    timestamp_writes: None,
+                    timestamp_writes,
                 })
                 // The pass lives next to its encoder in this struct; we end it
                 // (drop it) before touching the encoder again.
@@ -80,7 +112,7 @@ impl Recorder {
     }
 
     /// Ends the open compute pass, so that copies can be recorded.
-    fn end_pass(&mut self) {
+    pub(crate) fn end_pass(&mut self) {
         self.pass = None;
     }
 
@@ -132,7 +164,7 @@ impl Params {
     /// stride, so shapes and strides travel as `array<vec4<u32>, 2>`).
     /// Pads to a 16-byte boundary first, as WGSL aligns the array.
     pub fn u32x8(mut self, values: &[usize]) -> Self {
-        while self.words.len() % 4 != 0 {
+        while !self.words.len().is_multiple_of(4) {
             self.words.push(0);
         }
         for i in 0..8 {
@@ -169,7 +201,10 @@ pub(crate) fn dispatch(
     // wgpu rejects a buffer bound writable twice, or both read and written in
     // one dispatch; say so in our words instead of letting validation panic.
     for (i, out) in outputs.iter().enumerate() {
-        let clash = inputs.iter().chain(&outputs[..i]).any(|b| GpuBuffer::same_buffer(b, out));
+        let clash = inputs
+            .iter()
+            .chain(&outputs[..i])
+            .any(|b| GpuBuffer::same_buffer(b, out));
         if clash {
             return Err(GpuError::invalid(
                 key.entry,
@@ -183,7 +218,11 @@ pub(crate) fn dispatch(
     }
     let compiled = ctx.pipelines.get(ctx, key);
     let mut bytes: Vec<u8> = bytemuck::cast_slice(&params.words).to_vec();
-    assert!(bytes.len() <= PARAMS_BYTES, "{}: parameter block too large", key.entry);
+    assert!(
+        bytes.len() <= PARAMS_BYTES,
+        "{}: parameter block too large",
+        key.entry
+    );
 
     let mut rec = ctx.recorder.lock().unwrap();
     if rec.dispatches == MAX_BATCH {
@@ -237,7 +276,8 @@ pub(crate) fn read_back(
     let index = {
         let mut rec = ctx.recorder.lock().unwrap();
         rec.end_pass();
-        rec.encoder(ctx).copy_buffer_to_buffer(buffer, 0, &staging, 0, bytes);
+        rec.encoder(ctx)
+            .copy_buffer_to_buffer(buffer, 0, &staging, 0, bytes);
         rec.flush(ctx).expect("the encoder holds the copy")
     };
 

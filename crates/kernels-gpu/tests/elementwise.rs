@@ -95,18 +95,36 @@ fn binary_ops_broadcast_like_the_reference() {
         (&[1000], &[true], &[true]),
         (&[37, 129], &[true, true], &[false, true]), // bias add over rows
         (&[5, 3, 7], &[true, false, true], &[false, true, true]),
-        (&[2, 3, 5, 7, 3], &[true, true, true, true, true], &[false, false, false, false, false]),
+        (
+            &[2, 3, 5, 7, 3],
+            &[true, true, true, true, true],
+            &[false, false, false, false, false],
+        ),
         (&[4, 1, 9], &[true, true, true], &[true, true, false]),
     ];
     for op in ops {
         for (i, &(shape, keep_a, keep_b)) in cases.iter().enumerate() {
             let sa = strides(shape, keep_a);
             let sb = strides(shape, keep_b);
-            let na: usize = shape.iter().zip(keep_a).map(|(&n, &k)| if k { n } else { 1 }).product();
-            let nb: usize = shape.iter().zip(keep_b).map(|(&n, &k)| if k { n } else { 1 }).product();
+            let na: usize = shape
+                .iter()
+                .zip(keep_a)
+                .map(|(&n, &k)| if k { n } else { 1 })
+                .product();
+            let nb: usize = shape
+                .iter()
+                .zip(keep_b)
+                .map(|(&n, &k)| if k { n } else { 1 })
+                .product();
             // Integer-valued data so the comparisons see equal values too.
-            let a: Vec<f32> = data(na, i as u64, -4.0, 4.0).iter().map(|v| v.round()).collect();
-            let b: Vec<f32> = data(nb, 99 + i as u64, 0.5, 4.0).iter().map(|v| v.round()).collect();
+            let a: Vec<f32> = data(na, i as u64, -4.0, 4.0)
+                .iter()
+                .map(|v| v.round())
+                .collect();
+            let b: Vec<f32> = data(nb, 99 + i as u64, 0.5, 4.0)
+                .iter()
+                .map(|v| v.round())
+                .collect();
             let n: usize = shape.iter().product();
             let mut want = vec![0.0; n];
             reference::binary(op, &a, &sa, &b, &sb, shape, &mut want);
@@ -137,10 +155,10 @@ fn strided_copy_materialises_views() {
     // (shape, strides) of a view into a 2·3·5·7 = 210 element source.
     let views: [(&[usize], &[usize]); 5] = [
         (&[210], &[1]),
-        (&[7, 30], &[1, 7]),             // a transpose
+        (&[7, 30], &[1, 7]),               // a transpose
         (&[3, 2, 7, 5], &[35, 105, 1, 7]), // a permute
-        (&[2, 3], &[105, 1]),            // a slice
-        (&[4, 5], &[0, 1]),              // a broadcast
+        (&[2, 3], &[105, 1]),              // a slice
+        (&[4, 5], &[0, 1]),                // a broadcast
     ];
     let src = data(210, 5, -1.0, 1.0);
     for (shape, strides) in views {

@@ -9,13 +9,22 @@ use kernels_gpu::AdamParams;
 
 /// Ids in 0..vocab with many repeats (the case the scatter-add must get right).
 fn ids(m: usize, vocab: usize, seed: u64) -> Vec<f32> {
-    data(m, seed, 0.0, vocab as f32).iter().map(|v| v.floor().min(vocab as f32 - 1.0)).collect()
+    data(m, seed, 0.0, vocab as f32)
+        .iter()
+        .map(|v| v.floor().min(vocab as f32 - 1.0))
+        .collect()
 }
 
 #[test]
 fn gather_and_scatter_add_rows() {
     let Some(_) = common::gpu() else { return };
-    for (vocab, dim, m) in [(1, 1, 1), (5, 3, 17), (97, 64, 300), (1000, 31, 2), (3, 257, 1000)] {
+    for (vocab, dim, m) in [
+        (1, 1, 1),
+        (5, 3, 17),
+        (97, 64, 300),
+        (1000, 31, 2),
+        (3, 257, 1000),
+    ] {
         let table = data(vocab * dim, 1, -1.0, 1.0);
         let id = ids(m, vocab, 2 + m as u64);
         let mut want = vec![0.0; m * dim];
@@ -62,7 +71,15 @@ fn adam_and_adamw_steps() {
     let Some(_) = common::gpu() else { return };
     for n in [1, 7, 1000, 4099] {
         for (decoupled, weight_decay) in [(false, 0.0), (false, 0.01), (true, 0.1)] {
-            let hp = AdamParams { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay, decoupled, step: 1 };
+            let hp = AdamParams {
+                lr: 1e-3,
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-8,
+                weight_decay,
+                decoupled,
+                step: 1,
+            };
             let (mut p, g) = (data(n, 1, -1.0, 1.0), data(n, 2, -1.0, 1.0));
             let (mut m, mut v) = (data(n, 3, -0.1, 0.1), data(n, 4, 0.0, 0.01));
             let (gp, gm, gv) = (up(&p), up(&m), up(&v));
@@ -85,16 +102,47 @@ fn sgd_steps_with_and_without_momentum() {
     let Some(_) = common::gpu() else { return };
     let n = 1001;
     // (momentum, dampening, weight_decay, nesterov)
-    for (momentum, dampening, wd, nesterov) in [(0.0, 0.0, 0.0, false), (0.0, 0.0, 0.1, false), (0.9, 0.1, 0.01, false), (0.9, 0.0, 0.0, true)] {
+    for (momentum, dampening, wd, nesterov) in [
+        (0.0, 0.0, 0.0, false),
+        (0.0, 0.0, 0.1, false),
+        (0.9, 0.1, 0.01, false),
+        (0.9, 0.0, 0.0, true),
+    ] {
         let (mut p, g) = (data(n, 1, -1.0, 1.0), data(n, 2, -1.0, 1.0));
         let mut buf = vec![0.0; n];
         let (gp, gb, gg) = (up(&p), up(&buf), up(&g));
         for step in 0..3 {
             let first = step == 0;
-            reference::sgd_step(&mut p, &g, Some(&mut buf), 0.1, momentum, dampening, wd, nesterov, first);
-            kernels_gpu::sgd_step(&gp, &gg, Some(&gb), 0.1, momentum, dampening, wd, nesterov, first).unwrap();
+            reference::sgd_step(
+                &mut p,
+                &g,
+                Some(&mut buf),
+                0.1,
+                momentum,
+                dampening,
+                wd,
+                nesterov,
+                first,
+            );
+            kernels_gpu::sgd_step(
+                &gp,
+                &gg,
+                Some(&gb),
+                0.1,
+                momentum,
+                dampening,
+                wd,
+                nesterov,
+                first,
+            )
+            .unwrap();
         }
-        assert_close(&format!("sgd m={momentum} nesterov={nesterov}"), &down(&gp), &p, 1e-6);
+        assert_close(
+            &format!("sgd m={momentum} nesterov={nesterov}"),
+            &down(&gp),
+            &p,
+            1e-6,
+        );
     }
 }
 
@@ -102,7 +150,12 @@ fn sgd_steps_with_and_without_momentum() {
 fn random_fills_match_the_cpu_bit_for_bit() {
     let Some(_) = common::gpu() else { return };
     // Offsets near 2^32 exercise the carry into the counter's high half.
-    for (seed, offset, n) in [(0u64, 0u64, 1usize), (42, 0, 1000), (7, (1 << 32) - 5, 17), (u64::MAX, 12_345, 4099)] {
+    for (seed, offset, n) in [
+        (0u64, 0u64, 1usize),
+        (42, 0, 1000),
+        (7, (1 << 32) - 5, 17),
+        (u64::MAX, 12_345, 4099),
+    ] {
         let mut want = vec![0.0; n];
         let o = out(n);
         reference::fill_uniform(seed, offset, -2.0, 3.0, &mut want);

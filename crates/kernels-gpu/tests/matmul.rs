@@ -12,15 +12,19 @@ fn check(kernel: MatmulKernel, g: &Gemm) {
     let (a_rows, a_cols) = if g.trans_a { (g.k, g.m) } else { (g.m, g.k) };
     let (b_rows, b_cols) = if g.trans_b { (g.n, g.k) } else { (g.k, g.n) };
     let span = |rows: usize, cols: usize, ld: usize, stride: usize| {
-        if rows * cols == 0 { 0 } else { (g.batch - 1) * stride + (rows - 1) * ld + cols }
+        if rows * cols == 0 {
+            0
+        } else {
+            (g.batch - 1) * stride + (rows - 1) * ld + cols
+        }
     };
     let a = data(span(a_rows, a_cols, g.lda, g.stride_a).max(1), 1, -1.0, 1.0);
     let b = data(span(b_rows, b_cols, g.ldb, g.stride_b).max(1), 2, -1.0, 1.0);
     let c0 = data(span(g.m, g.n, g.ldc, g.stride_c).max(1), 3, -1.0, 1.0);
     let mut want = c0.clone();
     reference::sgemm_batched(
-        g.batch, g.trans_a, g.trans_b, g.m, g.n, g.k, g.alpha, &a, g.lda, g.stride_a, &b, g.ldb, g.stride_b,
-        g.beta, &mut want, g.ldc, g.stride_c,
+        g.batch, g.trans_a, g.trans_b, g.m, g.n, g.k, g.alpha, &a, g.lda, g.stride_a, &b, g.ldb,
+        g.stride_b, g.beta, &mut want, g.ldc, g.stride_c,
     );
     let c = up(&c0);
     gemm_with(kernel, g, &up(&a), &up(&b), &c).unwrap();
@@ -47,8 +51,16 @@ fn gemm(m: usize, n: usize, k: usize, trans_a: bool, trans_b: bool) -> Gemm {
     }
 }
 
-const SHAPES: [(usize, usize, usize); 8] =
-    [(1, 1, 1), (1, 7, 3), (5, 1, 9), (17, 13, 11), (64, 64, 64), (65, 31, 67), (8, 256, 40), (100, 4, 257)];
+const SHAPES: [(usize, usize, usize); 8] = [
+    (1, 1, 1),
+    (1, 7, 3),
+    (5, 1, 9),
+    (17, 13, 11),
+    (64, 64, 64),
+    (65, 31, 67),
+    (8, 256, 40),
+    (100, 4, 257),
+];
 
 #[test]
 fn every_kernel_with_every_transpose() {
@@ -125,6 +137,21 @@ fn the_automatic_choice_runs() {
     let mut want = vec![0.0; m * n];
     reference::sgemm(false, false, m, n, k, 1.0, &a, k, &b, n, 0.0, &mut want, n);
     let c: GpuBuffer = out(m * n);
-    kernels_gpu::sgemm(false, false, m, n, k, 1.0, &up(&a), k, &up(&b), n, 0.0, &c, n).unwrap();
+    kernels_gpu::sgemm(
+        false,
+        false,
+        m,
+        n,
+        k,
+        1.0,
+        &up(&a),
+        k,
+        &up(&b),
+        n,
+        0.0,
+        &c,
+        n,
+    )
+    .unwrap();
     assert_close("auto sgemm", &down(&c), &want, 1e-5);
 }

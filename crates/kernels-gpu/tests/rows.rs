@@ -9,24 +9,50 @@ use kernels_gpu::ReduceOp;
 
 /// (rows, cols) shapes: single rows and columns, primes, the 64-wide
 /// workgroup and the 128-long switch between the lane and row kernels.
-const ROWS_COLS: [(usize, usize); 9] =
-    [(1, 1), (1, 1000), (7, 1), (3, 64), (5, 127), (2, 128), (13, 257), (64, 65), (300, 3)];
+const ROWS_COLS: [(usize, usize); 9] = [
+    (1, 1),
+    (1, 1000),
+    (7, 1),
+    (3, 64),
+    (5, 127),
+    (2, 128),
+    (13, 257),
+    (64, 65),
+    (300, 3),
+];
 
 #[test]
 fn reduce_and_argmax_along_each_axis() {
     let Some(_) = common::gpu() else { return };
-    let shapes = [(1, 1, 1), (1, 7, 1), (3, 200, 1), (2, 31, 5), (4, 1, 9), (1, 1000, 3), (257, 3, 2), (2, 5000, 1)];
+    let shapes = [
+        (1, 1, 1),
+        (1, 7, 1),
+        (3, 200, 1),
+        (2, 31, 5),
+        (4, 1, 9),
+        (1, 1000, 3),
+        (257, 3, 2),
+        (2, 5000, 1),
+    ];
     for (outer, len, inner) in shapes {
         let n = outer * len * inner;
         // Rounded data makes ties for argmax (the first maximum must win).
-        let x: Vec<f32> = data(n, n as u64, -8.0, 8.0).iter().map(|v| v.round()).collect();
+        let x: Vec<f32> = data(n, n as u64, -8.0, 8.0)
+            .iter()
+            .map(|v| v.round())
+            .collect();
         let gx = up(&x);
         for op in [ReduceOp::Sum, ReduceOp::Mean, ReduceOp::Max, ReduceOp::Min] {
             let mut want = vec![0.0; outer * inner];
             reference::reduce(op, &x, outer, len, inner, &mut want);
             let y = out(outer * inner);
             kernels_gpu::reduce(op, &gx, outer, len, inner, &y).unwrap();
-            assert_close(&format!("{op:?} {outer}x{len}x{inner}"), &down(&y), &want, 1e-6);
+            assert_close(
+                &format!("{op:?} {outer}x{len}x{inner}"),
+                &down(&y),
+                &want,
+                1e-6,
+            );
         }
         let mut want = vec![0.0; outer * inner];
         reference::argmax(&x, outer, len, inner, &mut want);
@@ -45,7 +71,12 @@ fn sum_all_and_sum_squares() {
         let y = out(1);
         kernels_gpu::sum_all(&gx, &y).unwrap();
         let want = reference::sum_all(&x);
-        assert_close(&format!("sum_all n={n}"), &down(&y), &[want], 1e-5 * (n as f32).sqrt());
+        assert_close(
+            &format!("sum_all n={n}"),
+            &down(&y),
+            &[want],
+            1e-5 * (n as f32).sqrt(),
+        );
         kernels_gpu::sum_squares(&gx, &y).unwrap();
         let want = reference::sum_squares(&x);
         assert_close(&format!("sum_squares n={n}"), &down(&y), &[want], 1e-5);
@@ -70,15 +101,30 @@ fn softmax_and_log_softmax_forward_and_backward() {
         reference::softmax_backward(&y, &gy, rows, cols, &mut want);
         let g = out(n);
         kernels_gpu::softmax_backward(&up(&y), &ggy, rows, cols, &g).unwrap();
-        assert_close(&format!("softmax_backward {rows}x{cols}"), &down(&g), &want, 1e-5);
+        assert_close(
+            &format!("softmax_backward {rows}x{cols}"),
+            &down(&g),
+            &want,
+            1e-5,
+        );
 
         let mut ly = vec![0.0; n];
         reference::log_softmax(&x, rows, cols, &mut ly);
         kernels_gpu::log_softmax(&gx_in, rows, cols, &got).unwrap();
-        assert_close(&format!("log_softmax {rows}x{cols}"), &down(&got), &ly, 1e-5);
+        assert_close(
+            &format!("log_softmax {rows}x{cols}"),
+            &down(&got),
+            &ly,
+            1e-5,
+        );
         reference::log_softmax_backward(&ly, &gy, rows, cols, &mut want);
         kernels_gpu::log_softmax_backward(&up(&ly), &ggy, rows, cols, &g).unwrap();
-        assert_close(&format!("log_softmax_backward {rows}x{cols}"), &down(&g), &want, 1e-5);
+        assert_close(
+            &format!("log_softmax_backward {rows}x{cols}"),
+            &down(&g),
+            &want,
+            1e-5,
+        );
     }
 }
 
@@ -104,11 +150,19 @@ fn layer_norm_forward_and_backward() {
         let beta = data(cols, 2, -0.5, 0.5);
         let gy = data(n, 3, -1.0, 1.0);
         for affine in [true, false] {
-            let (g, b) = if affine { (Some(&gamma[..]), Some(&beta[..])) } else { (None, None) };
+            let (g, b) = if affine {
+                (Some(&gamma[..]), Some(&beta[..]))
+            } else {
+                (None, None)
+            };
             let (mut y, mut mean, mut rstd) = (vec![0.0; n], vec![0.0; rows], vec![0.0; rows]);
             reference::layer_norm(&x, g, b, rows, cols, 1e-5, &mut y, &mut mean, &mut rstd);
             let (gpu_gamma, gpu_beta) = (up(&gamma), up(&beta));
-            let (gg, gb) = if affine { (Some(&gpu_gamma), Some(&gpu_beta)) } else { (None, None) };
+            let (gg, gb) = if affine {
+                (Some(&gpu_gamma), Some(&gpu_beta))
+            } else {
+                (None, None)
+            };
             let (oy, om, or) = (out(n), out(rows), out(rows));
             let gpu_x = up(&x);
             kernels_gpu::layer_norm(&gpu_x, gg, gb, rows, cols, 1e-5, &oy, &om, &or).unwrap();
@@ -119,12 +173,30 @@ fn layer_norm_forward_and_backward() {
 
             let (mut gx, mut ggamma, mut gbeta) = (vec![0.0; n], vec![0.0; cols], vec![0.0; cols]);
             reference::layer_norm_backward(
-                &x, g, &mean, &rstd, &gy, rows, cols, &mut gx, Some(&mut ggamma), Some(&mut gbeta),
+                &x,
+                g,
+                &mean,
+                &rstd,
+                &gy,
+                rows,
+                cols,
+                &mut gx,
+                Some(&mut ggamma),
+                Some(&mut gbeta),
             );
             let (ogx, ogg, ogb) = (out(n), out(cols), out(cols));
             let (gpu_mean, gpu_rstd) = (up(&mean), up(&rstd));
             kernels_gpu::layer_norm_backward(
-                &gpu_x, gg, &gpu_mean, &gpu_rstd, &up(&gy), rows, cols, &ogx, Some(&ogg), Some(&ogb),
+                &gpu_x,
+                gg,
+                &gpu_mean,
+                &gpu_rstd,
+                &up(&gy),
+                rows,
+                cols,
+                &ogx,
+                Some(&ogg),
+                Some(&ogb),
             )
             .unwrap();
             assert_close(&format!("{what} gx"), &down(&ogx), &gx, 2e-3);
@@ -142,25 +214,50 @@ fn cross_entropy_with_ignore_index_and_smoothing() {
         let logits = data(n, n as u64, -5.0, 5.0);
         // Every third row is ignored (-100).
         let targets: Vec<f32> = (0..rows)
-            .map(|r| if r % 3 == 2 { -100.0 } else { ((r * 7919) % cols) as f32 })
+            .map(|r| {
+                if r % 3 == 2 {
+                    -100.0
+                } else {
+                    ((r * 7919) % cols) as f32
+                }
+            })
             .collect();
         let gloss = data(rows, 5, 0.5, 1.5);
         for smoothing in [0.0, 0.1] {
             let (mut loss, mut lse) = (vec![0.0; rows], vec![0.0; rows]);
-            let count = reference::cross_entropy(&logits, &targets, rows, cols, -100, smoothing, &mut loss, &mut lse);
+            let count = reference::cross_entropy(
+                &logits, &targets, rows, cols, -100, smoothing, &mut loss, &mut lse,
+            );
             let (ol, olse, oc) = (out(rows), out(rows), out(rows));
             let (gl, gt) = (up(&logits), up(&targets));
-            kernels_gpu::cross_entropy(&gl, &gt, rows, cols, -100, smoothing, &ol, &olse, &oc).unwrap();
+            kernels_gpu::cross_entropy(&gl, &gt, rows, cols, -100, smoothing, &ol, &olse, &oc)
+                .unwrap();
             let what = format!("cross_entropy {rows}x{cols} eps={smoothing}");
             assert_close(&what, &down(&ol), &loss, 1e-5);
             assert_close(&what, &down(&olse), &lse, 1e-6);
-            assert_eq!(down(&oc).iter().sum::<f32>() as usize, count, "{what} count");
+            assert_eq!(
+                down(&oc).iter().sum::<f32>() as usize,
+                count,
+                "{what} count"
+            );
 
             let mut gx = vec![0.0; n];
-            reference::cross_entropy_backward(&logits, &targets, &lse, &gloss, rows, cols, -100, smoothing, &mut gx);
+            reference::cross_entropy_backward(
+                &logits, &targets, &lse, &gloss, rows, cols, -100, smoothing, &mut gx,
+            );
             let ogx = out(n);
-            kernels_gpu::cross_entropy_backward(&gl, &gt, &olse, &up(&gloss), rows, cols, -100, smoothing, &ogx)
-                .unwrap();
+            kernels_gpu::cross_entropy_backward(
+                &gl,
+                &gt,
+                &olse,
+                &up(&gloss),
+                rows,
+                cols,
+                -100,
+                smoothing,
+                &ogx,
+            )
+            .unwrap();
             assert_close(&format!("{what} backward"), &down(&ogx), &gx, 1e-5);
         }
     }

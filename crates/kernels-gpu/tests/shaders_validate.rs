@@ -10,7 +10,11 @@ fn every_shader_parses_and_validates() {
         let module = match naga::front::wgsl::parse_str(shader.source()) {
             Ok(module) => module,
             Err(e) => {
-                failures.push(format!("{}: {}", shader.file_name(), e.emit_to_string(shader.source())));
+                failures.push(format!(
+                    "{}: {}",
+                    shader.file_name(),
+                    e.emit_to_string(shader.source())
+                ));
                 continue;
             }
         };
@@ -19,10 +23,18 @@ fn every_shader_parses_and_validates() {
             naga::valid::Capabilities::empty(),
         );
         if let Err(e) = validator.validate(&module) {
-            failures.push(format!("{}: {}", shader.file_name(), e.emit_to_string(shader.source())));
+            failures.push(format!(
+                "{}: {}",
+                shader.file_name(),
+                e.emit_to_string(shader.source())
+            ));
         }
     }
-    assert!(failures.is_empty(), "invalid shaders:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "invalid shaders:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]

@@ -30,3 +30,91 @@ fn adapters_are_listed() {
     assert!(!all.is_empty());
     eprintln!("adapter in use: {:?}", ctx.adapter());
 }
+
+#[test]
+fn a_buffer_beyond_the_adapter_limit_is_an_error_naming_both() {
+    let Some(ctx) = common::gpu() else { return };
+    let limit = ctx
+        .limits()
+        .max_storage_buffer_binding_size
+        .min(ctx.limits().max_buffer_size);
+    let elements = (limit / 4 + 1) as usize;
+    let e = GpuBuffer::uninit(elements).unwrap_err();
+    let message = e.to_string();
+    assert!(
+        message.contains(&format!("{} bytes", elements as u64 * 4)),
+        "{message}"
+    );
+    assert!(message.contains(&limit.to_string()), "{message}");
+}
+
+#[test]
+fn dropped_buffers_are_reused() {
+    let Some(ctx) = common::gpu() else { return };
+    if std::env::var("S2S_GPU_NO_POOL").is_ok_and(|v| v == "1") {
+        return;
+    }
+    // A size class no other test uses, so tests running in parallel do not interfere.
+    let n = 777_777;
+    drop(GpuBuffer::zeros(n).unwrap());
+    ctx.synchronize();
+    assert_eq!(kernels_gpu::pooled_buffers_for_len(n), 1);
+    let again = GpuBuffer::from_slice(&vec![1.0; n]).unwrap();
+    assert_eq!(
+        kernels_gpu::pooled_buffers_for_len(n),
+        0,
+        "the idle buffer was not reused"
+    );
+    assert!(again.to_vec().unwrap().iter().all(|&v| v == 1.0));
+}
+
+#[test]
+fn grids_past_65535_workgroups_wrap_into_y() {
+    let Some(_) = common::gpu() else { return };
+    // 70 000 rows of one workgroup each, and 2^24 + 3 elements at 256 per group.
+    let rows = 70_000;
+    let x = common::data(rows * 2, 1, -1.0, 1.0);
+    let y = common::out(rows * 2);
+    kernels_gpu::softmax(&common::up(&x), rows, 2, &y).unwrap();
+    let mut want = vec![0.0; rows * 2];
+    kernels_cpu::reference::softmax(&x, rows, 2, &mut want);
+    common::assert_close("softmax, 70000 rows", &common::down(&y), &want, 1e-6);
+
+    let n = (1 << 24) + 3;
+    let big = GpuBuffer::filled(n, 2.0).unwrap();
+    kernels_gpu::scale(&big, 0.5).unwrap();
+    let back = big.to_vec().unwrap();
+    assert!(back.iter().all(|&v| v == 1.0));
+}
+
+#[test]
+fn the_no_adapter_error_says_what_to_install() {
+    let e = kernels_gpu::GpuError::NoAdapter {
+        detail: "none found".into(),
+    };
+    let message = e.to_string();
+    assert!(message.contains("mesa-vulkan-drivers"), "{message}");
+    assert!(message.contains("--device cpu"), "{message}");
+}
+
+#[test]
+fn gpu_work_can_be_timed() {
+    let Some(ctx) = common::gpu() else { return };
+    let x = GpuBuffer::filled(1 << 20, 1.0).unwrap();
+    kernels_gpu::scale(&x, 1.0).unwrap(); // warm up: JIT-compile the pipeline
+    let ((), timing) = kernels_gpu::time_gpu(|| {
+        for _ in 0..10 {
+            kernels_gpu::scale(&x, 1.0)?;
+        }
+        Ok(())
+    })
+    .unwrap();
+    eprintln!(
+        "10 scales of 2^20 floats: {timing:?} on {}",
+        ctx.adapter().name
+    );
+    assert!(timing.elapsed.as_nanos() > 0);
+    if ctx.adapter().timestamp_queries {
+        assert_eq!(timing.method, kernels_gpu::TimingMethod::TimestampQueries);
+    }
+}

@@ -4,15 +4,24 @@
 //! (plain arrays that LLVM auto-vectorises), `Avx2` (8 lanes) and `Avx512`
 //! (16 lanes). A token is a zero-sized proof that the CPU supports its
 //! instructions; the x86 tokens can only be made through `unsafe` constructors
-//! that the [`dispatch!`](crate::dispatch) macro calls after [`crate::isa()`] has
+//! that the `dispatch!` macro calls after [`crate::isa()`] has
 //! checked the CPU.
 //!
 //! Why this shape: the kernel body is monomorphised per token and inlined (all
 //! methods are `#[inline(always)]`) into a small `#[target_feature]` trampoline
 //! (`avx512::run`, `avx2::run`). Inside that trampoline LLVM may use the wide
 //! registers, so the intrinsics compile to single instructions instead of calls.
-//! Rayon must split work *outside* the dispatch: a rayon closure is a separate
-//! function without the target features.
+//! Two rules follow, and breaking either silently costs ~30x (every intrinsic
+//! becomes a function call; results stay correct):
+//! * every function and closure on the path from `dispatch!` to an intrinsic
+//!   must be inlined — generic helpers carry `#[inline(always)]`, closures
+//!   passed to helpers are written `#[inline(always)] |v| ...`, and loops over
+//!   vectors prefer the `softmax::vectors` iterator to callbacks;
+//! * rayon must split work *outside* the dispatch: a rayon closure is a
+//!   separate function without the target features.
+//!
+//! (`objdump -d ... | grep 'call.*core_arch'` on a release binary lists any
+//! intrinsic that escaped inlining.)
 
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod avx2;
@@ -126,14 +135,24 @@ macro_rules! dispatch {
                 // reports AVX-512F, which is all this token's instructions need.
                 let $s = unsafe { $crate::simd::Avx512::new_unchecked() };
                 // SAFETY: same invariant: the CPU supports the trampoline's features.
-                unsafe { $crate::simd::avx512::run(#[inline(always)] || $body) }
+                unsafe {
+                    $crate::simd::avx512::run(
+                        #[inline(always)]
+                        || $body,
+                    )
+                }
             }
             #[cfg(target_arch = "x86_64")]
             $crate::Isa::Avx2Fma => {
                 // SAFETY: `Avx2Fma` is only ever selected when the CPU reports AVX2 and FMA.
                 let $s = unsafe { $crate::simd::Avx2::new_unchecked() };
                 // SAFETY: same invariant: the CPU supports the trampoline's features.
-                unsafe { $crate::simd::avx2::run(#[inline(always)] || $body) }
+                unsafe {
+                    $crate::simd::avx2::run(
+                        #[inline(always)]
+                        || $body,
+                    )
+                }
             }
             $crate::Isa::Portable => {
                 let $s = $crate::simd::Portable;

@@ -9,7 +9,7 @@ use proptest::prelude::*;
 
 /// Proptest cases per property: enough to hit the edge sizes, small enough
 /// that the whole crate tests in well under two minutes.
-pub const CASES: u32 = 64;
+pub const CASES: u32 = 128;
 
 pub fn config() -> ProptestConfig {
     ProptestConfig {

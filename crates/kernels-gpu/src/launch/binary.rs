@@ -57,10 +57,17 @@ pub fn binary(
         .u32x8(&strides[0])
         .u32x8(&strides[1]);
     let key = PipelineKey::new(Shader::Binary, entry(op));
-    dispatch(ctx, &key, params, &[a, b], &[out], grid(ctx, n.div_ceil(WG)))
+    dispatch(
+        ctx,
+        &key,
+        params,
+        &[a, b],
+        &[out],
+        grid(ctx, n.div_ceil(WG)),
+    )
 }
 
-/// out[i] = if cond[i] != 0 { a[i] } else { b[i] }, all of cond's length.
+/// `out[i] = if cond[i] != 0 { a[i] } else { b[i] }`, for all of cond's length.
 pub fn where_select(
     cond: &GpuBuffer,
     a: &GpuBuffer,
@@ -75,7 +82,14 @@ pub fn where_select(
     let ctx = context()?;
     let params = Params::new().usize(n).usize(0);
     let key = PipelineKey::new(Shader::Binary, "where_select");
-    dispatch(ctx, &key, params, &[cond, a, b], &[out], grid(ctx, n.div_ceil(WG)))
+    dispatch(
+        ctx,
+        &key,
+        params,
+        &[cond, a, b],
+        &[out],
+        grid(ctx, n.div_ceil(WG)),
+    )
 }
 
 /// Gathers `src`, seen through element strides `src_strides` with `shape`,

@@ -36,7 +36,7 @@ fn entry(op: UnaryOp) -> (&'static str, f32, f32) {
     }
 }
 
-/// out[i] = op(x[i]) for i < x.len().
+/// `out[i] = op(x[i])` for `i < x.len()`.
 pub fn unary(op: UnaryOp, x: &GpuBuffer, out: &GpuBuffer) -> Result<(), GpuError> {
     let n = x.len();
     check_len("unary", "out", out, n)?;
@@ -47,12 +47,12 @@ pub fn unary(op: UnaryOp, x: &GpuBuffer, out: &GpuBuffer) -> Result<(), GpuError
     dispatch(ctx, &key, params, &[x], &[out], grid(ctx, n.div_ceil(WG)))
 }
 
-/// x[i] = value for every element.
+/// `x[i] = value` for every element.
 pub fn fill(x: &GpuBuffer, value: f32) -> Result<(), GpuError> {
     in_place("fill", x, value)
 }
 
-/// x[i] *= s for every element.
+/// `x[i] *= s` for every element.
 pub fn scale(x: &GpuBuffer, s: f32) -> Result<(), GpuError> {
     in_place("scale", x, s)
 }

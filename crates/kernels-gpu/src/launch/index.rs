@@ -9,7 +9,7 @@ use crate::launch::elementwise::WG;
 use crate::pipelines::{PipelineKey, Shader};
 use crate::record::{dispatch, grid, Params};
 
-/// out[o, j, i] = x[o, ids[j], i], x viewed as [outer, len, inner].
+/// `out[o, j, i] = x[o, ids[j], i]`, x viewed as `[outer, len, inner]`.
 pub fn index_select(
     x: &GpuBuffer,
     outer: usize,
@@ -30,7 +30,7 @@ pub fn index_select(
     dispatch(ctx, &key, params, &[x, ids], &[out], groups)
 }
 
-/// gx[o, ids[j], i] += grad[o, j, i] for every j, in order of j.
+/// `gx[o, ids[j], i] += grad[o, j, i]` for every j, in order of j.
 pub fn index_add(
     grad: &GpuBuffer,
     outer: usize,
@@ -52,14 +52,21 @@ pub fn index_add(
     // Pass 1: link equal ids (next occurrence, first-occurrence flag).
     let links = GpuBuffer::uninit(2 * m)?;
     let key = PipelineKey::new(Shader::Index, "index_links");
-    dispatch(ctx, &key, params(), &[ids], &[&links], grid(ctx, m.div_ceil(WG)))?;
+    dispatch(
+        ctx,
+        &key,
+        params(),
+        &[ids],
+        &[&links],
+        grid(ctx, m.div_ceil(WG)),
+    )?;
     // Pass 2: each first occurrence sums its chain into its destination.
     let key = PipelineKey::new(Shader::Index, "index_add");
     let groups = grid(ctx, (outer * m * inner).div_ceil(WG));
     dispatch(ctx, &key, params(), &[grad, ids, &links], &[gx], groups)
 }
 
-/// out[i, :] = table[ids[i], :] — an embedding lookup (rows of `dim`).
+/// `out[i, :] = table[ids[i], :]` — an embedding lookup (rows of `dim`).
 pub fn gather_rows(
     table: &GpuBuffer,
     dim: usize,
@@ -72,7 +79,7 @@ pub fn gather_rows(
     index_select(table, 1, table.len() / dim, dim, ids, out)
 }
 
-/// table_grad[ids[i], :] += grad[i, :] — the embedding's backward.
+/// `table_grad[ids[i], :] += grad[i, :]` — the embedding's backward.
 pub fn scatter_add_rows(
     grad: &GpuBuffer,
     dim: usize,

@@ -32,7 +32,12 @@ pub fn cross_entropy(
 ) -> Result<(), GpuError> {
     const OP: &str = "cross_entropy";
     check_len(OP, "logits", logits, rows * cols)?;
-    for (name, buffer) in [("targets", targets), ("loss", loss), ("lse", lse), ("counted", counted)] {
+    for (name, buffer) in [
+        ("targets", targets),
+        ("loss", loss),
+        ("lse", lse),
+        ("counted", counted),
+    ] {
         check_len(OP, name, buffer, rows)?;
     }
     check_u32(OP, "elements", rows * cols)?;
@@ -43,10 +48,17 @@ pub fn cross_entropy(
         .i32(ignore_i32(ignore_index))
         .f32(smoothing);
     let key = PipelineKey::new(Shader::CrossEntropy, "cross_entropy_rows");
-    dispatch(ctx, &key, params, &[logits, targets], &[loss, lse, counted], grid(ctx, rows))
+    dispatch(
+        ctx,
+        &key,
+        params,
+        &[logits, targets],
+        &[loss, lse, counted],
+        grid(ctx, rows),
+    )
 }
 
-/// gx[r, j] = gloss[r] · (softmax_j - (1-eps)[j == t] - eps/cols), zero for ignored rows.
+/// `gx[r, j] = gloss[r] · (softmax_j - (1-eps)[j == t] - eps/cols)`, zero for ignored rows.
 #[allow(clippy::too_many_arguments)]
 pub fn cross_entropy_backward(
     logits: &GpuBuffer,
@@ -74,5 +86,12 @@ pub fn cross_entropy_backward(
         .f32(smoothing);
     let key = PipelineKey::new(Shader::CrossEntropy, "cross_entropy_backward");
     let groups = grid(ctx, (rows * cols).div_ceil(WG));
-    dispatch(ctx, &key, params, &[logits, targets, lse, gloss], &[gx], groups)
+    dispatch(
+        ctx,
+        &key,
+        params,
+        &[logits, targets, lse, gloss],
+        &[gx],
+        groups,
+    )
 }

@@ -74,9 +74,16 @@ impl Gemm {
     pub fn vec4_aligned(&self) -> bool {
         let a_run = if self.trans_a { self.m } else { self.k };
         let b_run = if self.trans_b { self.k } else { self.n };
-        [a_run, self.lda, self.stride_a, b_run, self.ldb, self.stride_b]
-            .iter()
-            .all(|v| v % 4 == 0)
+        [
+            a_run,
+            self.lda,
+            self.stride_a,
+            b_run,
+            self.ldb,
+            self.stride_b,
+        ]
+        .iter()
+        .all(|v| v.is_multiple_of(4))
     }
 
     /// The kernel to use on this adapter: on a CPU emulation shared-memory
@@ -209,7 +216,10 @@ pub fn gemm_with(
     if g.batch > max_z {
         return Err(GpuError::invalid(
             OP,
-            format!("batch {} exceeds the adapter's {max_z} workgroups per dimension", g.batch),
+            format!(
+                "batch {} exceeds the adapter's {max_z} workgroups per dimension",
+                g.batch
+            ),
         ));
     }
     let params = Params::new()
@@ -246,7 +256,10 @@ pub fn gemm_with(
     ];
     let max_xy = ctx.limits.max_compute_workgroups_per_dimension;
     if groups[0] > max_xy || groups[1] > max_xy {
-        return Err(GpuError::invalid(OP, format!("{}×{} output is too large for one dispatch", g.m, g.n)));
+        return Err(GpuError::invalid(
+            OP,
+            format!("{}×{} output is too large for one dispatch", g.m, g.n),
+        ));
     }
     dispatch(ctx, &key, params, &[a, b], &[c], groups)
 }

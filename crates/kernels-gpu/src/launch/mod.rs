@@ -4,6 +4,7 @@
 //! panic), fills the kernel's parameter block and records the dispatch.
 //! Nothing runs until the batch is submitted (see `record.rs`).
 
+pub mod attention;
 pub mod binary;
 pub mod elementwise;
 pub mod index;
@@ -16,6 +17,7 @@ pub mod reduce;
 mod shape;
 pub mod softmax;
 
+pub use attention::{attention_backward, attention_forward, Attention, MAX_HEAD_DIM};
 pub use binary::{binary, strided_copy, where_select, BinaryOp};
 pub use elementwise::{fill, scale, unary, UnaryOp};
 pub use index::{gather_rows, index_add, index_select, scatter_add_rows};
@@ -43,7 +45,10 @@ pub(crate) fn check_len(
     if buffer.len() < needed {
         return Err(GpuError::invalid(
             op,
-            format!("`{name}` holds {} floats but {needed} are needed", buffer.len()),
+            format!(
+                "`{name}` holds {} floats but {needed} are needed",
+                buffer.len()
+            ),
         ));
     }
     Ok(())
@@ -52,7 +57,10 @@ pub(crate) fn check_len(
 /// Sizes travel to the GPU as u32; larger ones are an error, not a wrap.
 pub(crate) fn check_u32(op: &'static str, what: &str, value: usize) -> Result<(), GpuError> {
     if value > u32::MAX as usize {
-        return Err(GpuError::invalid(op, format!("{what} = {value} does not fit in u32")));
+        return Err(GpuError::invalid(
+            op,
+            format!("{what} = {value} does not fit in u32"),
+        ));
     }
     Ok(())
 }

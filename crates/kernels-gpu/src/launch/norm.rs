@@ -39,8 +39,19 @@ pub fn layer_norm(
     let flags = gamma.is_some() as u32 | (beta.is_some() as u32) << 1;
     let params = Params::new().usize(rows).usize(cols).f32(eps).u32(flags);
     let key = PipelineKey::new(Shader::LayerNorm, "layer_norm_rows");
-    let inputs = [x, gamma.unwrap_or(&placeholder), beta.unwrap_or(&placeholder)];
-    dispatch(ctx, &key, params, &inputs, &[y, mean, rstd], grid(ctx, rows))
+    let inputs = [
+        x,
+        gamma.unwrap_or(&placeholder),
+        beta.unwrap_or(&placeholder),
+    ];
+    dispatch(
+        ctx,
+        &key,
+        params,
+        &inputs,
+        &[y, mean, rstd],
+        grid(ctx, rows),
+    )
 }
 
 /// gx (overwritten) and, when given, ggamma and gbeta (cols, overwritten).
@@ -100,5 +111,12 @@ pub fn layer_norm_backward(
     };
     let key = PipelineKey::new(Shader::LayerNorm, "layer_norm_backward_params");
     let groups = grid(ctx, cols.div_ceil(WG));
-    dispatch(ctx, &key, params(), &[x, mean, rstd, gy], &[ggamma, gbeta], groups)
+    dispatch(
+        ctx,
+        &key,
+        params(),
+        &[x, mean, rstd, gy],
+        &[ggamma, gbeta],
+        groups,
+    )
 }

@@ -46,7 +46,14 @@ pub fn adam_step(
         .f32(step_size)
         .f32(inv_bc2);
     let key = PipelineKey::new(Shader::Optim, "adam_step");
-    dispatch(ctx, &key, params, &[g], &[p, m, v], grid(ctx, n.div_ceil(WG)))
+    dispatch(
+        ctx,
+        &key,
+        params,
+        &[g],
+        &[p, m, v],
+        grid(ctx, n.div_ceil(WG)),
+    )
 }
 
 /// One SGD update of `p` in place (torch semantics); `buf` is the momentum

@@ -9,17 +9,29 @@ use crate::launch::elementwise::WG;
 use crate::pipelines::{PipelineKey, Shader};
 use crate::record::{dispatch, grid, Params};
 
-/// out[i] = lo + (hi - lo) · u(seed, offset + i), u uniform in [0, 1).
-pub fn fill_uniform(seed: u64, offset: u64, lo: f32, hi: f32, out: &GpuBuffer) -> Result<(), GpuError> {
+/// `out[i] = lo + (hi - lo) · u(seed, offset + i)`, u uniform in `[0, 1)`.
+pub fn fill_uniform(
+    seed: u64,
+    offset: u64,
+    lo: f32,
+    hi: f32,
+    out: &GpuBuffer,
+) -> Result<(), GpuError> {
     fill("fill_uniform", seed, offset, lo, hi, out)
 }
 
-/// out[i] = mean + std · z(seed, offset + i), Box–Muller normals.
-pub fn fill_normal(seed: u64, offset: u64, mean: f32, std: f32, out: &GpuBuffer) -> Result<(), GpuError> {
+/// `out[i] = mean + std · z(seed, offset + i)`, Box–Muller normals.
+pub fn fill_normal(
+    seed: u64,
+    offset: u64,
+    mean: f32,
+    std: f32,
+    out: &GpuBuffer,
+) -> Result<(), GpuError> {
     fill("fill_normal", seed, offset, mean, std, out)
 }
 
-/// out[i] = 0 if u(seed, offset + i) < p, else 1 / (1 - p) (inverted dropout).
+/// `out[i] = 0` if `u(seed, offset + i) < p`, else `1 / (1 - p)` (inverted dropout).
 pub fn dropout_mask(seed: u64, offset: u64, p: f32, out: &GpuBuffer) -> Result<(), GpuError> {
     fill("dropout_mask", seed, offset, p, 1.0 / (1.0 - p), out)
 }

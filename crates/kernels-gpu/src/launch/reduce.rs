@@ -76,18 +76,29 @@ fn along_axis(
         let key = PipelineKey::new(Shader::Reduce, entry);
         dispatch(ctx, &key, params, &[x], &[out], grid(ctx, outer))
     } else {
-        let entry = if argmax { "argmax_lanes" } else { "reduce_lanes" };
+        let entry = if argmax {
+            "argmax_lanes"
+        } else {
+            "reduce_lanes"
+        };
         let key = PipelineKey::new(Shader::Reduce, entry);
-        dispatch(ctx, &key, params, &[x], &[out], grid(ctx, (outer * inner).div_ceil(WG)))
+        dispatch(
+            ctx,
+            &key,
+            params,
+            &[x],
+            &[out],
+            grid(ctx, (outer * inner).div_ceil(WG)),
+        )
     }
 }
 
-/// out[0] = Σ x, summed as a tree (on the device; read it back or use it).
+/// `out[0] = Σ x`, summed as a tree (on the device; read it back or use it).
 pub fn sum_all(x: &GpuBuffer, out: &GpuBuffer) -> Result<(), GpuError> {
     sum_chunks("sum_all", x, false, out)
 }
 
-/// out[0] = Σ x², for global-norm gradient clipping.
+/// `out[0] = Σ x²`, for global-norm gradient clipping.
 pub fn sum_squares(x: &GpuBuffer, out: &GpuBuffer) -> Result<(), GpuError> {
     sum_chunks("sum_squares", x, true, out)
 }
@@ -111,9 +122,20 @@ fn sum_chunks(
     loop {
         let n = current.len();
         let groups = n.div_ceil(CHUNK);
-        let target = if groups == 1 { out.clone() } else { GpuBuffer::uninit(groups)? };
+        let target = if groups == 1 {
+            out.clone()
+        } else {
+            GpuBuffer::uninit(groups)?
+        };
         let params = Params::new().usize(1).usize(n).usize(1).u32(square as u32);
-        dispatch(ctx, &key, params, &[&current], &[&target], grid(ctx, groups))?;
+        dispatch(
+            ctx,
+            &key,
+            params,
+            &[&current],
+            &[&target],
+            grid(ctx, groups),
+        )?;
         if groups == 1 {
             return Ok(());
         }

@@ -58,7 +58,11 @@ pub(crate) fn extent(shape: &[usize], strides: &[usize]) -> usize {
     if shape.contains(&0) {
         return 0;
     }
-    1 + shape.iter().zip(strides).map(|(&n, &s)| (n - 1) * s).sum::<usize>()
+    1 + shape
+        .iter()
+        .zip(strides)
+        .map(|(&n, &s)| (n - 1) * s)
+        .sum::<usize>()
 }
 
 /// Fails when the merged rank is still above [`MAX_RANK`].
@@ -66,7 +70,10 @@ pub(crate) fn check_rank(op: &'static str, merged: &[usize]) -> Result<(), GpuEr
     if merged.len() > MAX_RANK {
         return Err(GpuError::invalid(
             op,
-            format!("rank {} (after merging contiguous dims) exceeds {MAX_RANK}", merged.len()),
+            format!(
+                "rank {} (after merging contiguous dims) exceeds {MAX_RANK}",
+                merged.len()
+            ),
         ));
     }
     Ok(())

@@ -36,10 +36,14 @@ pub fn assert_close(what: &str, got: &[f32], want: &[f32], tol: f32) {
 /// Deterministic pseudo-random data in [lo, hi) (a tiny LCG: tests need
 /// variety, not quality).
 pub fn data(n: usize, seed: u64, lo: f32, hi: f32) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut s = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     (0..n)
         .map(|_| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let u = (s >> 40) as f32 / (1u64 << 24) as f32;
             lo + (hi - lo) * u
         })

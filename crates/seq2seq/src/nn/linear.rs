@@ -1,0 +1,79 @@
+//! Linear (fully connected) layer, `torch.nn.Linear`.
+//!
+//! ```text
+//!   y = x Wᵀ + b
+//! ```
+//!
+//! Shapes: x `[..., I]` (any leading dimensions), W `[O, I]`, b `[O]`,
+//! y `[..., O]`. I input features, O output features.
+//!
+//! Conventions: W is stored `[out, in]` as in PyTorch and used transposed by
+//! the GEMM's flag (no copy of Wᵀ); all leading dimensions fold into the rows
+//! of one matrix product. Initialisation: PyTorch's U(±1/√I) for W and b.
+//! Parameters: `weight`, `bias`.
+
+use super::Module;
+use tensor::{init, Device, Result, Rng, Tensor};
+
+/// `y = x Wᵀ + b`.
+pub struct Linear {
+    /// `[out_features, in_features]`
+    pub weight: Tensor,
+    /// `[out_features]`, when the layer has a bias.
+    pub bias: Option<Tensor>,
+}
+
+impl Linear {
+    /// A layer initialised as PyTorch does: W, b ~ U(±1/√in).
+    pub fn new(in_features: usize, out_features: usize, bias: bool, rng: &mut Rng, device: &Device) -> Result<Linear> {
+        let weight = init::linear_uniform([out_features, in_features], in_features, rng, device)?;
+        let bias = match bias {
+            true => Some(init::linear_uniform([out_features], in_features, rng, device)?),
+            false => None,
+        };
+        Ok(Linear { weight, bias })
+    }
+
+    /// Wraps existing tensors (`weight` `[O, I]`, `bias` `[O]`).
+    pub fn from_tensors(weight: Tensor, bias: Option<Tensor>) -> Linear {
+        Linear { weight, bias }
+    }
+
+    pub fn in_features(&self) -> usize {
+        self.weight.dims()[1]
+    }
+
+    pub fn out_features(&self) -> usize {
+        self.weight.dims()[0]
+    }
+
+    /// `x` `[..., I]` → `[..., O]`.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        linear(x, &self.weight, self.bias.as_ref())
+    }
+}
+
+/// `x Wᵀ + b` for any `W` `[O, I]` — also used by the recurrent cells and
+/// attention, whose weights are not wrapped in a `Linear`.
+pub fn linear(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
+    // y = x Wᵀ (+ b)
+    let y = x.matmul_t(weight, false, true)?; // [..., O]
+    match bias {
+        Some(b) => y.add(b), // [..., O]
+        None => Ok(y),
+    }
+}
+
+impl Module for Linear {
+    fn named_parameters(&self) -> Vec<(String, Tensor)> {
+        let mut p = vec![("weight".to_string(), self.weight.clone())];
+        p.extend(self.bias.iter().map(|b| ("bias".to_string(), b.clone())));
+        p
+    }
+
+    fn parameters_mut(&mut self) -> Vec<&mut Tensor> {
+        let mut p = vec![&mut self.weight];
+        p.extend(self.bias.as_mut());
+        p
+    }
+}

@@ -1,0 +1,224 @@
+//! Multi-head scaled dot-product attention (Vaswani et al. 2017, "Attention
+//! Is All You Need", §3.2), `torch.nn.MultiheadAttention`.
+//!
+//! ```text
+//!   Q = X_q W_Qᵀ + b_Q,   K = X_k W_Kᵀ + b_K,   V = X_v W_Vᵀ + b_V
+//!   head_i = softmax(Q_i K_iᵀ / √d + M) V_i        i = 1 … h,  d = E / h
+//!   out    = [head_1; …; head_h] W_Oᵀ + b_O
+//! ```
+//!
+//! Shapes (batch-first; `[L, B, E]` and `[S, B, E]` when `batch_first` is
+//! off, PyTorch's default): query X_q `[B, L, E]`, key X_k and value X_v
+//! `[B, S, E]`, Q_i `[B, L, d]`, K_i and V_i `[B, S, d]`, out `[B, L, E]`;
+//! weights `[B, L, S]` averaged over heads or `[B, h, L, S]` per head. B
+//! batch, L target length, S source length, E embedding size, h heads.
+//!
+//! Masks, as PyTorch: the additive mask M is the sum of
+//! - `attn_mask` `[L, S]` or `[B·h, L, S]`, *added* to the scores (a float
+//!   mask: 0 keeps, -∞ removes, anything else biases),
+//! - `key_padding_mask` `[B, S]`, *boolean* as 0/1 floats: 1 marks a padded
+//!   key, which every query ignores (-∞),
+//! - `causal`: position l sees keys s ≤ l only — the same as passing
+//!   [`causal_mask`] as `attn_mask`.
+//!
+//! A row with every key removed gives NaN, as PyTorch. Conventions: W_Q, W_K,
+//! W_V are stacked in `in_proj_weight` `[3E, E]` and `in_proj_bias` `[3E]`;
+//! self-attention (query, key and value the same tensor) projects all three
+//! with one GEMM. `out_proj.weight`, `out_proj.bias` hold W_O, b_O. Q is
+//! scaled by 1/√d before the product, as PyTorch. Dropout on the attention
+//! weights in training; the returned weights are after dropout, as PyTorch.
+//! Initialisation as PyTorch: xavier_uniform for `in_proj_weight`, zero
+//! biases, U(±1/√E) for `out_proj.weight`.
+
+use super::linear::{linear, Linear};
+use super::{invalid, prefixed, Ctx, Module};
+use tensor::{init, Device, Result, Rng, Tensor};
+
+/// Which attention weights to return.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Weights {
+    /// None (PyTorch's `need_weights=False`).
+    #[default]
+    None,
+    /// Averaged over heads, `[B, L, S]` (`average_attn_weights=True`).
+    Averaged,
+    /// One map per head, `[B, h, L, S]`.
+    PerHead,
+}
+
+/// The masks of one attention call (see the header for their meaning).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Masks<'a> {
+    /// Added to the scores: `[L, S]` or `[B·h, L, S]`.
+    pub attn_mask: Option<&'a Tensor>,
+    /// 1 at padded keys: `[B, S]`.
+    pub key_padding_mask: Option<&'a Tensor>,
+    /// Query l attends to keys s ≤ l only.
+    pub causal: bool,
+}
+
+/// Multi-head attention with PyTorch's parameters and semantics.
+pub struct MultiheadAttention {
+    /// [W_Q; W_K; W_V] `[3E, E]`
+    pub in_proj_weight: Tensor,
+    /// [b_Q; b_K; b_V] `[3E]`
+    pub in_proj_bias: Option<Tensor>,
+    /// W_O `[E, E]`, b_O `[E]`
+    pub out_proj: Linear,
+    pub num_heads: usize,
+    /// Dropout on the attention weights (training only).
+    pub dropout: f32,
+    /// Inputs and outputs are `[B, T, E]` rather than `[T, B, E]`.
+    pub batch_first: bool,
+}
+
+/// The additive causal mask `[L, S]`: 0 where s ≤ l, -∞ above the diagonal
+/// (`nn.Transformer.generate_square_subsequent_mask` for L = S).
+pub fn causal_mask(l: usize, s: usize, device: &Device) -> Result<Tensor> {
+    let m = (0..l * s).map(|i| if i % s > i / s { f32::NEG_INFINITY } else { 0.0 }).collect();
+    Tensor::from_vec(m, [l, s], device)
+}
+
+impl MultiheadAttention {
+    pub fn new(embed_dim: usize, num_heads: usize, dropout: f32, bias: bool, batch_first: bool, rng: &mut Rng, device: &Device) -> Result<Self> {
+        if num_heads == 0 || embed_dim % num_heads != 0 {
+            return Err(invalid("MultiheadAttention", format!("embed_dim {embed_dim} is not divisible by num_heads {num_heads}")));
+        }
+        let e = embed_dim;
+        let mut out_proj = Linear::new(e, e, bias, rng, device)?;
+        out_proj.bias = bias.then(|| Tensor::zeros([e], device).map(Tensor::requires_grad_)).transpose()?;
+        Ok(MultiheadAttention {
+            in_proj_weight: init::xavier_uniform([3 * e, e], 1.0, rng, device)?,
+            in_proj_bias: bias.then(|| Tensor::zeros([3 * e], device).map(Tensor::requires_grad_)).transpose()?,
+            out_proj,
+            num_heads,
+            dropout,
+            batch_first,
+        })
+    }
+
+    pub fn embed_dim(&self) -> usize {
+        self.in_proj_weight.dims()[1]
+    }
+
+    /// Attention of `query` over `key`/`value` → (output, weights if asked).
+    pub fn forward(&self, query: &Tensor, key: &Tensor, value: &Tensor, masks: &Masks, need_weights: Weights, ctx: &mut Ctx) -> Result<(Tensor, Option<Tensor>)> {
+        let (e, h) = (self.embed_dim(), self.num_heads);
+        for x in [query, key, value] {
+            if x.rank() != 3 || x.dims()[2] != e {
+                return Err(invalid("MultiheadAttention", format!("input of shape {} is not [·, ·, {e}]", x.shape())));
+            }
+        }
+        let batch_first = |x: &Tensor| if self.batch_first { Ok(x.clone()) } else { x.transpose(0, 1) };
+        let (q, k, v) = self.project(&batch_first(query)?, &batch_first(key)?, &batch_first(value)?, query.id() == key.id() && key.id() == value.id())?;
+        let (b, l, s) = (q.dims()[0], q.dims()[1], k.dims()[1]);
+        let mask = self.additive_mask(masks, b, l, s, &q.device())?;
+        // head_i = softmax(Q_i K_iᵀ / √d + M) V_i
+        let (heads, weights) = scaled_dot_product_attention(&split_heads(&q, h)?, &split_heads(&k, h)?, &split_heads(&v, h)?, mask.as_ref(), self.dropout, ctx)?; // [B, h, L, d], [B, h, L, S]
+        // [head_1; …; head_h]
+        let concat = heads.permute(&[0, 2, 1, 3])?.reshape([b, l, e])?; // [B, L, E]
+        // out = [head_1; …; head_h] W_Oᵀ + b_O
+        let out = self.out_proj.forward(&concat)?; // [B, L, E]
+        let out = if self.batch_first { out } else { out.transpose(0, 1)? };
+        let weights = match need_weights {
+            Weights::None => None,
+            Weights::Averaged => Some(weights.mean(&[1], false)?), // [B, L, S]
+            Weights::PerHead => Some(weights),                    // [B, h, L, S]
+        };
+        Ok((out, weights))
+    }
+
+    /// Q, K, V (batch-first): one GEMM for self-attention, else one per input
+    /// with the matching rows of `in_proj_weight`.
+    fn project(&self, query: &Tensor, key: &Tensor, value: &Tensor, same: bool) -> Result<(Tensor, Tensor, Tensor)> {
+        let e = self.embed_dim();
+        if same {
+            // [Q; K; V] = X [W_Q; W_K; W_V]ᵀ + [b_Q; b_K; b_V]
+            let qkv = linear(query, &self.in_proj_weight, self.in_proj_bias.as_ref())?.chunk(3, -1)?; // 3 × [B, L, E]
+            return Ok((qkv[0].clone(), qkv[1].clone(), qkv[2].clone()));
+        }
+        let rows = |i: usize| -> Result<(Tensor, Option<Tensor>)> {
+            let w = self.in_proj_weight.narrow(0, i * e, e)?;
+            Ok((w, self.in_proj_bias.as_ref().map(|b| b.narrow(0, i * e, e)).transpose()?))
+        };
+        let ((wq, bq), (wk, bk), (wv, bv)) = (rows(0)?, rows(1)?, rows(2)?);
+        // Q = X_q W_Qᵀ + b_Q
+        let q = linear(query, &wq, bq.as_ref())?; // [B, L, E]
+        // K = X_k W_Kᵀ + b_K
+        let k = linear(key, &wk, bk.as_ref())?; // [B, S, E]
+        // V = X_v W_Vᵀ + b_V
+        let v = linear(value, &wv, bv.as_ref())?; // [B, S, E]
+        Ok((q, k, v))
+    }
+
+    /// M = attn_mask + causal + key padding, as one additive `[B, h|1, L, S]` tensor.
+    fn additive_mask(&self, masks: &Masks, b: usize, l: usize, s: usize, device: &Device) -> Result<Option<Tensor>> {
+        let h = self.num_heads;
+        let mut m: Option<Tensor> = None;
+        let mut add = |t: Tensor| -> Result<()> {
+            m = Some(match m.take() {
+                Some(prev) => prev.add(&t)?,
+                None => t,
+            });
+            Ok(())
+        };
+        if let Some(a) = masks.attn_mask {
+            match a.dims() {
+                [l2, s2] if (*l2, *s2) == (l, s) => add(a.reshape([1, 1, l, s])?)?,
+                [n, l2, s2] if (*n, *l2, *s2) == (b * h, l, s) => add(a.reshape([b, h, l, s])?)?,
+                _ => return Err(invalid("MultiheadAttention", format!("attn_mask has shape {}, expected [{l}, {s}] or [{}, {l}, {s}]", a.shape(), b * h))),
+            }
+        }
+        if masks.causal {
+            add(causal_mask(l, s, device)?.reshape([1, 1, l, s])?)?;
+        }
+        if let Some(p) = masks.key_padding_mask {
+            if p.dims() != [b, s] {
+                return Err(invalid("MultiheadAttention", format!("key_padding_mask has shape {}, expected [{b}, {s}]", p.shape())));
+            }
+            let zeros = Tensor::zeros([b, 1, 1, s], device)?;
+            add(zeros.masked_fill(&p.reshape([b, 1, 1, s])?, f32::NEG_INFINITY)?)?;
+        }
+        Ok(m)
+    }
+}
+
+/// `[B, T, E]` → `[B, h, T, d]`.
+fn split_heads(x: &Tensor, h: usize) -> Result<Tensor> {
+    let (b, t, e) = (x.dims()[0], x.dims()[1], x.dims()[2]);
+    x.reshape([b, t, h, e / h])?.permute(&[0, 2, 1, 3])
+}
+
+/// softmax(Q Kᵀ / √d + M) V for `[B, h, T, d]` inputs → (output
+/// `[B, h, L, d]`, weights `[B, h, L, S]`). The one place a fused attention
+/// kernel plugs in when the engine has one.
+pub(crate) fn scaled_dot_product_attention(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>, dropout: f32, ctx: &mut Ctx) -> Result<(Tensor, Tensor)> {
+    let d = q.dims()[3];
+    // Q Kᵀ / √d   (Kᵀ by the GEMM's transpose flag, not a copy)
+    let scores = q.mul_scalar(1.0 / (d as f32).sqrt())?.matmul_t(k, false, true)?; // [B, h, L, S]
+    // + M
+    let scores = match mask {
+        Some(m) => scores.add(m)?, // [B, h, L, S]
+        None => scores,
+    };
+    // A = softmax(Q Kᵀ / √d + M)
+    let a = scores.softmax(-1)?.dropout(dropout, ctx.train, &mut ctx.rng)?; // [B, h, L, S]
+    // A V
+    Ok((a.matmul(v)?, a)) // [B, h, L, d]
+}
+
+impl Module for MultiheadAttention {
+    fn named_parameters(&self) -> Vec<(String, Tensor)> {
+        let mut p = vec![("in_proj_weight".to_string(), self.in_proj_weight.clone())];
+        p.extend(self.in_proj_bias.iter().map(|b| ("in_proj_bias".to_string(), b.clone())));
+        p.extend(prefixed("out_proj", &self.out_proj));
+        p
+    }
+
+    fn parameters_mut(&mut self) -> Vec<&mut Tensor> {
+        let mut p = vec![&mut self.in_proj_weight];
+        p.extend(self.in_proj_bias.as_mut());
+        p.extend(self.out_proj.parameters_mut());
+        p
+    }
+}
