@@ -1,8 +1,9 @@
 // elementwise.wgsl — unary maths, fill and in-place scale on flat f32 arrays.
 //
 // What: y[i] = f(x[i]) for every i < n, one entry point per unary op (so that
-// adding an op is one short function here), plus `fill` (y[i] = a) and
-// `scale` (x[i] *= a, in place).
+// adding an op is one short function here), plus `fill` (y[i] = a),
+// `scale` (x[i] *= a, in place) and `clip_by_norm` (gradient clipping by a
+// global norm that stays on the device).
 // Layout: flat, contiguous arrays of n floats; the op's scalars (a, b) travel
 // in the parameter block.
 // Tiling: none is needed — each element is read once and written once, so the
@@ -198,4 +199,14 @@ fn fill(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 fn scale(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let i = flat_index(wid, nwg, lid);
     if (i < p.n) { dst[i] = dst[i] * p.a; }
+}
+
+// ---- gradient clipping: x[0] = Σ of all squared gradients, y the gradient ----
+
+// y[i] *= min(1, a / (sqrt(x[0]) + 1e-6)), torch.nn.utils.clip_grad_norm_'s
+// coefficient, computed on the device so clipping needs no read-back.
+@compute @workgroup_size(WG)
+fn clip_by_norm(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let i = flat_index(wid, nwg, lid);
+    if (i < p.n) { y[i] = y[i] * min(1.0, p.a / (sqrt(x[0]) + 1e-6)); }
 }

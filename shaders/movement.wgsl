@@ -1,19 +1,25 @@
-// movement.wgsl — strided_copy: gather a strided view into contiguous memory.
+// movement.wgsl — copy_view: copy one strided view into another.
 //
-// What: dst[i] = src[Σ_d coord_d(i) · stride_d], where coord(i) are the
-// row-major coordinates of i in `shape` (rank ≤ 8). This is how transposes,
-// permutes, slices and broadcasts become contiguous tensors.
-// Layout: dst contiguous in `shape`; src anywhere, through element strides.
-// The launcher merges dimensions that are already contiguous, so a plain copy
-// has rank 1.
-// Tiling: none — one invocation per output element, consecutive invocations
-// write consecutive addresses (coalesced writes; reads follow the view).
+// What: for every coordinate c of `shape` (rank ≤ 8),
+//   dst[dst_offset + Σ_d c_d · dst_stride_d] = src[src_offset + Σ_d c_d · src_stride_d].
+// With a contiguous destination this gathers a view into a new tensor — how
+// transposes, permutes, slices (src_offset) and broadcasts (stride 0) become
+// contiguous. With a strided destination it writes a block into a larger
+// tensor: concatenation places each part at its column offset in every row.
+// Elements of dst outside the view are left untouched.
+// Layout: both sides through element strides; the launcher first merges
+// dimensions that are contiguous on both sides, so a plain copy has rank 1.
+// Tiling: none — one invocation per element, consecutive invocations take
+// consecutive coordinates (coalesced on whichever side is contiguous).
 
 struct Params {
     n: u32,
     rank: u32,
+    src_offset: u32,
+    dst_offset: u32,
     shape: array<vec4<u32>, 2>,
-    strides: array<vec4<u32>, 2>,
+    src_strides: array<vec4<u32>, 2>,
+    dst_strides: array<vec4<u32>, 2>,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -23,16 +29,19 @@ struct Params {
 override WG: u32 = 256u;
 
 @compute @workgroup_size(WG)
-fn strided_copy(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+fn copy_view(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let i = (wid.x + wid.y * nwg.x) * WG + lid;
     if (i >= p.n) { return; }
     var rem = i;
-    var offset = 0u;
+    var at_src = p.src_offset;
+    var at_dst = p.dst_offset;
     for (var k = 0u; k < p.rank; k++) {
         let d = p.rank - 1u - k;
         let size = p.shape[d / 4u][d % 4u];
-        offset += (rem % size) * p.strides[d / 4u][d % 4u];
+        let c = rem % size;
+        at_src += c * p.src_strides[d / 4u][d % 4u];
+        at_dst += c * p.dst_strides[d / 4u][d % 4u];
         rem = rem / size;
     }
-    dst[i] = src[offset];
+    dst[at_dst] = src[at_src];
 }

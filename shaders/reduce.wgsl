@@ -14,7 +14,8 @@
 // * `sum_chunks`: each workgroup sums one CHUNK-long slice into a partial
 //   result; the launcher repeats it on the partials until one value is left
 //   (two passes for up to CHUNK² elements). The tree order is also more
-//   accurate than one long running sum.
+//   accurate than one long running sum. The last pass writes at out[outer],
+//   so the squared norms of many parameters can land in one buffer.
 
 struct Params {
     outer: u32,
@@ -136,7 +137,7 @@ fn argmax_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
 fn sum_chunks(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let g = wid.x + wid.y * nwg.x;
     let start = g * CHUNK;
-    if (start >= p.len) { return; }
+    if (g > 0u && start >= p.len) { return; } // group 0 always writes (0 for empty x)
     let end = min(start + CHUNK, p.len);
     var acc = 0.0;
     for (var i = start + lid; i < end; i += RW) {
@@ -149,5 +150,5 @@ fn sum_chunks(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
         if (lid < half) { partial[lid] += partial[lid + half]; }
         workgroupBarrier();
     }
-    if (lid == 0u) { out[g] = partial[0]; }
+    if (lid == 0u) { out[p.outer + g] = partial[0]; } // outer: where the result goes
 }

@@ -10,8 +10,9 @@
 // Tiling: one workgroup per row. The RW invocations stride through the row
 // (invocation t reads t, t+RW, …: neighbours read neighbours), keep a private
 // partial max or sum, and combine the partials by a tree reduction in
-// workgroup memory (log2 RW steps, a barrier each). Each row is read three
-// times (max, sum, write), cheap next to one workgroup per element pass.
+// workgroup memory (log2 RW steps, a barrier each). The row is read from
+// global memory twice (max, then exp-sum) and once more to write: rows are
+// short enough to stay in cache, so recomputing beats storing exp(x - m).
 // A row whose entries are all -inf (fully masked) gives NaN, as on the CPU
 // and in torch.
 

@@ -5,7 +5,11 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "s2s", version, about = "Sequence-to-sequence models on a tensor engine written from scratch")]
+#[command(
+    name = "s2s",
+    version,
+    about = "Sequence-to-sequence models on a tensor engine written from scratch"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -28,14 +32,19 @@ fn devices() -> Result<()> {
     println!(
         "cpu   SIMD {:?}, {} threads (rayon)",
         kernels_cpu::isa(),
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
     );
     let adapters = kernels_gpu::adapters();
     if adapters.is_empty() {
         println!("gpu   none found: {}", kernels_gpu::INSTALL_HINT);
     }
     for (i, a) in adapters.iter().enumerate() {
-        println!("gpu{i}  {} ({}, {}, driver {})", a.name, a.backend, a.device_type, a.driver);
+        println!(
+            "gpu{i}  {} ({}, {}, driver {})",
+            a.name, a.backend, a.device_type, a.driver
+        );
         if a.is_cpu_emulation {
             println!("      a CPU emulation: correct results, but its timings say nothing about GPU speed");
         }

@@ -31,6 +31,7 @@ mod math;
 mod movement;
 mod optim;
 mod par;
+pub mod peak;
 mod reduce;
 pub mod reference;
 pub mod rng;

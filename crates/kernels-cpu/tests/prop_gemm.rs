@@ -247,3 +247,165 @@ fn large_sgemm_matches_reference() {
         assert_close("batched small", isa, &got, &want, 1e-5, 1e-5);
     });
 }
+
+/// Dimensions right at the blocking boundaries of every ISA's micro-kernel
+/// (MR = 8 / 6 / 4, NR = 48 / 16 / 8) and cache blocks (KC = 256,
+/// MC = 192 / 120 / 64), plus 1 and primes.
+fn edge_dim() -> impl Strategy<Value = usize> {
+    prop::sample::select(vec![
+        1usize, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 15, 16, 17, 23, 24, 25, 31, 32, 33, 41, 47, 48,
+        49, 53, 63, 64, 65, 95, 96, 97, 101, 119, 120, 121, 127, 191, 192, 193, 255, 256, 257, 263,
+    ])
+}
+
+fn run_case(cs: &Case) {
+    let mut want = cs.c.clone();
+    r::sgemm(
+        cs.ta, cs.tb, cs.m, cs.n, cs.k, cs.alpha, &cs.a, cs.lda, &cs.b, cs.ldb, cs.beta, &mut want,
+        cs.ldc,
+    );
+    let tol = gemm_tol(cs);
+    each_isa(|isa| {
+        let mut got = cs.c.clone();
+        if cs.beta == 0.0 {
+            for i in 0..cs.m {
+                got[i * cs.ldc..i * cs.ldc + cs.n].fill(f32::NAN);
+            }
+        }
+        k::sgemm(
+            cs.ta, cs.tb, cs.m, cs.n, cs.k, cs.alpha, &cs.a, cs.lda, &cs.b, cs.ldb, cs.beta,
+            &mut got, cs.ldc,
+        );
+        let what = format!(
+            "sgemm ta={} tb={} m={} n={} k={} lda={} ldb={} ldc={} alpha={} beta={}",
+            cs.ta, cs.tb, cs.m, cs.n, cs.k, cs.lda, cs.ldb, cs.ldc, cs.alpha, cs.beta
+        );
+        assert_within(&what, isa, &got, &want, &tol);
+    });
+}
+
+#[allow(clippy::too_many_arguments)]
+fn det_case(
+    ta: bool,
+    tb: bool,
+    m: usize,
+    n: usize,
+    kk: usize,
+    pad: usize,
+    alpha: f32,
+    beta: f32,
+    seed: u64,
+) -> Case {
+    let (ar, ac) = if ta { (kk, m) } else { (m, kk) };
+    let (br, bc) = if tb { (n, kk) } else { (kk, n) };
+    let (lda, ldb, ldc) = (ac + pad, bc + pad, n + pad);
+    Case {
+        ta,
+        tb,
+        m,
+        n,
+        k: kk,
+        lda,
+        ldb,
+        ldc,
+        alpha,
+        beta,
+        a: det_floats(span(ar, ac, lda), seed, -1.0, 1.0),
+        b: det_floats(span(br, bc, ldb), seed + 1, -1.0, 1.0),
+        c: det_floats(span(m, n, ldc), seed + 2, -1.0, 1.0),
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Shapes at the micro-tile and cache-block edges, every transpose
+    /// combination, padded leading dimensions, alpha/beta (beta == 0 on a
+    /// NaN-poisoned C).
+    #[test]
+    fn sgemm_tile_edges_match_reference(
+        ta in any::<bool>(),
+        tb in any::<bool>(),
+        m in edge_dim(),
+        n in edge_dim(),
+        kk in edge_dim(),
+        pad in 0usize..3,
+        alpha in prop::sample::select(vec![1.0f32, -0.5, 2.0]),
+        beta in prop::sample::select(vec![0.0f32, 1.0, -0.3]),
+        seed in 0u64..1000,
+    ) {
+        run_case(&det_case(ta, tb, m, n, kk, pad, alpha, beta, seed));
+    }
+}
+
+/// Every transpose combination on shapes that cross each blocking boundary
+/// at once and take both multi-threaded splits (rows when m >= n, columns
+/// otherwise), including the small-M model shape family.
+#[test]
+fn sgemm_all_transposes_across_blocks() {
+    let shapes = [
+        (1, 1, 1),
+        (1, 97, 300),
+        (97, 1, 300),
+        (7, 401, 257),
+        (203, 149, 263),
+        (64, 1000, 96),
+        (389, 61, 520),
+        (48, 48, 48),
+    ];
+    let mut seed = 100;
+    for &(m, n, kk) in &shapes {
+        for ta in [false, true] {
+            for tb in [false, true] {
+                for (alpha, beta) in [(1.0, 0.0), (-0.7, 0.4)] {
+                    seed += 3;
+                    run_case(&det_case(ta, tb, m, n, kk, 1, alpha, beta, seed));
+                }
+            }
+        }
+    }
+}
+
+/// alpha == 0 and k == 0 scale C without reading A or B (NaN in A and B must
+/// not leak); beta == 0 there zeroes C even when it held NaN.
+#[test]
+fn sgemm_alpha_zero_and_empty_k() {
+    let (m, n, kk) = (13, 17, 5);
+    let a = vec![f32::NAN; m * kk];
+    let b = vec![f32::NAN; kk * n];
+    each_isa(|isa| {
+        for (alpha, kk) in [(0.0f32, kk), (1.0, 0)] {
+            let mut c = vec![2.0f32; m * n];
+            k::sgemm(false, false, m, n, kk, alpha, &a, kk.max(1), &b, n, 0.5, &mut c, n);
+            assert_close("alpha0 / k0, beta 0.5", isa, &c, &vec![1.0; m * n], 0.0, 0.0);
+            let mut c = vec![f32::NAN; m * n];
+            k::sgemm(false, false, m, n, kk, alpha, &a, kk.max(1), &b, n, 0.0, &mut c, n);
+            assert_close("alpha0 / k0, beta 0", isa, &c, &vec![0.0; m * n], 0.0, 0.0);
+        }
+    });
+}
+
+/// Strided batches with broadcast (stride 0) A or B, large enough per matrix
+/// to take the multi-threaded path inside each product.
+#[test]
+fn sgemm_batched_broadcast_large() {
+    let (batch, m, n, kk) = (3, 70, 150, 260);
+    for (sa_on, sb_on, tb) in [(true, false, false), (false, true, true), (true, true, false)] {
+        let sa = if sa_on { m * kk } else { 0 };
+        let sb = if sb_on { kk * n } else { 0 };
+        let a = det_floats(m * kk * if sa_on { batch } else { 1 }, 31, -1.0, 1.0);
+        let b = det_floats(kk * n * if sb_on { batch } else { 1 }, 32, -1.0, 1.0);
+        let ldb = if tb { kk } else { n };
+        let mut want = vec![0.0; batch * m * n];
+        r::sgemm_batched(
+            batch, false, tb, m, n, kk, 1.0, &a, kk, sa, &b, ldb, sb, 0.0, &mut want, n, m * n,
+        );
+        each_isa(|isa| {
+            let mut got = vec![f32::NAN; batch * m * n];
+            k::sgemm_batched(
+                batch, false, tb, m, n, kk, 1.0, &a, kk, sa, &b, ldb, sb, 0.0, &mut got, n, m * n,
+            );
+            assert_close("batched broadcast", isa, &got, &want, 1e-4, 1e-4);
+        });
+    }
+}

@@ -181,6 +181,37 @@ impl GpuBuffer {
         Ok(out)
     }
 
+    /// Overwrite the buffer's first `data.len()` floats from the host. Work
+    /// recorded so far is submitted first, so it still sees the old contents
+    /// (an upload is staged to run before the *next* submit).
+    pub fn write(&self, data: &[f32]) -> Result<(), GpuError> {
+        if data.len() > self.len() {
+            return Err(GpuError::invalid(
+                "GpuBuffer::write",
+                format!(
+                    "{} floats do not fit in a buffer of {}",
+                    data.len(),
+                    self.len()
+                ),
+            ));
+        }
+        if data.is_empty() {
+            return Ok(());
+        }
+        let ctx = self.inner.ctx;
+        ctx.recorder.lock().unwrap().flush(ctx);
+        ctx.queue
+            .write_buffer(self.raw(), 0, bytemuck::cast_slice(data));
+        Ok(())
+    }
+
+    /// A new buffer holding a copy of this one (copied on the device).
+    pub fn duplicate(&self) -> Result<GpuBuffer, GpuError> {
+        let copy = GpuBuffer::uninit(self.len())?;
+        crate::launch::strided_copy(self, &[self.len()], &[1], &copy)?;
+        Ok(copy)
+    }
+
     /// Read the buffer back: submits all recorded work and waits for it.
     /// This is the only place the host waits for the GPU.
     pub fn to_vec(&self) -> Result<Vec<f32>, GpuError> {

@@ -35,7 +35,8 @@ const MAX_TIMED_PASSES: u32 = 256;
 
 /// Runs `f` (which records GPU work) and measures how long the GPU spends on
 /// that work. Everything recorded before is finished first, so it is not
-/// counted.
+/// counted. The device is shared: work other threads record meanwhile is
+/// counted too, so benchmark from one thread.
 pub fn time_gpu<R>(f: impl FnOnce() -> Result<R, GpuError>) -> Result<(R, GpuTiming), GpuError> {
     let ctx = context()?;
     ctx.synchronize();
@@ -55,12 +56,18 @@ pub fn time_gpu<R>(f: impl FnOnce() -> Result<R, GpuError>) -> Result<(R, GpuTim
         ty: wgpu::QueryType::Timestamp,
         count: 2 * MAX_TIMED_PASSES,
     });
-    ctx.recorder.lock().unwrap().timing = Some(TimedPasses {
-        query_set,
-        used: 0,
-        capacity: MAX_TIMED_PASSES,
-        overflowed: false,
-    });
+    {
+        // End any pass another thread opened since the synchronize above:
+        // the next dispatch must open a fresh, timed pass.
+        let mut rec = ctx.recorder.lock().unwrap();
+        rec.end_pass();
+        rec.timing = Some(TimedPasses {
+            query_set,
+            used: 0,
+            capacity: MAX_TIMED_PASSES,
+            overflowed: false,
+        });
+    }
     let result = f();
     let timed = {
         let mut rec = ctx.recorder.lock().unwrap();

@@ -172,6 +172,28 @@ fn strided_copy_materialises_views() {
 }
 
 #[test]
+fn copy_view_reads_and_writes_at_offsets() {
+    let Some(_) = common::gpu() else { return };
+    // Concatenate a [3, 2] and a [3, 5] block along columns into a [3, 7]
+    // destination, the second part read from offset 4 of its source.
+    let a = data(6, 11, -1.0, 1.0);
+    let b = data(19, 12, -1.0, 1.0);
+    let dst = up(&[9.0; 21]);
+    kernels_gpu::copy_view(&up(&a), 0, &[2, 1], &[3, 2], &dst, 0, &[7, 1]).unwrap();
+    kernels_gpu::copy_view(&up(&b), 4, &[5, 1], &[3, 5], &dst, 2, &[7, 1]).unwrap();
+    let mut want = vec![0.0; 21];
+    for r in 0..3 {
+        want[r * 7..r * 7 + 2].copy_from_slice(&a[r * 2..r * 2 + 2]);
+        want[r * 7 + 2..r * 7 + 7].copy_from_slice(&b[4 + r * 5..4 + r * 5 + 5]);
+    }
+    assert_eq!(down(&dst), want);
+    // Elements outside the destination view stay as they were.
+    let partial = up(&[9.0; 6]);
+    kernels_gpu::copy_view(&up(&a), 0, &[1], &[2], &partial, 3, &[1]).unwrap();
+    assert_eq!(down(&partial), vec![9.0, 9.0, 9.0, a[0], a[1], 9.0]);
+}
+
+#[test]
 fn bad_lengths_and_aliasing_are_errors_not_panics() {
     let Some(_) = common::gpu() else { return };
     let x = up(&[1.0; 10]);

@@ -184,3 +184,38 @@ fn uniform_bits_are_exact() {
     kernels_gpu::fill_uniform(123, 456, 0.0, 1.0, &o).unwrap();
     assert_eq!(down(&o), want);
 }
+
+#[test]
+fn global_norm_clipping_stays_on_the_device() {
+    let Some(_) = common::gpu() else { return };
+    let grads = [
+        data(1000, 1, -1.0, 1.0),
+        data(7, 2, -3.0, 3.0),
+        data(0, 3, 0.0, 1.0),
+        data(5000, 4, -0.1, 0.1),
+    ];
+    let total: f32 = grads.iter().map(|g| reference::sum_squares(g)).sum();
+    for max_norm in [0.5f32, 1e6] {
+        let gpu: Vec<_> = grads.iter().map(|g| up(g)).collect();
+        let norms = out(grads.len());
+        for (i, g) in gpu.iter().enumerate() {
+            kernels_gpu::sum_squares_at(g, &norms, i).unwrap();
+        }
+        let total_sq = out(1);
+        kernels_gpu::sum_all(&norms, &total_sq).unwrap();
+        for g in &gpu {
+            kernels_gpu::clip_by_global_norm(g, &total_sq, max_norm).unwrap();
+        }
+        assert_close("total", &down(&total_sq), &[total], 1e-5);
+        let coef = (max_norm / (total.sqrt() + 1e-6)).min(1.0);
+        for (g, host) in gpu.iter().zip(&grads) {
+            let want: Vec<f32> = host.iter().map(|v| v * coef).collect();
+            assert_close(
+                &format!("clipped, max_norm {max_norm}"),
+                &down(g),
+                &want,
+                1e-5,
+            );
+        }
+    }
+}

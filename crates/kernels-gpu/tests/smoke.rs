@@ -118,3 +118,17 @@ fn gpu_work_can_be_timed() {
         assert_eq!(timing.method, kernels_gpu::TimingMethod::TimestampQueries);
     }
 }
+
+#[test]
+fn write_does_not_reach_back_into_recorded_work() {
+    let Some(_) = common::gpu() else { return };
+    let x = common::up(&[1.0, 2.0, 3.0]);
+    let y = common::out(3);
+    // Recorded, not yet submitted: must see x = [1, 2, 3].
+    kernels_gpu::unary(kernels_gpu::UnaryOp::MulScalar(10.0), &x, &y).unwrap();
+    x.write(&[7.0, 8.0]).unwrap();
+    let copy = x.duplicate().unwrap();
+    assert_eq!(common::down(&y), vec![10.0, 20.0, 30.0]);
+    assert_eq!(common::down(&copy), vec![7.0, 8.0, 3.0]);
+    assert!(x.write(&[0.0; 4]).is_err());
+}

@@ -15,3 +15,5 @@ pub mod nn;
 pub use nn::{Ctx, Module, StateDictError};
 pub mod data;
 pub mod metrics;
+pub mod models;
+pub mod train;

@@ -12,27 +12,61 @@ use tensor::{Device, Rng};
 fn attention(device: &Device, score: Score, case: &str) {
     let name = format!("attn_{}_{case}", format!("{score:?}").to_lowercase());
     let fx = Fixture::load(&name, device);
-    let (hq, hk, a) = (fx.usize("query_size"), fx.usize("key_size"), fx.usize("attn_size"));
+    let (hq, hk, a) = (
+        fx.usize("query_size"),
+        fx.usize("key_size"),
+        fx.usize("attn_size"),
+    );
     let attn = Attention::new(score, hq, hk, a, &mut Rng::new(0), device).unwrap();
     attn.load_state_dict(&fx.state_dict()).unwrap();
-    let (q, m, mask) = (fx.input("query"), fx.input("memory"), fx.maybe_input("mask"));
+    let (q, m, mask) = (
+        fx.input("query"),
+        fx.input("memory"),
+        fx.maybe_input("mask"),
+    );
     let out = attn.forward(&q, &m, mask.as_ref()).unwrap();
-    fx.check(&attn, &[("context", &out.context), ("weights", &out.weights)], &[("query", &q), ("memory", &m)]);
+    fx.check(
+        &attn,
+        &[("context", &out.context), ("weights", &out.weights)],
+        &[("query", &q), ("memory", &m)],
+    );
 }
 
 fn mha(device: &Device, case: &str) {
     let fx = Fixture::load(&format!("mha_{case}"), device);
-    let m = MultiheadAttention::new(fx.usize("embed_dim"), fx.usize("num_heads"), 0.0, true, fx.flag("batch_first"), &mut Rng::new(0), device).unwrap();
+    let m = MultiheadAttention::new(
+        fx.usize("embed_dim"),
+        fx.usize("num_heads"),
+        0.0,
+        true,
+        fx.flag("batch_first"),
+        &mut Rng::new(0),
+        device,
+    )
+    .unwrap();
     m.load_state_dict(&fx.state_dict()).unwrap();
     let q = fx.input("query");
     let (k, v) = match fx.flag("self_attn") {
         true => (q.clone(), q.clone()),
         false => (fx.input("key"), fx.input("value")),
     };
-    let (kpm, am) = (fx.maybe_input("key_padding_mask"), fx.maybe_input("attn_mask"));
-    let masks = Masks { attn_mask: am.as_ref(), key_padding_mask: kpm.as_ref(), causal: fx.flag("causal") };
-    let weights = if fx.flag("average_weights") { Weights::Averaged } else { Weights::PerHead };
-    let (out, w) = m.forward(&q, &k, &v, &masks, weights, &mut Ctx::eval()).unwrap();
+    let (kpm, am) = (
+        fx.maybe_input("key_padding_mask"),
+        fx.maybe_input("attn_mask"),
+    );
+    let masks = Masks {
+        attn_mask: am.as_ref(),
+        key_padding_mask: kpm.as_ref(),
+        causal: fx.flag("causal"),
+    };
+    let weights = if fx.flag("average_weights") {
+        Weights::Averaged
+    } else {
+        Weights::PerHead
+    };
+    let (out, w) = m
+        .forward(&q, &k, &v, &masks, weights, &mut Ctx::eval())
+        .unwrap();
     let w = w.unwrap();
     let mut inputs = vec![("query", &q)];
     if !fx.flag("self_attn") {
@@ -75,8 +109,13 @@ fn causal_flag_equals_causal_attn_mask() {
     m.load_state_dict(&fx.state_dict()).unwrap();
     let q = fx.input("query").detach();
     let mask = causal_mask(q.dims()[0], q.dims()[0], &d).unwrap();
-    let by_mask = Masks { attn_mask: Some(&mask), ..Default::default() };
-    let (a, _) = m.forward(&q, &q, &q, &by_mask, Weights::None, &mut Ctx::eval()).unwrap();
+    let by_mask = Masks {
+        attn_mask: Some(&mask),
+        ..Default::default()
+    };
+    let (a, _) = m
+        .forward(&q, &q, &q, &by_mask, Weights::None, &mut Ctx::eval())
+        .unwrap();
     assert_close("attn_mask = causal", &a, &fx.output("output"), FORWARD);
 }
 
@@ -92,8 +131,19 @@ fn precomputed_keys_give_the_same_attention() {
         let mask = fx.input("mask");
         let q = fx.input("query");
         for t in 0..q.dims()[1] {
-            let step = attn.attend(&q.narrow(1, t, 1).unwrap().squeeze(1).unwrap(), &keys, Some(&mask)).unwrap();
-            let want = fx.output("context").narrow(1, t, 1).unwrap().squeeze(1).unwrap();
+            let step = attn
+                .attend(
+                    &q.narrow(1, t, 1).unwrap().squeeze(1).unwrap(),
+                    &keys,
+                    Some(&mask),
+                )
+                .unwrap();
+            let want = fx
+                .output("context")
+                .narrow(1, t, 1)
+                .unwrap()
+                .squeeze(1)
+                .unwrap();
             assert_close(&format!("{name} step {t}"), &step.context, &want, FORWARD);
         }
     }

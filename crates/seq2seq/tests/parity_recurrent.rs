@@ -20,7 +20,9 @@ fn rnn(device: &Device, case: &str) {
     let layer = RNN::new(config(&fx), &mut Rng::new(0), device).unwrap();
     layer.load_state_dict(&fx.state_dict()).unwrap();
     let (x, h0) = (fx.input("x"), fx.maybe_input("h0"));
-    let (out, h_n) = layer.forward(&x, h0.as_ref(), fx.lengths().as_deref(), &mut Ctx::eval()).unwrap();
+    let (out, h_n) = layer
+        .forward(&x, h0.as_ref(), fx.lengths().as_deref(), &mut Ctx::eval())
+        .unwrap();
     let mut inputs = vec![("x", &x)];
     inputs.extend(h0.as_ref().map(|h| ("h0", h)));
     fx.check(&layer, &[("output", &out), ("h_n", &h_n)], &inputs);
@@ -31,7 +33,9 @@ fn gru(device: &Device, case: &str) {
     let layer = GRU::new(config(&fx), &mut Rng::new(0), device).unwrap();
     layer.load_state_dict(&fx.state_dict()).unwrap();
     let (x, h0) = (fx.input("x"), fx.maybe_input("h0"));
-    let (out, h_n) = layer.forward(&x, h0.as_ref(), fx.lengths().as_deref(), &mut Ctx::eval()).unwrap();
+    let (out, h_n) = layer
+        .forward(&x, h0.as_ref(), fx.lengths().as_deref(), &mut Ctx::eval())
+        .unwrap();
     let mut inputs = vec![("x", &x)];
     inputs.extend(h0.as_ref().map(|h| ("h0", h)));
     fx.check(&layer, &[("output", &out), ("h_n", &h_n)], &inputs);
@@ -43,11 +47,17 @@ fn lstm(device: &Device, case: &str) {
     layer.load_state_dict(&fx.state_dict()).unwrap();
     let (x, h0, c0) = (fx.input("x"), fx.maybe_input("h0"), fx.maybe_input("c0"));
     let state = h0.as_ref().zip(c0.as_ref());
-    let (out, (h_n, c_n)) = layer.forward(&x, state, fx.lengths().as_deref(), &mut Ctx::eval()).unwrap();
+    let (out, (h_n, c_n)) = layer
+        .forward(&x, state, fx.lengths().as_deref(), &mut Ctx::eval())
+        .unwrap();
     let mut inputs = vec![("x", &x)];
     inputs.extend(h0.as_ref().map(|h| ("h0", h)));
     inputs.extend(c0.as_ref().map(|c| ("c0", c)));
-    fx.check(&layer, &[("output", &out), ("h_n", &h_n), ("c_n", &c_n)], &inputs);
+    fx.check(
+        &layer,
+        &[("output", &out), ("h_n", &h_n), ("c_n", &c_n)],
+        &inputs,
+    );
 }
 
 on_devices! {

@@ -7,8 +7,8 @@
 mod common;
 use common::*;
 use seq2seq::nn::{
-    causal_mask, Activation, Ctx, Masks, Module, PositionalEncoding, Transformer, TransformerConfig,
-    TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer,
+    causal_mask, Activation, Ctx, Masks, Module, PositionalEncoding, Transformer,
+    TransformerConfig, TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer,
 };
 use tensor::{Device, Rng};
 
@@ -18,11 +18,21 @@ fn config(fx: &Fixture) -> TransformerConfig {
         nhead: fx.usize("nhead"),
         dim_feedforward: fx.usize("dim_feedforward"),
         dropout: 0.0,
-        activation: if fx.meta("activation") == "gelu" { Activation::Gelu } else { Activation::Relu },
+        activation: if fx.meta("activation") == "gelu" {
+            Activation::Gelu
+        } else {
+            Activation::Relu
+        },
         norm_first: fx.flag("norm_first"),
         batch_first: fx.meta.get("batch_first").is_none_or(|v| v == "1"),
-        num_encoder_layers: fx.meta.get("num_encoder_layers").map_or(0, |v| v.parse().unwrap()),
-        num_decoder_layers: fx.meta.get("num_decoder_layers").map_or(0, |v| v.parse().unwrap()),
+        num_encoder_layers: fx
+            .meta
+            .get("num_encoder_layers")
+            .map_or(0, |v| v.parse().unwrap()),
+        num_decoder_layers: fx
+            .meta
+            .get("num_decoder_layers")
+            .map_or(0, |v| v.parse().unwrap()),
         ..Default::default()
     }
 }
@@ -32,7 +42,10 @@ fn encoder_layer(device: &Device, case: &str) {
     let layer = TransformerEncoderLayer::new(&config(&fx), &mut Rng::new(0), device).unwrap();
     layer.load_state_dict(&fx.state_dict()).unwrap();
     let (src, kpm) = (fx.input("src"), fx.input("src_key_padding_mask"));
-    let masks = Masks { key_padding_mask: Some(&kpm), ..Default::default() };
+    let masks = Masks {
+        key_padding_mask: Some(&kpm),
+        ..Default::default()
+    };
     let y = layer.forward(&src, &masks, &mut Ctx::eval()).unwrap();
     fx.check(&layer, &[("output", &y)], &[("src", &src)]);
 }
@@ -42,15 +55,35 @@ fn decoder_layer(device: &Device, case: &str, causal_by_flag: bool) {
     let layer = TransformerDecoderLayer::new(&config(&fx), &mut Rng::new(0), device).unwrap();
     layer.load_state_dict(&fx.state_dict()).unwrap();
     let (tgt, mem) = (fx.input("tgt"), fx.input("memory"));
-    let (tkpm, mkpm) = (fx.input("tgt_key_padding_mask"), fx.input("memory_key_padding_mask"));
+    let (tkpm, mkpm) = (
+        fx.input("tgt_key_padding_mask"),
+        fx.input("memory_key_padding_mask"),
+    );
     let causal = causal_mask(tgt.dims()[1], tgt.dims()[1], device).unwrap();
     let tgt_mask = match causal_by_flag {
-        true => Masks { key_padding_mask: Some(&tkpm), causal: true, ..Default::default() },
-        false => Masks { key_padding_mask: Some(&tkpm), attn_mask: Some(&causal), causal: false },
+        true => Masks {
+            key_padding_mask: Some(&tkpm),
+            causal: true,
+            ..Default::default()
+        },
+        false => Masks {
+            key_padding_mask: Some(&tkpm),
+            attn_mask: Some(&causal),
+            causal: false,
+        },
     };
-    let mem_mask = Masks { key_padding_mask: Some(&mkpm), ..Default::default() };
-    let y = layer.forward(&tgt, &mem, &tgt_mask, &mem_mask, &mut Ctx::eval()).unwrap();
-    fx.check(&layer, &[("output", &y)], &[("tgt", &tgt), ("memory", &mem)]);
+    let mem_mask = Masks {
+        key_padding_mask: Some(&mkpm),
+        ..Default::default()
+    };
+    let y = layer
+        .forward(&tgt, &mem, &tgt_mask, &mem_mask, &mut Ctx::eval())
+        .unwrap();
+    fx.check(
+        &layer,
+        &[("output", &y)],
+        &[("tgt", &tgt), ("memory", &mem)],
+    );
 }
 
 fn transformer(device: &Device, case: &str) {
@@ -58,10 +91,29 @@ fn transformer(device: &Device, case: &str) {
     let model = Transformer::new(config(&fx), &mut Rng::new(0), device).unwrap();
     model.load_state_dict(&fx.state_dict()).unwrap();
     let (src, tgt) = (fx.input("src"), fx.input("tgt"));
-    let (skpm, tkpm) = (fx.input("src_key_padding_mask"), fx.input("tgt_key_padding_mask"));
-    let src_mask = Masks { key_padding_mask: Some(&skpm), ..Default::default() };
-    let tgt_mask = Masks { key_padding_mask: Some(&tkpm), causal: true, ..Default::default() };
-    let y = model.forward(&src, &tgt, &src_mask, &tgt_mask, &src_mask, &mut Ctx::eval()).unwrap();
+    let (skpm, tkpm) = (
+        fx.input("src_key_padding_mask"),
+        fx.input("tgt_key_padding_mask"),
+    );
+    let src_mask = Masks {
+        key_padding_mask: Some(&skpm),
+        ..Default::default()
+    };
+    let tgt_mask = Masks {
+        key_padding_mask: Some(&tkpm),
+        causal: true,
+        ..Default::default()
+    };
+    let y = model
+        .forward(
+            &src,
+            &tgt,
+            &src_mask,
+            &tgt_mask,
+            &src_mask,
+            &mut Ctx::eval(),
+        )
+        .unwrap();
     fx.check(&model, &[("output", &y)], &[("src", &src), ("tgt", &tgt)]);
 }
 
@@ -103,7 +155,13 @@ fn positional_encoding_adds_the_table_along_time() {
     assert_eq!(&y[..12], &table[..12]);
     assert_eq!(&y[12..], &table[..12]);
     let seq_first = PositionalEncoding::new(4, 10, 0.0, false, &d).unwrap();
-    let y = seq_first.forward(&tensor::Tensor::zeros([3, 2, 4], &d).unwrap(), &mut Ctx::eval()).unwrap().to_vec();
+    let y = seq_first
+        .forward(
+            &tensor::Tensor::zeros([3, 2, 4], &d).unwrap(),
+            &mut Ctx::eval(),
+        )
+        .unwrap()
+        .to_vec();
     assert_eq!(&y[..4], &y[4..8]); // both batch entries of step 0
     assert_eq!(&y[8..12], &table[4..8]);
 }

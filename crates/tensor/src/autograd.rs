@@ -21,8 +21,12 @@ use std::collections::{HashMap, HashSet};
 /// own shape.
 pub(crate) trait BackwardOp: Send + Sync {
     fn name(&self) -> &'static str;
-    fn backward(&self, inputs: &[Tensor], output: &Tensor, grad: &Tensor)
-        -> Result<Vec<Option<Tensor>>>;
+    fn backward(
+        &self,
+        inputs: &[Tensor],
+        output: &Tensor,
+        grad: &Tensor,
+    ) -> Result<Vec<Option<Tensor>>>;
 }
 
 /// A recorded op application.
@@ -65,8 +69,7 @@ impl Tensor {
         }
         if !self.requires_grad() {
             return Err(Error::Autograd(
-                "this tensor does not require grad: no parameter took part in computing it"
-                    .into(),
+                "this tensor does not require grad: no parameter took part in computing it".into(),
             ));
         }
         let seed = Tensor::ones(self.shape().clone(), &self.device())?;

@@ -1,12 +1,14 @@
 //! The one place where ops meet devices. Each function takes storages and
-//! sizes, runs the matching kernel on the storages' device, and returns new
-//! storage. Ops in `ops/` never touch host memory themselves, so adding a
-//! device means adding a match arm here and nothing else.
+//! sizes, runs the matching kernel on the storages' device — `kernels-cpu` on
+//! host slices, `kernels-gpu` launchers on GPU buffers — and returns new
+//! storage. Ops in `ops/` never touch memory themselves, so a backward rule
+//! written in tensor ops runs on whatever device its tensors live on.
 
 use crate::storage::Storage;
 use crate::{Device, Error, Result, Tensor};
 use kernels_cpu as cpu;
 pub use kernels_cpu::{BinaryOp, ReduceOp, UnaryOp};
+use kernels_gpu::{self as gpu, GpuBuffer, GpuError};
 
 pub(crate) fn check_same_device(op: &'static str, a: &Tensor, b: &Tensor) -> Result<()> {
     if a.device() != b.device() {
@@ -19,17 +21,59 @@ pub(crate) fn check_same_device(op: &'static str, a: &Tensor, b: &Tensor) -> Res
     Ok(())
 }
 
-pub(crate) fn to_device(src: &Storage, device: &Device) -> Result<Storage> {
-    match device {
-        Device::Cpu => Ok(Storage::cpu(src.to_vec())),
-        Device::Gpu => Err(Error::Device {
-            device: Device::Gpu,
-            msg: "this build has no GPU backend yet; use --device cpu".into(),
-        }),
+pub(crate) fn gpu_err(e: GpuError) -> Error {
+    Error::Device {
+        device: Device::Gpu,
+        msg: e.to_string(),
     }
 }
 
-/// Writes `src` over `dst` (same length).
+/// Ops check devices before they get here; reaching this is a bug in an op.
+fn mixed(op: &'static str) -> Error {
+    Error::invalid(
+        op,
+        "internal error: storages on different devices reached the backend",
+    )
+}
+
+/// Allocates `n` host outputs, fills them with `f`.
+fn cpu_out(n: usize, f: impl FnOnce(&mut [f32])) -> Storage {
+    let mut out = vec![0.0; n];
+    f(&mut out);
+    Storage::cpu(out)
+}
+
+/// Allocates `n` device outputs (contents unspecified), runs the launcher `f` on them.
+fn gpu_out(
+    n: usize,
+    f: impl FnOnce(&GpuBuffer) -> std::result::Result<(), GpuError>,
+) -> Result<Storage> {
+    let out = GpuBuffer::uninit(n).map_err(gpu_err)?;
+    f(&out).map_err(gpu_err)?;
+    Ok(Storage::Gpu(out))
+}
+
+/// Like `gpu_out`, for kernels that add into their output.
+fn gpu_zeroed(
+    n: usize,
+    f: impl FnOnce(&GpuBuffer) -> std::result::Result<(), GpuError>,
+) -> Result<Storage> {
+    let out = GpuBuffer::zeros(n).map_err(gpu_err)?;
+    f(&out).map_err(gpu_err)?;
+    Ok(Storage::Gpu(out))
+}
+
+pub(crate) fn to_device(src: &Storage, device: &Device) -> Result<Storage> {
+    match device {
+        Device::Cpu => Ok(Storage::cpu(src.to_vec())),
+        Device::Gpu => {
+            let host = src.to_vec();
+            Ok(Storage::Gpu(GpuBuffer::from_slice(&host).map_err(gpu_err)?))
+        }
+    }
+}
+
+/// Writes `src` over `dst` (same length, same device).
 pub(crate) fn copy_into(src: &Storage, dst: &Storage) -> Result<()> {
     match (src, dst) {
         (Storage::Cpu(_), Storage::Cpu(_)) => {
@@ -37,20 +81,20 @@ pub(crate) fn copy_into(src: &Storage, dst: &Storage) -> Result<()> {
             dst.cpu_write().copy_from_slice(&values);
             Ok(())
         }
+        (Storage::Gpu(s), Storage::Gpu(d)) => {
+            if GpuBuffer::same_buffer(s, d) {
+                return Ok(());
+            }
+            gpu::strided_copy(s, &[s.len()], &[1], d).map_err(gpu_err)
+        }
+        _ => Err(mixed("copy_from")),
     }
-}
-
-/// Allocates `n` outputs, fills them with `f`, wraps them as CPU storage.
-fn cpu_out(n: usize, f: impl FnOnce(&mut [f32])) -> Storage {
-    let mut out = vec![0.0; n];
-    f(&mut out);
-    Storage::cpu(out)
 }
 
 pub(crate) fn filled(value: f32, n: usize, device: Device) -> Result<Storage> {
     match device {
         Device::Cpu => Ok(Storage::cpu(vec![value; n])),
-        Device::Gpu => to_device(&Storage::cpu(vec![value; n]), &device),
+        Device::Gpu => Ok(Storage::Gpu(GpuBuffer::filled(n, value).map_err(gpu_err)?)),
     }
 }
 
@@ -62,6 +106,7 @@ pub(crate) fn unary(op: UnaryOp, x: &Storage) -> Result<Storage> {
             let x = x.cpu_read();
             Ok(cpu_out(x.len(), |out| cpu::unary(op, &x, out)))
         }
+        Storage::Gpu(x) => gpu_out(x.len(), |out| gpu::unary(op, x, out)),
     }
 }
 
@@ -73,14 +118,18 @@ pub(crate) fn binary(
     b_strides: &[usize],
     out_shape: &[usize],
 ) -> Result<Storage> {
+    let n = out_shape.iter().product();
     match (a, b) {
         (Storage::Cpu(_), Storage::Cpu(_)) => {
             let (a, b) = (a.cpu_read(), b.cpu_read());
-            let n = out_shape.iter().product();
             Ok(cpu_out(n, |out| {
                 cpu::binary(op, &a, a_strides, &b, b_strides, out_shape, out)
             }))
         }
+        (Storage::Gpu(a), Storage::Gpu(b)) => gpu_out(n, |out| {
+            gpu::binary(op, a, a_strides, b, b_strides, out_shape, out)
+        }),
+        _ => Err(mixed("binary")),
     }
 }
 
@@ -90,6 +139,10 @@ pub(crate) fn where_select(cond: &Storage, a: &Storage, b: &Storage) -> Result<S
             let (c, a, b) = (cond.cpu_read(), a.cpu_read(), b.cpu_read());
             Ok(cpu_out(c.len(), |out| cpu::where_select(&c, &a, &b, out)))
         }
+        (Storage::Gpu(c), Storage::Gpu(a), Storage::Gpu(b)) => {
+            gpu_out(c.len(), |out| gpu::where_select(c, a, b, out))
+        }
+        _ => Err(mixed("where")),
     }
 }
 
@@ -103,15 +156,21 @@ pub(crate) fn strided_copy(
     shape: &[usize],
     strides: &[usize],
 ) -> Result<Storage> {
+    let n = shape.iter().product();
     match x {
         Storage::Cpu(_) => {
             let x = x.cpu_read();
-            let n = shape.iter().product();
             Ok(cpu_out(n, |out| {
                 if n > 0 {
                     cpu::strided_copy(&x[offset..], shape, strides, out)
                 }
             }))
+        }
+        Storage::Gpu(x) => {
+            let contiguous = crate::Shape::new(shape).strides();
+            gpu_out(n, |out| {
+                gpu::copy_view(x, offset, strides, shape, out, 0, &contiguous)
+            })
         }
     }
 }
@@ -120,22 +179,40 @@ pub(crate) fn strided_copy(
 pub(crate) fn cat(parts: &[(&Storage, usize)], outer: usize, inner: usize) -> Result<Storage> {
     let total: usize = parts.iter().map(|(_, len)| len).sum();
     let row = total * inner;
-    let mut out = vec![0.0; outer * row];
-    let mut start = 0;
-    for (s, len) in parts {
-        let chunk = len * inner;
-        match s {
-            Storage::Cpu(_) => {
+    match parts.first().map(|(s, _)| s.device()) {
+        Some(Device::Gpu) => {
+            let out = GpuBuffer::uninit(outer * row).map_err(gpu_err)?;
+            let mut start = 0;
+            for (s, len) in parts {
+                let Storage::Gpu(src) = s else {
+                    return Err(mixed("cat"));
+                };
+                let chunk = len * inner;
+                // Part i lands in columns start..start+chunk of each output row.
+                gpu::copy_view(src, 0, &[chunk, 1], &[outer, chunk], &out, start, &[row, 1])
+                    .map_err(gpu_err)?;
+                start += chunk;
+            }
+            Ok(Storage::Gpu(out))
+        }
+        _ => {
+            let mut out = vec![0.0; outer * row];
+            let mut start = 0;
+            for (s, len) in parts {
+                if !matches!(s, Storage::Cpu(_)) {
+                    return Err(mixed("cat"));
+                }
+                let chunk = len * inner;
                 let src = s.cpu_read();
                 for o in 0..outer {
                     out[o * row + start..o * row + start + chunk]
                         .copy_from_slice(&src[o * chunk..(o + 1) * chunk]);
                 }
+                start += chunk;
             }
+            Ok(Storage::cpu(out))
         }
-        start += chunk;
     }
-    Ok(Storage::cpu(out))
 }
 
 // -------------------------------------------------------------- reductions
@@ -154,6 +231,9 @@ pub(crate) fn reduce(
                 cpu::reduce(op, &x, outer, len, inner, out)
             }))
         }
+        Storage::Gpu(x) => gpu_out(outer * inner, |out| {
+            gpu::reduce(op, x, outer, len, inner, out)
+        }),
     }
 }
 
@@ -165,13 +245,18 @@ pub(crate) fn argmax(x: &Storage, outer: usize, len: usize, inner: usize) -> Res
                 cpu::argmax(&x, outer, len, inner, out)
             }))
         }
+        Storage::Gpu(x) => gpu_out(outer * inner, |out| gpu::argmax(x, outer, len, inner, out)),
     }
 }
 
-/// Σ x² over all elements, on the host (used by gradient clipping).
+/// Σ x² over all elements, brought to the host (gradient clipping needs the number).
 pub(crate) fn sum_squares(x: &Storage) -> Result<f32> {
     match x {
         Storage::Cpu(_) => Ok(cpu::sum_squares(&x.cpu_read())),
+        Storage::Gpu(x) => {
+            let out = gpu_out(1, |out| gpu::sum_squares(x, out))?;
+            Ok(out.try_to_vec()?[0])
+        }
     }
 }
 
@@ -189,6 +274,13 @@ pub(crate) fn softmax(x: &Storage, rows: usize, cols: usize, log: bool) -> Resul
                 }
             }))
         }
+        Storage::Gpu(x) => gpu_out(rows * cols, |out| {
+            if log {
+                gpu::log_softmax(x, rows, cols, out)
+            } else {
+                gpu::softmax(x, rows, cols, out)
+            }
+        }),
     }
 }
 
@@ -210,6 +302,14 @@ pub(crate) fn softmax_backward(
                 }
             }))
         }
+        (Storage::Gpu(y), Storage::Gpu(gy)) => gpu_out(rows * cols, |gx| {
+            if log {
+                gpu::log_softmax_backward(y, gy, rows, cols, gx)
+            } else {
+                gpu::softmax_backward(y, gy, rows, cols, gx)
+            }
+        }),
+        _ => Err(mixed("softmax backward")),
     }
 }
 
@@ -245,10 +345,20 @@ pub(crate) fn layer_norm(
             );
             Ok((Storage::cpu(y), Storage::cpu(mean), Storage::cpu(rstd)))
         }
+        Storage::Gpu(x) => {
+            let (g, b) = (
+                gamma.map(Storage::gpu).transpose()?,
+                beta.map(Storage::gpu).transpose()?,
+            );
+            let alloc = |n| GpuBuffer::uninit(n).map_err(gpu_err);
+            let (y, mean, rstd) = (alloc(rows * cols)?, alloc(rows)?, alloc(rows)?);
+            gpu::layer_norm(x, g, b, rows, cols, eps, &y, &mean, &rstd).map_err(gpu_err)?;
+            Ok((Storage::Gpu(y), Storage::Gpu(mean), Storage::Gpu(rstd)))
+        }
     }
 }
 
-/// Returns (gx, ggamma, gbeta); the last two only when gamma is given.
+/// Returns (gx, ggamma, gbeta); ggamma only when gamma is given, gbeta when asked.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn layer_norm_backward(
     x: &Storage,
@@ -262,7 +372,12 @@ pub(crate) fn layer_norm_backward(
 ) -> Result<(Storage, Option<Storage>, Option<Storage>)> {
     match x {
         Storage::Cpu(_) => {
-            let (x, mean, rstd, gy) = (x.cpu_read(), mean.cpu_read(), rstd.cpu_read(), gy.cpu_read());
+            let (x, mean, rstd, gy) = (
+                x.cpu_read(),
+                mean.cpu_read(),
+                rstd.cpu_read(),
+                gy.cpu_read(),
+            );
             let g = gamma.map(|g| g.cpu_read());
             let mut gx = vec![0.0; rows * cols];
             let mut gg = gamma.map(|_| vec![0.0; cols]);
@@ -281,12 +396,34 @@ pub(crate) fn layer_norm_backward(
             );
             Ok((Storage::cpu(gx), gg.map(Storage::cpu), gb.map(Storage::cpu)))
         }
+        Storage::Gpu(x) => {
+            let g = gamma.map(Storage::gpu).transpose()?;
+            let alloc = |n| GpuBuffer::uninit(n).map_err(gpu_err);
+            let gx = alloc(rows * cols)?;
+            let gg = gamma.map(|_| alloc(cols)).transpose()?;
+            let gb = with_beta.then(|| alloc(cols)).transpose()?;
+            gpu::layer_norm_backward(
+                x,
+                g,
+                mean.gpu()?,
+                rstd.gpu()?,
+                gy.gpu()?,
+                rows,
+                cols,
+                &gx,
+                gg.as_ref(),
+                gb.as_ref(),
+            )
+            .map_err(gpu_err)?;
+            Ok((Storage::Gpu(gx), gg.map(Storage::Gpu), gb.map(Storage::Gpu)))
+        }
     }
 }
 
 // ------------------------------------------------------------ cross entropy
 
-/// Returns (per-row loss, per-row log-sum-exp, number of counted rows).
+/// Returns (per-row loss, per-row log-sum-exp, number of counted rows as a
+/// one-element storage — kept on the device so the mean needs no sync).
 pub(crate) fn cross_entropy(
     logits: &Storage,
     targets: &Storage,
@@ -294,16 +431,48 @@ pub(crate) fn cross_entropy(
     cols: usize,
     ignore_index: i64,
     smoothing: f32,
-) -> Result<(Storage, Storage, usize)> {
+) -> Result<(Storage, Storage, Storage)> {
     match (logits, targets) {
         (Storage::Cpu(_), Storage::Cpu(_)) => {
             let (x, t) = (logits.cpu_read(), targets.cpu_read());
             let mut loss = vec![0.0; rows];
             let mut lse = vec![0.0; rows];
-            let count =
-                cpu::cross_entropy(&x, &t, rows, cols, ignore_index, smoothing, &mut loss, &mut lse);
-            Ok((Storage::cpu(loss), Storage::cpu(lse), count))
+            let count = cpu::cross_entropy(
+                &x,
+                &t,
+                rows,
+                cols,
+                ignore_index,
+                smoothing,
+                &mut loss,
+                &mut lse,
+            );
+            Ok((
+                Storage::cpu(loss),
+                Storage::cpu(lse),
+                Storage::cpu(vec![count as f32]),
+            ))
         }
+        (Storage::Gpu(x), Storage::Gpu(t)) => {
+            let alloc = |n| GpuBuffer::uninit(n).map_err(gpu_err);
+            let (loss, lse, counted, count) = (alloc(rows)?, alloc(rows)?, alloc(rows)?, alloc(1)?);
+            gpu::cross_entropy(
+                x,
+                t,
+                rows,
+                cols,
+                ignore_index,
+                smoothing,
+                &loss,
+                &lse,
+                &counted,
+            )
+            .map_err(gpu_err)?;
+            // `counted` marks each row 1 or 0; their sum divides the mean.
+            gpu::sum_all(&counted, &count).map_err(gpu_err)?;
+            Ok((Storage::Gpu(loss), Storage::Gpu(lse), Storage::Gpu(count)))
+        }
+        _ => Err(mixed("cross_entropy")),
     }
 }
 
@@ -320,10 +489,21 @@ pub(crate) fn cross_entropy_backward(
 ) -> Result<Storage> {
     match logits {
         Storage::Cpu(_) => {
-            let (x, t, l, g) = (logits.cpu_read(), targets.cpu_read(), lse.cpu_read(), gloss.cpu_read());
+            let (x, t, l, g) = (
+                logits.cpu_read(),
+                targets.cpu_read(),
+                lse.cpu_read(),
+                gloss.cpu_read(),
+            );
             Ok(cpu_out(rows * cols, |gx| {
                 cpu::cross_entropy_backward(&x, &t, &l, &g, rows, cols, ignore_index, smoothing, gx)
             }))
+        }
+        Storage::Gpu(x) => {
+            let (t, l, g) = (targets.gpu()?, lse.gpu()?, gloss.gpu()?);
+            gpu_out(rows * cols, |gx| {
+                gpu::cross_entropy_backward(x, t, l, g, rows, cols, ignore_index, smoothing, gx)
+            })
         }
     }
 }
@@ -334,17 +514,34 @@ pub(crate) fn gather_rows(table: &Storage, dim: usize, ids: &Storage) -> Result<
     match (table, ids) {
         (Storage::Cpu(_), Storage::Cpu(_)) => {
             let (t, i) = (table.cpu_read(), ids.cpu_read());
-            Ok(cpu_out(i.len() * dim, |out| cpu::gather_rows(&t, dim, &i, out)))
+            Ok(cpu_out(i.len() * dim, |out| {
+                cpu::gather_rows(&t, dim, &i, out)
+            }))
         }
+        (Storage::Gpu(t), Storage::Gpu(i)) => {
+            gpu_out(i.len() * dim, |out| gpu::gather_rows(t, dim, i, out))
+        }
+        _ => Err(mixed("embedding")),
     }
 }
 
-pub(crate) fn scatter_add_rows(grad: &Storage, dim: usize, ids: &Storage, rows: usize) -> Result<Storage> {
+pub(crate) fn scatter_add_rows(
+    grad: &Storage,
+    dim: usize,
+    ids: &Storage,
+    rows: usize,
+) -> Result<Storage> {
     match (grad, ids) {
         (Storage::Cpu(_), Storage::Cpu(_)) => {
             let (g, i) = (grad.cpu_read(), ids.cpu_read());
-            Ok(cpu_out(rows * dim, |out| cpu::scatter_add_rows(&g, dim, &i, out)))
+            Ok(cpu_out(rows * dim, |out| {
+                cpu::scatter_add_rows(&g, dim, &i, out)
+            }))
         }
+        (Storage::Gpu(g), Storage::Gpu(i)) => {
+            gpu_zeroed(rows * dim, |out| gpu::scatter_add_rows(g, dim, i, out))
+        }
+        _ => Err(mixed("embedding backward")),
     }
 }
 
@@ -362,6 +559,10 @@ pub(crate) fn index_select(
                 cpu::index_select(&x, outer, len, inner, &i, out)
             }))
         }
+        (Storage::Gpu(x), Storage::Gpu(i)) => gpu_out(outer * i.len() * inner, |out| {
+            gpu::index_select(x, outer, len, inner, i, out)
+        }),
+        _ => Err(mixed("index_select")),
     }
 }
 
@@ -379,6 +580,10 @@ pub(crate) fn index_add(
                 cpu::index_add(&g, outer, len, inner, &i, gx)
             }))
         }
+        (Storage::Gpu(g), Storage::Gpu(i)) => gpu_zeroed(outer * len * inner, |gx| {
+            gpu::index_add(g, outer, len, inner, i, gx)
+        }),
+        _ => Err(mixed("index_select backward")),
     }
 }
 
@@ -405,48 +610,121 @@ pub(crate) fn matmul(
             let (a, b) = (a.cpu_read(), b.cpu_read());
             Ok(cpu_out(batch * m * n, |c| {
                 cpu::sgemm_batched(
-                    batch, trans_a, trans_b, m, n, k, 1.0, &a, lda, stride_a, &b, ldb, stride_b,
-                    0.0, c, n, m * n,
+                    batch,
+                    trans_a,
+                    trans_b,
+                    m,
+                    n,
+                    k,
+                    1.0,
+                    &a,
+                    lda,
+                    stride_a,
+                    &b,
+                    ldb,
+                    stride_b,
+                    0.0,
+                    c,
+                    n,
+                    m * n,
                 )
             }))
         }
+        (Storage::Gpu(a), Storage::Gpu(b)) => gpu_out(batch * m * n, |c| {
+            gpu::sgemm_batched(
+                batch,
+                trans_a,
+                trans_b,
+                m,
+                n,
+                k,
+                1.0,
+                a,
+                lda,
+                stride_a,
+                b,
+                ldb,
+                stride_b,
+                0.0,
+                c,
+                n,
+                m * n,
+            )
+        }),
+        _ => Err(mixed("matmul")),
     }
 }
 
 // ------------------------------------------------------------------- random
 
-pub(crate) fn uniform(seed: u64, offset: u64, lo: f32, hi: f32, n: usize, device: Device) -> Result<Storage> {
-    let s = cpu_out(n, |out| cpu::fill_uniform(seed, offset, lo, hi, out));
-    move_to(s, device)
-}
-
-pub(crate) fn normal(seed: u64, offset: u64, mean: f32, std: f32, n: usize, device: Device) -> Result<Storage> {
-    let s = cpu_out(n, |out| cpu::fill_normal(seed, offset, mean, std, out));
-    move_to(s, device)
-}
-
-pub(crate) fn dropout_mask(seed: u64, offset: u64, p: f32, n: usize, device: Device) -> Result<Storage> {
-    let s = cpu_out(n, |out| cpu::dropout_mask(seed, offset, p, out));
-    move_to(s, device)
-}
-
-fn move_to(s: Storage, device: Device) -> Result<Storage> {
+pub(crate) fn uniform(
+    seed: u64,
+    offset: u64,
+    lo: f32,
+    hi: f32,
+    n: usize,
+    device: Device,
+) -> Result<Storage> {
     match device {
-        Device::Cpu => Ok(s),
-        Device::Gpu => to_device(&s, &device),
+        Device::Cpu => Ok(cpu_out(n, |out| {
+            cpu::fill_uniform(seed, offset, lo, hi, out)
+        })),
+        Device::Gpu => gpu_out(n, |out| gpu::fill_uniform(seed, offset, lo, hi, out)),
+    }
+}
+
+pub(crate) fn normal(
+    seed: u64,
+    offset: u64,
+    mean: f32,
+    std: f32,
+    n: usize,
+    device: Device,
+) -> Result<Storage> {
+    match device {
+        Device::Cpu => Ok(cpu_out(n, |out| {
+            cpu::fill_normal(seed, offset, mean, std, out)
+        })),
+        Device::Gpu => gpu_out(n, |out| gpu::fill_normal(seed, offset, mean, std, out)),
+    }
+}
+
+pub(crate) fn dropout_mask(
+    seed: u64,
+    offset: u64,
+    p: f32,
+    n: usize,
+    device: Device,
+) -> Result<Storage> {
+    match device {
+        Device::Cpu => Ok(cpu_out(n, |out| cpu::dropout_mask(seed, offset, p, out))),
+        Device::Gpu => gpu_out(n, |out| gpu::dropout_mask(seed, offset, p, out)),
     }
 }
 
 // --------------------------------------------------------------- optimizers
 
 /// One Adam/AdamW update of `p` in place, with its moments `m` and `v`.
-pub(crate) fn adam_step(p: &Storage, g: &Storage, m: &Storage, v: &Storage, hp: &cpu::AdamParams) -> Result<()> {
+pub(crate) fn adam_step(
+    p: &Storage,
+    g: &Storage,
+    m: &Storage,
+    v: &Storage,
+    hp: &cpu::AdamParams,
+) -> Result<()> {
     match p {
         Storage::Cpu(_) => {
             let g = g.cpu_read();
-            cpu::adam_step(&mut p.cpu_write(), &g, &mut m.cpu_write(), &mut v.cpu_write(), hp);
+            cpu::adam_step(
+                &mut p.cpu_write(),
+                &g,
+                &mut m.cpu_write(),
+                &mut v.cpu_write(),
+                hp,
+            );
             Ok(())
         }
+        Storage::Gpu(p) => gpu::adam_step(p, g.gpu()?, m.gpu()?, v.gpu()?, hp).map_err(gpu_err),
     }
 }
 
@@ -478,6 +756,21 @@ pub(crate) fn sgd_step(
                 first_step,
             );
             Ok(())
+        }
+        Storage::Gpu(p) => {
+            let b = buf.map(Storage::gpu).transpose()?;
+            gpu::sgd_step(
+                p,
+                g.gpu()?,
+                b,
+                lr,
+                momentum,
+                dampening,
+                weight_decay,
+                nesterov,
+                first_step,
+            )
+            .map_err(gpu_err)
         }
     }
 }

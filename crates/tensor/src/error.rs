@@ -29,7 +29,9 @@ pub enum Error {
         shape: Shape,
     },
     /// Tensors on different devices met in one op.
-    #[error("{op}: tensors are on different devices ({lhs} and {rhs}); move one with .to(&device)")]
+    #[error(
+        "{op}: tensors are on different devices ({lhs} and {rhs}); move one with .to(&device)"
+    )]
     DeviceMismatch {
         op: &'static str,
         lhs: Device,

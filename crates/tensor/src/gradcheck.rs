@@ -38,12 +38,24 @@ where
     // Fresh leaves, so gradients from earlier checks do not leak in.
     let leaves: Vec<Tensor> = inputs
         .iter()
-        .map(|t| if t.requires_grad() { t.detach().requires_grad_() } else { t.clone() })
+        .map(|t| {
+            if t.requires_grad() {
+                t.detach().requires_grad_()
+            } else {
+                t.clone()
+            }
+        })
         .collect();
     let out = f(&leaves).map_err(err)?;
-    let weights = Tensor::rand(out.shape().clone(), -1.0, 1.0, &mut Rng::new(1234), &device).map_err(err)?;
+    let weights =
+        Tensor::rand(out.shape().clone(), -1.0, 1.0, &mut Rng::new(1234), &device).map_err(err)?;
     let w = weights.to_vec();
-    out.mul(&weights).map_err(err)?.sum_all().map_err(err)?.backward().map_err(err)?;
+    out.mul(&weights)
+        .map_err(err)?
+        .sum_all()
+        .map_err(err)?
+        .backward()
+        .map_err(err)?;
 
     let loss_at = |xs: &[Tensor]| -> std::result::Result<f64, String> {
         let y = no_grad(|| f(xs)).map_err(err)?.to_vec();

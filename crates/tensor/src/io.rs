@@ -19,7 +19,11 @@ fn io_err(path: &Path, msg: impl std::fmt::Display) -> Error {
 }
 
 /// Saves `tensors` (copied to the host) with optional string metadata.
-pub fn save(path: impl AsRef<Path>, tensors: &[(String, Tensor)], metadata: Option<HashMap<String, String>>) -> Result<()> {
+pub fn save(
+    path: impl AsRef<Path>,
+    tensors: &[(String, Tensor)],
+    metadata: Option<HashMap<String, String>>,
+) -> Result<()> {
     let path = path.as_ref();
     let mut seen = std::collections::HashSet::new();
     let mut host = Vec::with_capacity(tensors.len());

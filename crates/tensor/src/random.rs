@@ -53,7 +53,13 @@ impl Rng {
 
 impl Tensor {
     /// Uniform samples in `[lo, hi)`.
-    pub fn rand(shape: impl Into<Shape>, lo: f32, hi: f32, rng: &mut Rng, device: &Device) -> Result<Tensor> {
+    pub fn rand(
+        shape: impl Into<Shape>,
+        lo: f32,
+        hi: f32,
+        rng: &mut Rng,
+        device: &Device,
+    ) -> Result<Tensor> {
         let shape = shape.into();
         let n = shape.numel();
         let s = backend::uniform(rng.seed, rng.take(n), lo, hi, n, *device)?;
@@ -61,7 +67,13 @@ impl Tensor {
     }
 
     /// Normal samples with the given mean and standard deviation.
-    pub fn randn(shape: impl Into<Shape>, mean: f32, std: f32, rng: &mut Rng, device: &Device) -> Result<Tensor> {
+    pub fn randn(
+        shape: impl Into<Shape>,
+        mean: f32,
+        std: f32,
+        rng: &mut Rng,
+        device: &Device,
+    ) -> Result<Tensor> {
         let shape = shape.into();
         let n = shape.numel();
         let s = backend::normal(rng.seed, rng.take(n), mean, std, n, *device)?;
@@ -74,7 +86,10 @@ impl Tensor {
     /// gradient is masked the same way.
     pub fn dropout(&self, p: f32, train: bool, rng: &mut Rng) -> Result<Tensor> {
         if !(0.0..=1.0).contains(&p) {
-            return Err(Error::invalid("dropout", format!("probability {p} is outside [0, 1]")));
+            return Err(Error::invalid(
+                "dropout",
+                format!("probability {p} is outside [0, 1]"),
+            ));
         }
         if !train || p == 0.0 {
             return Ok(self.clone());

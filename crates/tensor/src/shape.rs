@@ -178,13 +178,20 @@ mod tests {
         assert_eq!(s, Shape::new([4, 5, 3]));
         assert_eq!(Shape::new([5, 1]).broadcast_strides(&s), vec![0, 1, 0]);
         let err = Shape::broadcast("add", &Shape::new([2, 3]), &Shape::new([4])).unwrap_err();
-        assert!(err.to_string().contains("add: shapes [2, 3] and [4]"), "{err}");
+        assert!(
+            err.to_string().contains("add: shapes [2, 3] and [4]"),
+            "{err}"
+        );
     }
 
     #[test]
     fn negative_axes_count_from_the_end() {
         let s = Shape::new([2, 3]);
         assert_eq!(s.axis("t", -1).unwrap(), 1);
-        assert!(s.axis("sum", 2).unwrap_err().to_string().contains("sum: axis 2"));
+        assert!(s
+            .axis("sum", 2)
+            .unwrap_err()
+            .to_string()
+            .contains("sum: axis 2"));
     }
 }

@@ -175,9 +175,15 @@ impl Tensor {
         &self.0.storage
     }
 
-    /// Copies the values to the host.
+    /// Copies the values to the host. On the GPU this waits for every
+    /// recorded kernel; a lost device panics (use `try_to_vec` to handle it).
     pub fn to_vec(&self) -> Vec<f32> {
         self.0.storage.to_vec()
+    }
+
+    /// Copies the values to the host, returning an error if the device fails.
+    pub fn try_to_vec(&self) -> Result<Vec<f32>> {
+        self.0.storage.try_to_vec()
     }
 
     /// The single value of a one-element tensor.
@@ -189,7 +195,7 @@ impl Tensor {
                 "only a one-element tensor has an item",
             ));
         }
-        Ok(self.to_vec()[0])
+        Ok(self.try_to_vec()?[0])
     }
 
     // ---------------------------------------------------------------- autograd
@@ -217,7 +223,11 @@ impl Tensor {
 
     /// The gradient accumulated in this leaf by `backward` calls, if any.
     pub fn grad(&self) -> Option<Tensor> {
-        self.0.grad.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.0
+            .grad
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Replaces the stored gradient (used by clipping and tests).

@@ -9,9 +9,15 @@ use tensor::{no_grad, Device, Rng, Tensor};
 fn broadcasting_arithmetic() {
     let a = t(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]);
     let b = t(&[10.0, 20.0, 30.0], &[3]);
-    assert_eq!(a.add(&b).unwrap().to_vec(), vec![11.0, 22.0, 33.0, 14.0, 25.0, 36.0]);
+    assert_eq!(
+        a.add(&b).unwrap().to_vec(),
+        vec![11.0, 22.0, 33.0, 14.0, 25.0, 36.0]
+    );
     let c = t(&[2.0, 4.0], &[2, 1]);
-    assert_eq!(a.div(&c).unwrap().to_vec(), vec![0.5, 1.0, 1.5, 1.0, 1.25, 1.5]);
+    assert_eq!(
+        a.div(&c).unwrap().to_vec(),
+        vec![0.5, 1.0, 1.5, 1.0, 1.25, 1.5]
+    );
 }
 
 #[test]
@@ -20,7 +26,10 @@ fn matmul_with_transposes() {
     let b = t(&[1.0, 0.0, 0.0, 1.0, 1.0, 1.0], &[3, 2]);
     assert_eq!(a.matmul(&b).unwrap().to_vec(), vec![4.0, 5.0, 10.0, 11.0]);
     // a·aᵀ without materialising the transpose
-    assert_eq!(a.matmul_t(&a, false, true).unwrap().to_vec(), vec![14.0, 32.0, 32.0, 77.0]);
+    assert_eq!(
+        a.matmul_t(&a, false, true).unwrap().to_vec(),
+        vec![14.0, 32.0, 32.0, 77.0]
+    );
     assert_eq!(a.matmul_t(&a, true, false).unwrap().dims(), &[3, 3]);
 }
 
@@ -71,19 +80,33 @@ fn fused_cross_entropy_equals_composition() {
     let targets = t(&[3.0, 0.0, 10.0, 0.0, 7.0, 1.0], &[6]);
     for smoothing in [0.0, 0.2] {
         let fused = logits.cross_entropy(&targets, 0, smoothing).unwrap();
-        let composed = logits.cross_entropy_reference(&targets, 0, smoothing).unwrap();
+        let composed = logits
+            .cross_entropy_reference(&targets, 0, smoothing)
+            .unwrap();
         assert_close(&fused.to_vec(), &composed.to_vec(), 1e-5);
     }
     // every row ignored: zero, not NaN
     let all_pad = t(&[0.0; 6], &[6]);
-    assert_eq!(logits.cross_entropy(&all_pad, 0, 0.0).unwrap().item().unwrap(), 0.0);
+    assert_eq!(
+        logits
+            .cross_entropy(&all_pad, 0, 0.0)
+            .unwrap()
+            .item()
+            .unwrap(),
+        0.0
+    );
 }
 
 #[test]
 fn gradients_accumulate_and_no_grad_records_nothing() {
     let x = t(&[1.0, 2.0], &[2]).requires_grad_();
     for _ in 0..2 {
-        x.mul_scalar(3.0).unwrap().sum_all().unwrap().backward().unwrap();
+        x.mul_scalar(3.0)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
     }
     assert_eq!(x.grad().unwrap().to_vec(), vec![6.0, 6.0]);
     let y = no_grad(|| x.exp().unwrap());
@@ -116,9 +139,17 @@ fn random_streams_are_reproducible() {
     let x = Tensor::ones([1000], &Device::Cpu).unwrap();
     let kept = x.dropout(0.25, true, &mut rng).unwrap().to_vec();
     let zeros = kept.iter().filter(|&&v| v == 0.0).count();
-    assert!((150..350).contains(&zeros), "{zeros} of 1000 dropped at p = 0.25");
-    assert!(kept.iter().all(|&v| v == 0.0 || (v - 1.0 / 0.75).abs() < 1e-6));
-    assert_eq!(x.dropout(0.25, false, &mut rng).unwrap().to_vec(), x.to_vec());
+    assert!(
+        (150..350).contains(&zeros),
+        "{zeros} of 1000 dropped at p = 0.25"
+    );
+    assert!(kept
+        .iter()
+        .all(|&v| v == 0.0 || (v - 1.0 / 0.75).abs() < 1e-6));
+    assert_eq!(
+        x.dropout(0.25, false, &mut rng).unwrap().to_vec(),
+        x.to_vec()
+    );
 }
 
 #[test]
@@ -134,9 +165,13 @@ fn errors_name_the_op_and_shapes() {
     assert!(msg(Tensor::cat(&[a.clone(), b.clone()], 0)).contains("cat: shapes [2, 3] and [2, 4]"));
     assert!(msg(a.narrow(1, 2, 2)).contains("narrow"));
     let table = t(&[0.0; 6], &[3, 2]);
-    assert!(msg(table.embedding(&t(&[3.0], &[1]), None)).contains("embedding: index 3 is out of range 0..3"));
-    assert!(msg(a.cross_entropy(&t(&[0.0, 5.0], &[2]), -100, 0.0)).contains("cross_entropy: index 5"));
-    assert!(msg(Tensor::from_vec(vec![1.0; 5], [2, 3], &Device::Cpu)).contains("5 values given for 6 elements"));
+    assert!(msg(table.embedding(&t(&[3.0], &[1]), None))
+        .contains("embedding: index 3 is out of range 0..3"));
+    assert!(
+        msg(a.cross_entropy(&t(&[0.0, 5.0], &[2]), -100, 0.0)).contains("cross_entropy: index 5")
+    );
+    assert!(msg(Tensor::from_vec(vec![1.0; 5], [2, 3], &Device::Cpu))
+        .contains("5 values given for 6 elements"));
     assert!(msg(a.dropout(1.5, true, &mut Rng::new(0))).contains("dropout: probability 1.5"));
     assert!(msg(a.permute(&[0, 0])).contains("permute"));
 }

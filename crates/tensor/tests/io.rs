@@ -15,7 +15,12 @@ fn round_trip_keeps_names_shapes_and_values() {
     let path = tmpdir("rt").join("w.safetensors");
     let a = t(&[1.0, -2.5, 3.25, 4.0, 5.0, 6.0], &[2, 3]);
     let b = t(&[7.0], &[]);
-    io::save(&path, &[("enc.weight".into(), a.clone()), ("bias".into(), b.clone())], None).unwrap();
+    io::save(
+        &path,
+        &[("enc.weight".into(), a.clone()), ("bias".into(), b.clone())],
+        None,
+    )
+    .unwrap();
     let loaded = io::load(&path, &Device::Cpu).unwrap();
     assert_eq!(loaded.tensors.len(), 2);
     let la = loaded.get("enc.weight").unwrap();
@@ -29,15 +34,24 @@ fn bad_files_are_errors_naming_the_file() {
     let dir = tmpdir("bad");
     let missing = dir.join("nope.safetensors");
     let e = io::load(&missing, &Device::Cpu).err().unwrap().to_string();
-    assert!(e.contains("nope.safetensors") && e.contains("cannot read"), "{e}");
+    assert!(
+        e.contains("nope.safetensors") && e.contains("cannot read"),
+        "{e}"
+    );
 
     let good = dir.join("good.safetensors");
     io::save(&good, &[("w".into(), t(&[1.0; 64], &[8, 8]))], None).unwrap();
     let bytes = std::fs::read(&good).unwrap();
     let truncated = dir.join("truncated.safetensors");
     std::fs::write(&truncated, &bytes[..bytes.len() - 10]).unwrap();
-    let e = io::load(&truncated, &Device::Cpu).err().unwrap().to_string();
-    assert!(e.contains("truncated.safetensors") && e.contains("not a valid safetensors"), "{e}");
+    let e = io::load(&truncated, &Device::Cpu)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("truncated.safetensors") && e.contains("not a valid safetensors"),
+        "{e}"
+    );
 
     let garbage = dir.join("garbage.safetensors");
     std::fs::write(&garbage, b"hello").unwrap();
@@ -51,7 +65,10 @@ fn bad_files_are_errors_naming_the_file() {
     let wrong = dir.join("f16.safetensors");
     std::fs::write(&wrong, f16).unwrap();
     let e = io::load(&wrong, &Device::Cpu).err().unwrap().to_string();
-    assert!(e.contains("f16.safetensors") && e.contains("\"half\"") && e.contains("F16"), "{e}");
+    assert!(
+        e.contains("f16.safetensors") && e.contains("\"half\"") && e.contains("F16"),
+        "{e}"
+    );
 }
 
 #[test]

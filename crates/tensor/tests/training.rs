@@ -16,12 +16,33 @@ fn mlp_learns_xor_with_adam() {
     let x = t(&[0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0], &[4, 2]);
     let y = t(&[0.0, 1.0, 1.0, 0.0], &[4, 1]);
     let params = vec![w1.clone(), b1.clone(), w2.clone(), b2.clone()];
-    let mut opt = Adam::new(params, AdamConfig { lr: 0.05, ..Default::default() }).unwrap();
-    let forward = || x.matmul(&w1)?.add(&b1)?.tanh()?.matmul(&w2)?.add(&b2)?.sigmoid();
+    let mut opt = Adam::new(
+        params,
+        AdamConfig {
+            lr: 0.05,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let forward = || {
+        x.matmul(&w1)?
+            .add(&b1)?
+            .tanh()?
+            .matmul(&w2)?
+            .add(&b2)?
+            .sigmoid()
+    };
     let mut loss = f32::INFINITY;
     for _ in 0..500 {
         opt.zero_grad();
-        let l = forward().unwrap().sub(&y).unwrap().square().unwrap().mean_all().unwrap();
+        let l = forward()
+            .unwrap()
+            .sub(&y)
+            .unwrap()
+            .square()
+            .unwrap()
+            .mean_all()
+            .unwrap();
         l.backward().unwrap();
         clip_grad_norm(opt.params(), 5.0).unwrap();
         opt.step().unwrap();
@@ -44,14 +65,28 @@ fn linear_regression_recovers_the_weights_with_sgd() {
     let y = x.matmul(&truth).unwrap().add_scalar(0.5).unwrap();
     let w = Tensor::zeros([2, 1], &dev).unwrap().requires_grad_();
     let b = Tensor::zeros([1], &dev).unwrap().requires_grad_();
-    let cfg = SgdConfig { lr: 0.1, momentum: 0.9, ..Default::default() };
+    let cfg = SgdConfig {
+        lr: 0.1,
+        momentum: 0.9,
+        ..Default::default()
+    };
     let mut opt = Sgd::new(vec![w.clone(), b.clone()], cfg).unwrap();
-    let sched = LrSchedule::StepDecay { step_size: 150, gamma: 0.5 };
+    let sched = LrSchedule::StepDecay {
+        step_size: 150,
+        gamma: 0.5,
+    };
     for step in 1..=300 {
         opt.set_lr(sched.lr(0.1, step));
         opt.zero_grad();
         let pred = x.matmul(&w).unwrap().add(&b).unwrap();
-        pred.sub(&y).unwrap().square().unwrap().mean_all().unwrap().backward().unwrap();
+        pred.sub(&y)
+            .unwrap()
+            .square()
+            .unwrap()
+            .mean_all()
+            .unwrap()
+            .backward()
+            .unwrap();
         opt.step().unwrap();
     }
     assert_close(&w.to_vec(), &[3.0, -2.0], 1e-3);
@@ -63,10 +98,23 @@ fn adamw_matches_pytorch_formula_for_one_step() {
     // θ=1, g=0.5, lr=0.1, wd=0.1, AdamW, t=1: θ·(1-0.01) - 0.1·m̂/(√v̂+ε) with m̂=g, v̂=g²
     let p = t(&[1.0], &[1]).requires_grad_();
     p.set_grad(Some(t(&[0.5], &[1])));
-    let mut opt = Adam::new(vec![p.clone()], AdamConfig { lr: 0.1, weight_decay: 0.1, decoupled: true, ..Default::default() }).unwrap();
+    let mut opt = Adam::new(
+        vec![p.clone()],
+        AdamConfig {
+            lr: 0.1,
+            weight_decay: 0.1,
+            decoupled: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     opt.step().unwrap();
     let want = 1.0 * (1.0 - 0.01) - 0.1 * 0.5 / (0.5 + 1e-8);
-    assert!((p.to_vec()[0] - want).abs() < 1e-6, "{} vs {want}", p.to_vec()[0]);
+    assert!(
+        (p.to_vec()[0] - want).abs() < 1e-6,
+        "{} vs {want}",
+        p.to_vec()[0]
+    );
 }
 
 #[test]
@@ -80,5 +128,8 @@ fn clipping_scales_to_the_global_norm() {
     assert_close(&a.grad().unwrap().to_vec(), &[0.6], 1e-5);
     assert_close(&b.grad().unwrap().to_vec(), &[0.8], 1e-5);
     b.set_grad(Some(t(&[f32::NAN], &[1])));
-    assert!(clip_grad_norm(&[a, b], 1.0).unwrap_err().to_string().contains("parameter 1"));
+    assert!(clip_grad_norm(&[a, b], 1.0)
+        .unwrap_err()
+        .to_string()
+        .contains("parameter 1"));
 }

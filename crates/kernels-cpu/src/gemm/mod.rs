@@ -1,53 +1,48 @@
 //! Single-precision matrix multiply: `C = alpha * op(A) * op(B) + beta * C`.
 //!
-//! Structure (a compact version of the BLIS/Goto design; a later issue grows it
-//! into the full one):
+//! The BLIS/Goto design (docs/kernels/gemm.md explains it step by step):
 //!
 //! ```text
 //! for jc in columns of C, NC at a time            B panel: KC x NC
 //!   for pc in the k dimension, KC at a time       -> packed into NR-wide slivers
 //!     for ic in rows of C, MC at a time           A block: MC x KC
 //!                                                 -> packed into MR-tall slivers
-//!       for each MR x NR tile of C: micro-kernel
+//!       for each MR x NR tile of C: micro-kernel  (registers)
 //! ```
 //!
-//! Packing copies the operands into the exact order the micro-kernel reads them,
-//! which (1) makes both transpose flags cost only a different gather during
-//! packing, (2) pads ragged edges with zeros so the micro-kernel never branches,
-//! and (3) makes every load in the inner loop contiguous and cache-resident.
-//!
-//! The micro-kernel keeps an `MR x NR` tile of C in registers (`MR = 6` rows of
-//! two vectors: 12 accumulators, 6x16 with AVX2, 6x32 with AVX-512) and
-//! performs one rank-1 update per step of k: two vector loads of B, six
-//! broadcasts of A, twelve FMAs.
+//! * `kernel.rs`: the register-tile micro-kernel, written once over a tiny
+//!   vector trait and instantiated for AVX-512 (8 x 48), AVX2+FMA (6 x 16) and
+//!   portable code (4 x 8); edge tiles use narrower instantiations (fewer rows,
+//!   fewer vectors, masked stores) rather than a scalar path.
+//! * `driver.rs`: packing and the loop nest, monomorphised per ISA inside a
+//!   `#[target_feature]` function. Packing copies the operands into the exact
+//!   order the micro-kernel reads them, so both transpose flags cost only a
+//!   different gather while packing, and every load in the inner loop is
+//!   contiguous and cache-resident.
+//! * this file: argument checks, batching and the split across threads.
 //!
 //! `beta` is applied when a tile is written for the first slice of k (later
 //! slices accumulate). `beta == 0` means C is *overwritten without being read*
 //! (C may hold NaN or garbage), as in BLAS. `alpha == 0` or `k == 0` leave
 //! `beta * C` without reading A or B.
 //!
-//! Threads: large products are split into independent row blocks of C (or, when
-//! C has few rows, column blocks computed into private buffers); each task runs
-//! the whole blocked algorithm on its part.
+//! Threads: a product of at least [`PAR_FMAS`] multiply-adds is cut into one
+//! block of C per rayon thread, along M when `m >= n` (each thread packs only
+//! its rows of A; B is packed by each) and along N otherwise (for the
+//! small-M shapes: each thread packs only its columns of B). Each block runs
+//! the whole serial algorithm; blocks are disjoint, so no synchronisation.
 
-mod blocked;
+mod driver;
+mod kernel;
 
 use crate::isa::isa;
-use crate::simd::{dispatch, MAX_LANES};
 use crate::Isa;
-use blocked::gemm_blocked;
+use driver::{run, tile_shape, Job};
 use rayon::prelude::*;
 
-/// Rows of the micro-kernel tile.
-const MR: usize = 6;
-/// Depth of one packed slice of k (A sliver + B sliver stay in L1/L2).
-const KC: usize = 256;
-/// Rows of C per packed A block (a multiple of MR).
-const MC: usize = 16 * MR;
-/// Columns of C per packed B panel.
-const NC: usize = 2048;
-/// Products with fewer multiply-adds than this stay on one thread.
-const PAR_FLOPS: usize = 1 << 18;
+/// Products with fewer multiply-adds than this stay on one thread: below it,
+/// waking a worker (a few microseconds) costs more than it saves.
+const PAR_FMAS: usize = 1 << 21;
 
 /// How one operand is stored: element `(r, c)` of `op(X)` lives at
 /// `r * rs + c * cs` (a transposed operand just swaps the strides).
@@ -171,7 +166,7 @@ pub fn sgemm_batched(
         gemm_parallel(isa, m, n, k, alpha, a, b, beta, c, ldc, allow_par);
     };
     let per = m * n * k.max(1);
-    if batch > 1 && per < PAR_FLOPS && per * batch >= PAR_FLOPS && rayon::current_num_threads() > 1
+    if batch > 1 && per < PAR_FMAS && per * batch >= PAR_FMAS && rayon::current_num_threads() > 1
     {
         // Many small products: one task per matrix.
         c.par_chunks_mut(stride_c)
@@ -185,7 +180,16 @@ pub fn sgemm_batched(
     }
 }
 
-/// Split a product across threads when it is large, then run [`gemm_serial`].
+/// A pointer to C that may cross threads: each task writes a disjoint block.
+#[derive(Clone, Copy)]
+struct CPtr(*mut f32);
+// SAFETY: tasks write disjoint blocks of C (see `gemm_parallel`).
+unsafe impl Send for CPtr {}
+// SAFETY: as above.
+unsafe impl Sync for CPtr {}
+
+/// Split a product across threads when it is large, then run the serial
+/// blocked algorithm on each block.
 #[allow(clippy::too_many_arguments)]
 fn gemm_parallel(
     isa: Isa,
@@ -204,47 +208,59 @@ fn gemm_parallel(
         return;
     }
     let c = &mut c[..span(m, n, ldc)];
-    let threads = rayon::current_num_threads();
-    let big = allow_par && threads > 1 && m * n * k >= PAR_FLOPS;
-    if big && m >= 2 * MR * threads.min(4) {
-        // Row blocks of C: disjoint slices, A rows offset, B shared.
-        let rows = m.div_ceil(2 * threads).next_multiple_of(MR);
-        c.par_chunks_mut(rows * ldc)
-            .enumerate()
-            .for_each(|(t, ct)| {
-                let i0 = t * rows;
-                let mt = rows.min(m - i0);
-                gemm_serial(isa, mt, n, k, alpha, a.at(i0, 0), b, beta, ct, ldc);
-            });
-    } else if big && n >= 512 {
-        // Few rows, many columns (e.g. batch-1 decoding into a vocabulary):
-        // column blocks into private buffers, copied back.
-        let cols = n.div_ceil(2 * threads).next_multiple_of(2 * MAX_LANES);
-        let blocks: Vec<(usize, Vec<f32>)> = (0..n.div_ceil(cols))
-            .into_par_iter()
-            .map(|t| {
-                let j0 = t * cols;
-                let w = cols.min(n - j0);
-                let mut local = vec![0.0; m * w];
-                if beta != 0.0 {
-                    for i in 0..m {
-                        local[i * w..(i + 1) * w]
-                            .copy_from_slice(&c[i * ldc + j0..i * ldc + j0 + w]);
-                    }
-                }
-                gemm_serial(isa, m, w, k, alpha, a, b.at(0, j0), beta, &mut local, w);
-                (j0, local)
-            })
-            .collect();
-        for (j0, local) in blocks {
-            let w = local.len() / m;
-            for i in 0..m {
-                c[i * ldc + j0..i * ldc + j0 + w].copy_from_slice(&local[i * w..(i + 1) * w]);
-            }
-        }
-    } else {
-        gemm_serial(isa, m, n, k, alpha, a, b, beta, c, ldc);
+    if k == 0 || alpha == 0.0 {
+        scale_c(m, n, beta, c, ldc);
+        return;
     }
+    let job = Job {
+        m,
+        n,
+        k,
+        alpha,
+        a,
+        b,
+        beta,
+        c: c.as_mut_ptr(),
+        ldc,
+    };
+    let threads = rayon::current_num_threads();
+    let (mr, nr) = tile_shape(isa);
+    let split_m = m >= n;
+    let (len, unit) = if split_m { (m, mr) } else { (n, nr) };
+    let tasks = threads.min(len.div_ceil(unit));
+    if !allow_par || tasks < 2 || m * n * k < PAR_FMAS {
+        // SAFETY: `c` covers the whole m x n block (checked by the callers),
+        // `isa` came from `isa()`, and k > 0.
+        unsafe { run(isa, job) };
+        return;
+    }
+    let part = len.div_ceil(tasks).next_multiple_of(unit);
+    let cp = CPtr(job.c);
+    (0..len.div_ceil(part)).into_par_iter().for_each(|t| {
+        let cp = cp;
+        let lo = t * part;
+        let w = part.min(len - lo);
+        let j = if split_m {
+            Job {
+                m: w,
+                a: a.at(lo, 0),
+                // SAFETY: row `lo` lies inside C's span.
+                c: unsafe { cp.0.add(lo * ldc) },
+                ..job
+            }
+        } else {
+            Job {
+                n: w,
+                b: b.at(0, lo),
+                // SAFETY: column `lo < n` lies inside C's span.
+                c: unsafe { cp.0.add(lo) },
+                ..job
+            }
+        };
+        // SAFETY: task `t` writes only rows (or columns) `lo..lo + w` of C,
+        // disjoint from every other task; the block lies inside C's span.
+        unsafe { run(isa, j) };
+    });
 }
 
 /// `beta * C` alone (k == 0 or alpha == 0): A and B are not read.
@@ -257,24 +273,4 @@ fn scale_c(m: usize, n: usize, beta: f32, c: &mut [f32], ldc: usize) {
             row.iter_mut().for_each(|x| *x *= beta);
         }
     }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn gemm_serial(
-    isa: Isa,
-    m: usize,
-    n: usize,
-    k: usize,
-    alpha: f32,
-    a: View,
-    b: View,
-    beta: f32,
-    c: &mut [f32],
-    ldc: usize,
-) {
-    if k == 0 || alpha == 0.0 {
-        scale_c(m, n, beta, c, ldc);
-        return;
-    }
-    dispatch!(isa, s => gemm_blocked(s, m, n, k, alpha, a, b, beta, c, ldc))
 }

@@ -1,4 +1,4 @@
-//! Broadcasting binary ops, where_select and strided_copy
+//! Broadcasting binary ops, where_select, strided_copy and copy_view
 //! (`shaders/binary.wgsl`, `shaders/movement.wgsl`).
 
 use super::shape::{check_rank, check_shape, extent, merge_dims};
@@ -100,22 +100,45 @@ pub fn strided_copy(
     src_strides: &[usize],
     out: &GpuBuffer,
 ) -> Result<(), GpuError> {
-    const OP: &str = "strided_copy";
-    let n = check_shape(OP, shape, &[src_strides])?;
-    check_len(OP, "src", src, extent(shape, src_strides))?;
-    check_len(OP, "out", out, n)?;
-    check_u32(OP, "elements", n)?;
     let contiguous = contiguous_strides(shape);
-    let (merged, strides) = merge_dims(shape, &[src_strides, &contiguous]);
+    copy_view(src, 0, src_strides, shape, out, 0, &contiguous)
+}
+
+/// Copies the view (`src_offset`, `src_strides`) of `src` onto the view
+/// (`dst_offset`, `dst_strides`) of `dst`, both of `shape`; the rest of `dst`
+/// is untouched. Slices read at an offset; concatenation writes at one.
+pub fn copy_view(
+    src: &GpuBuffer,
+    src_offset: usize,
+    src_strides: &[usize],
+    shape: &[usize],
+    dst: &GpuBuffer,
+    dst_offset: usize,
+    dst_strides: &[usize],
+) -> Result<(), GpuError> {
+    const OP: &str = "copy_view";
+    let n = check_shape(OP, shape, &[src_strides, dst_strides])?;
+    if n == 0 {
+        return Ok(());
+    }
+    check_len(OP, "src", src, src_offset + extent(shape, src_strides))?;
+    check_len(OP, "dst", dst, dst_offset + extent(shape, dst_strides))?;
+    check_u32(OP, "elements", n)?;
+    check_u32(OP, "src offset", src_offset)?;
+    check_u32(OP, "dst offset", dst_offset)?;
+    let (merged, strides) = merge_dims(shape, &[src_strides, dst_strides]);
     check_rank(OP, &merged)?;
     let ctx = context()?;
     let params = Params::new()
         .usize(n)
         .usize(merged.len())
+        .usize(src_offset)
+        .usize(dst_offset)
         .u32x8(&merged)
-        .u32x8(&strides[0]);
-    let key = PipelineKey::new(Shader::Movement, "strided_copy");
-    dispatch(ctx, &key, params, &[src], &[out], grid(ctx, n.div_ceil(WG)))
+        .u32x8(&strides[0])
+        .u32x8(&strides[1]);
+    let key = PipelineKey::new(Shader::Movement, "copy_view");
+    dispatch(ctx, &key, params, &[src], &[dst], grid(ctx, n.div_ceil(WG)))
 }
 
 /// Row-major strides of a contiguous tensor of `shape`. Merging against these

@@ -64,3 +64,27 @@ fn in_place(name: &'static str, x: &GpuBuffer, a: f32) -> Result<(), GpuError> {
     let key = PipelineKey::new(Shader::Elementwise, name);
     dispatch(ctx, &key, params, &[], &[x], grid(ctx, n.div_ceil(WG)))
 }
+
+/// Gradient clipping by global norm, in place: `x *= min(1, max_norm /
+/// (sqrt(total_sq[0]) + 1e-6))` as `torch.nn.utils.clip_grad_norm_`, where
+/// `total_sq[0]` is the sum of all squared gradients (see `sum_squares_at`).
+/// The coefficient is computed on the device: clipping never reads back.
+pub fn clip_by_global_norm(
+    x: &GpuBuffer,
+    total_sq: &GpuBuffer,
+    max_norm: f32,
+) -> Result<(), GpuError> {
+    check_len("clip_by_global_norm", "total_sq", total_sq, 1)?;
+    let ctx = context()?;
+    let n = x.len();
+    let params = Params::new().usize(n).f32(max_norm).f32(0.0);
+    let key = PipelineKey::new(Shader::Elementwise, "clip_by_norm");
+    dispatch(
+        ctx,
+        &key,
+        params,
+        &[total_sq],
+        &[x],
+        grid(ctx, n.div_ceil(WG)),
+    )
+}

@@ -18,15 +18,15 @@ mod shape;
 pub mod softmax;
 
 pub use attention::{attention_backward, attention_forward, Attention, MAX_HEAD_DIM};
-pub use binary::{binary, strided_copy, where_select, BinaryOp};
-pub use elementwise::{fill, scale, unary, UnaryOp};
+pub use binary::{binary, copy_view, strided_copy, where_select, BinaryOp};
+pub use elementwise::{clip_by_global_norm, fill, scale, unary, UnaryOp};
 pub use index::{gather_rows, index_add, index_select, scatter_add_rows};
 pub use loss::{cross_entropy, cross_entropy_backward};
 pub use matmul::{gemm_with, sgemm, sgemm_batched, Gemm, MatmulKernel};
 pub use norm::{layer_norm, layer_norm_backward};
 pub use optim::{adam_step, sgd_step, AdamParams};
 pub use random::{dropout_mask, fill_normal, fill_uniform};
-pub use reduce::{argmax, reduce, sum_all, sum_squares, ReduceOp};
+pub use reduce::{argmax, reduce, sum_all, sum_squares, sum_squares_at, ReduceOp};
 pub use shape::MAX_RANK;
 pub use softmax::{log_softmax, log_softmax_backward, softmax, softmax_backward};
 

@@ -1,7 +1,7 @@
 //! Reductions along the middle axis of [outer, len, inner], argmax, and
 //! whole-array sums (`shaders/reduce.wgsl`).
 
-use super::{check_len, check_u32, fill};
+use super::{check_len, check_u32};
 use crate::buffer::GpuBuffer;
 use crate::context::context;
 use crate::error::GpuError;
@@ -95,12 +95,18 @@ fn along_axis(
 
 /// `out[0] = Σ x`, summed as a tree (on the device; read it back or use it).
 pub fn sum_all(x: &GpuBuffer, out: &GpuBuffer) -> Result<(), GpuError> {
-    sum_chunks("sum_all", x, false, out)
+    sum_chunks("sum_all", x, false, out, 0)
 }
 
 /// `out[0] = Σ x²`, for global-norm gradient clipping.
 pub fn sum_squares(x: &GpuBuffer, out: &GpuBuffer) -> Result<(), GpuError> {
-    sum_chunks("sum_squares", x, true, out)
+    sum_chunks("sum_squares", x, true, out, 0)
+}
+
+/// `out[index] = Σ x²`: one slot per parameter, so that `sum_all` of `out`
+/// gives the squared global norm without leaving the device.
+pub fn sum_squares_at(x: &GpuBuffer, out: &GpuBuffer, index: usize) -> Result<(), GpuError> {
+    sum_chunks("sum_squares_at", x, true, out, index)
 }
 
 fn sum_chunks(
@@ -108,14 +114,18 @@ fn sum_chunks(
     x: &GpuBuffer,
     square: bool,
     out: &GpuBuffer,
+    index: usize,
 ) -> Result<(), GpuError> {
-    check_len(name, "out", out, 1)?;
+    check_len(name, "out", out, index + 1)?;
     check_u32(name, "x elements", x.len())?;
-    if x.is_empty() {
-        return fill(out, 0.0);
-    }
+    check_u32(name, "index", index)?;
     let ctx = context()?;
     let key = PipelineKey::new(Shader::Reduce, "sum_chunks");
+    if x.is_empty() {
+        // One workgroup over nothing writes its zero partial sum at `index`.
+        let params = Params::new().usize(index).usize(0).usize(1).u32(0);
+        return dispatch(ctx, &key, params, &[x], &[out], [1, 1, 1]);
+    }
     // Each pass leaves one partial sum per CHUNK elements; square only once.
     let mut current = x.clone();
     let mut square = square;
@@ -127,7 +137,12 @@ fn sum_chunks(
         } else {
             GpuBuffer::uninit(groups)?
         };
-        let params = Params::new().usize(1).usize(n).usize(1).u32(square as u32);
+        let offset = if groups == 1 { index } else { 0 };
+        let params = Params::new()
+            .usize(offset)
+            .usize(n)
+            .usize(1)
+            .u32(square as u32);
         dispatch(
             ctx,
             &key,

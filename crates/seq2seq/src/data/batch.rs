@@ -23,6 +23,8 @@
 //! `y <eos>` — the decoder learns to predict token t+1 from tokens ≤ t.
 
 use super::error::{DataError, Result};
+use super::reader::Pair;
+use super::tokenizer::Tokenizer;
 use super::vocab::Vocab;
 use tensor::{Device, Rng, Tensor};
 
@@ -31,6 +33,17 @@ use tensor::{Device, Rng, Tensor};
 pub struct Example {
     pub src: Vec<u32>,
     pub tgt: Vec<u32>,
+}
+
+impl Example {
+    /// Tokenizes and numbers one sentence pair with each side's tokenizer
+    /// and vocabulary.
+    pub fn from_pair(pair: &Pair, src: (&Tokenizer, &Vocab), tgt: (&Tokenizer, &Vocab)) -> Example {
+        Example {
+            src: src.1.encode(&src.0.encode(&pair.src)),
+            tgt: tgt.1.encode(&tgt.0.encode(&pair.tgt)),
+        }
+    }
 }
 
 /// How big a batch may be.
@@ -63,7 +76,13 @@ pub struct Batch {
 }
 
 /// Writes `ids` into row `row` of a [rows, width] matrix and its mask.
-fn fill_row(ids: impl Iterator<Item = u32>, row: usize, width: usize, data: &mut [f32], mask: &mut [f32]) {
+fn fill_row(
+    ids: impl Iterator<Item = u32>,
+    row: usize,
+    width: usize,
+    data: &mut [f32],
+    mask: &mut [f32],
+) {
     for (t, id) in ids.enumerate() {
         data[row * width + t] = id as f32;
         mask[row * width + t] = 1.0;
@@ -73,7 +92,10 @@ fn fill_row(ids: impl Iterator<Item = u32>, row: usize, width: usize, data: &mut
 impl Batch {
     /// Pads the examples at `indices` into one batch.
     pub fn collate(examples: &[Example], indices: &[usize], src_eos: bool) -> Batch {
-        let src_lens: Vec<usize> = indices.iter().map(|&i| examples[i].src.len() + src_eos as usize).collect();
+        let src_lens: Vec<usize> = indices
+            .iter()
+            .map(|&i| examples[i].src.len() + src_eos as usize)
+            .collect();
         let tgt_lens: Vec<usize> = indices.iter().map(|&i| examples[i].tgt.len() + 1).collect();
         let rows = indices.len();
         let src_len = src_lens.iter().copied().max().unwrap_or(0);
@@ -96,11 +118,29 @@ impl Batch {
         for (row, &i) in indices.iter().enumerate() {
             let ex = &examples[i];
             let eos = src_eos.then_some(Vocab::EOS);
-            fill_row(ex.src.iter().copied().chain(eos), row, src_len, &mut b.src, &mut b.src_mask);
+            fill_row(
+                ex.src.iter().copied().chain(eos),
+                row,
+                src_len,
+                &mut b.src,
+                &mut b.src_mask,
+            );
             let bos = std::iter::once(Vocab::BOS);
-            fill_row(bos.chain(ex.tgt.iter().copied()), row, tgt_len, &mut b.tgt_in, &mut scratch);
+            fill_row(
+                bos.chain(ex.tgt.iter().copied()),
+                row,
+                tgt_len,
+                &mut b.tgt_in,
+                &mut scratch,
+            );
             let eos = std::iter::once(Vocab::EOS);
-            fill_row(ex.tgt.iter().copied().chain(eos), row, tgt_len, &mut b.tgt_out, &mut b.tgt_mask);
+            fill_row(
+                ex.tgt.iter().copied().chain(eos),
+                row,
+                tgt_len,
+                &mut b.tgt_out,
+                &mut b.tgt_mask,
+            );
         }
         b
     }
@@ -148,16 +188,25 @@ pub struct Batcher {
 /// own seed (so data order does not share numbers with weight init) and a
 /// counter range per epoch, so any epoch can be replayed on its own.
 pub fn epoch_rng(seed: u64, epoch: u64) -> Rng {
-    Rng { seed: seed ^ 0x5EED_DA7A_0000_0000, offset: epoch << 40 }
+    Rng {
+        seed: seed ^ 0x5EED_DA7A_0000_0000,
+        offset: epoch << 40,
+    }
 }
 
 impl Batcher {
     /// `src_eos` appends `<eos>` to every source sentence.
     pub fn new(examples: Vec<Example>, size: BatchSize, src_eos: bool) -> Result<Batcher> {
         if matches!(size, BatchSize::Sentences(0) | BatchSize::Tokens(0)) {
-            return Err(DataError::Invalid(format!("batch size must be positive, got {size:?}")));
+            return Err(DataError::Invalid(format!(
+                "batch size must be positive, got {size:?}"
+            )));
         }
-        Ok(Batcher { examples, size, src_eos })
+        Ok(Batcher {
+            examples,
+            size,
+            src_eos,
+        })
     }
 
     pub fn examples(&self) -> &[Example] {

@@ -67,7 +67,15 @@ pub const MONTHS: [&str; 12] = [
     "december",
 ];
 
-pub const WEEKDAYS: [&str; 7] = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
+pub const WEEKDAYS: [&str; 7] = [
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+];
 
 const ORDINALS: [&str; 20] = [
     "first",
@@ -117,5 +125,7 @@ pub fn ordinal_suffix(n: u32) -> String {
 /// "March" from "march".
 pub fn capitalize(word: &str) -> String {
     let mut chars = word.chars();
-    chars.next().map_or(String::new(), |c| c.to_uppercase().chain(chars).collect())
+    chars
+        .next()
+        .map_or(String::new(), |c| c.to_uppercase().chain(chars).collect())
 }

@@ -85,7 +85,11 @@ impl DateFormat {
     /// The date in this format, or `None` for a two-digit-year format and a
     /// year outside 1950–2049.
     pub fn render(self, date: Date) -> Option<String> {
-        let Date { year: y, month: m, day: d } = date;
+        let Date {
+            year: y,
+            month: m,
+            day: d,
+        } = date;
         let month = MONTHS[m as usize - 1];
         let mon = &month[..3];
         let weekday = WEEKDAYS[date.weekday()];
@@ -100,7 +104,9 @@ impl DateFormat {
             DayAbbrevMonth => format!("{d} {mon} {y}"),
             SlashPadded => format!("{d:02}/{m:02}/{y}"),
             Dashed => format!("{d}-{m}-{y}"),
-            AbbrevWeekdayComma => format!("{}, {d} {} {y}", capitalize(&weekday[..3]), capitalize(mon)),
+            AbbrevWeekdayComma => {
+                format!("{}, {d} {} {y}", capitalize(&weekday[..3]), capitalize(mon))
+            }
             OrdinalOfComma => format!("{} of {month}, {y}", ordinal_suffix(d)),
             MonthDayYear => format!("{month} {d} {y}"),
             YearFirstSlash => format!("{y}/{m:02}/{d:02}"),
@@ -123,7 +129,14 @@ pub struct DateTaskConfig {
 
 impl Default for DateTaskConfig {
     fn default() -> Self {
-        DateTaskConfig { seed: 0, train: 20_000, valid: 1_000, test: 1_000, first_year: 1950, last_year: 2049 }
+        DateTaskConfig {
+            seed: 0,
+            train: 20_000,
+            valid: 1_000,
+            test: 1_000,
+            first_year: 1950,
+            last_year: 2049,
+        }
     }
 }
 
@@ -134,35 +147,65 @@ fn example(date: Date, rng: &mut Rng, used: &mut HashSet<String>) -> Option<Pair
     let start = rng.below(n);
     (0..n).find_map(|k| {
         let text = DateFormat::ALL[(start + k) % n].render(date)?;
-        used.insert(text.clone()).then(|| Pair::new(text, date.iso()))
+        used.insert(text.clone())
+            .then(|| Pair::new(text, date.iso()))
     })
 }
 
 /// Generates the train / valid / test splits (see the module docs).
 pub fn generate_dates(cfg: &DateTaskConfig) -> Result<Splits<Pair>> {
-    if !(1000..=9999).contains(&cfg.first_year) || cfg.last_year < cfg.first_year || cfg.last_year > 9999 {
-        let msg = format!("year range {}..={} must lie within 1000..=9999", cfg.first_year, cfg.last_year);
+    if !(1000..=9999).contains(&cfg.first_year)
+        || cfg.last_year < cfg.first_year
+        || cfg.last_year > 9999
+    {
+        let msg = format!(
+            "year range {}..={} must lie within 1000..=9999",
+            cfg.first_year, cfg.last_year
+        );
         return Err(DataError::Invalid(msg));
     }
-    let first = Date { year: cfg.first_year, month: 1, day: 1 }.to_days();
-    let last = Date { year: cfg.last_year, month: 12, day: 31 }.to_days();
+    let first = Date {
+        year: cfg.first_year,
+        month: 1,
+        day: 1,
+    }
+    .to_days();
+    let last = Date {
+        year: cfg.last_year,
+        month: 12,
+        day: 31,
+    }
+    .to_days();
     let mut days: Vec<i64> = (first..=last).collect();
     let held_out = cfg.valid + cfg.test;
     if held_out + (cfg.train > 0) as usize > days.len() {
-        let msg = format!("{held_out} validation and test dates do not fit in {} days", days.len());
+        let msg = format!(
+            "{held_out} validation and test dates do not fit in {} days",
+            days.len()
+        );
         return Err(DataError::Invalid(msg));
     }
     let mut rng = Rng::new(cfg.seed);
     rng.shuffle(&mut days);
-    let pool: Vec<Date> = days[held_out..].iter().map(|&d| Date::from_days(d)).collect();
+    let pool: Vec<Date> = days[held_out..]
+        .iter()
+        .map(|&d| Date::from_days(d))
+        .collect();
     if cfg.train > pool.len() * DateFormat::ALL.len() {
-        let msg = format!("{} training examples exceed the {} date sentences available", cfg.train, pool.len() * 14);
+        let msg = format!(
+            "{} training examples exceed the {} date sentences available",
+            cfg.train,
+            pool.len() * 14
+        );
         return Err(DataError::Invalid(msg));
     }
 
     let mut used = HashSet::new();
     let mut held = |range: std::ops::Range<usize>, rng: &mut Rng| -> Vec<Pair> {
-        days[range].iter().filter_map(|&d| example(Date::from_days(d), rng, &mut used)).collect()
+        days[range]
+            .iter()
+            .filter_map(|&d| example(Date::from_days(d), rng, &mut used))
+            .collect()
     };
     let test = held(0..cfg.test, &mut rng);
     let valid = held(cfg.test..held_out, &mut rng);
@@ -174,7 +217,10 @@ pub fn generate_dates(cfg: &DateTaskConfig) -> Result<Splits<Pair>> {
     let mut i = 0;
     while train.len() < cfg.train {
         if i == pool.len() * (DateFormat::ALL.len() + 1) {
-            let msg = format!("only {} distinct training sentences exist for these years", train.len());
+            let msg = format!(
+                "only {} distinct training sentences exist for these years",
+                train.len()
+            );
             return Err(DataError::Invalid(msg));
         }
         if let Some(pair) = example(pool[i % pool.len()], &mut rng, &mut used) {

@@ -12,7 +12,10 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BadLine {
     /// A tab-separated line without the expected number of fields.
-    ColumnCount { found: usize, expected: &'static str },
+    ColumnCount {
+        found: usize,
+        expected: &'static str,
+    },
     /// Bytes that are not UTF-8; `byte` is the offset within the line.
     InvalidUtf8 { byte: usize },
     /// The source or target sentence is empty (or only white space).
@@ -39,7 +42,10 @@ impl fmt::Display for BadLine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             BadLine::ColumnCount { found, expected } => {
-                write!(f, "found {found} tab-separated field(s), expected {expected}")
+                write!(
+                    f,
+                    "found {found} tab-separated field(s), expected {expected}"
+                )
             }
             BadLine::InvalidUtf8 { byte } => write!(f, "invalid UTF-8 at byte {byte} of the line"),
             BadLine::EmptySide { side } => write!(f, "the {side} sentence is empty"),
@@ -51,14 +57,26 @@ impl fmt::Display for BadLine {
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
     #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 
     #[error("{}:{line}: {reason}", path.display())]
-    Malformed { path: PathBuf, line: usize, reason: BadLine },
+    Malformed {
+        path: PathBuf,
+        line: usize,
+        reason: BadLine,
+    },
 
     #[error("{} has {src_lines} lines but {} has {tgt_lines}; parallel files must have one sentence per line each",
             src.display(), tgt.display())]
-    LineCountMismatch { src: PathBuf, src_lines: usize, tgt: PathBuf, tgt_lines: usize },
+    LineCountMismatch {
+        src: PathBuf,
+        src_lines: usize,
+        tgt: PathBuf,
+        tgt_lines: usize,
+    },
 
     #[error("{}: {message}", path.display())]
     BadFile { path: PathBuf, message: String },
@@ -69,11 +87,17 @@ pub enum DataError {
 
 impl DataError {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        DataError::Io { path: path.into(), source }
+        DataError::Io {
+            path: path.into(),
+            source,
+        }
     }
 
     pub(crate) fn bad_file(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
-        DataError::BadFile { path: path.into(), message: message.into() }
+        DataError::BadFile {
+            path: path.into(),
+            message: message.into(),
+        }
     }
 }
 

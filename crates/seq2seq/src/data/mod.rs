@@ -20,6 +20,7 @@
 
 pub mod batch;
 pub mod bpe;
+mod bpe_learn;
 pub mod calendar;
 pub mod dates;
 pub mod error;
@@ -37,7 +38,9 @@ pub use calendar::Date;
 pub use dates::{generate_dates, DateFormat, DateTaskConfig};
 pub use error::{BadLine, DataError, Result, Side};
 pub use normalize::{ascii_fold, nfc, tutorial_normalize, Normalization};
-pub use reader::{parse_tsv, read_parallel, read_tsv, Corpus, Pair, ReadOptions, ReadSummary, TsvColumns};
+pub use reader::{
+    parse_tsv, read_parallel, read_tsv, Corpus, Pair, ReadOptions, ReadSummary, TsvColumns,
+};
 pub use split::{split_by_seed, Splits};
 pub use tokenize::{detokenize, tokenize};
 pub use tokenizer::Tokenizer;
@@ -49,7 +52,8 @@ use std::path::Path;
 /// Writes `value` as pretty JSON to `path`, through a temporary file and a
 /// rename, so an interrupted write never leaves a half-written file behind.
 pub(crate) fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| DataError::bad_file(path, e.to_string()))?;
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| DataError::bad_file(path, e.to_string()))?;
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     std::fs::write(&tmp, text + "\n").map_err(|e| DataError::io(&tmp, e))?;

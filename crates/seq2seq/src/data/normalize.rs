@@ -104,7 +104,8 @@ pub fn tutorial_normalize(text: &str, keep_period: bool) -> String {
     }
     // `re.sub(r"[^a-zA-Z!?]+", r" ", s)`: every run of other characters
     // (including the spaces just added) becomes one space.
-    let keep = |c: char| c.is_ascii_alphabetic() || c == '!' || c == '?' || (keep_period && c == '.');
+    let keep =
+        |c: char| c.is_ascii_alphabetic() || c == '!' || c == '?' || (keep_period && c == '.');
     let mut out = String::with_capacity(spaced.len());
     let mut in_run = false;
     for c in spaced.chars() {
@@ -138,6 +139,9 @@ mod tests {
     #[test]
     fn nfc_composes() {
         assert_eq!(nfc("e\u{301}"), "\u{e9}");
-        assert_eq!(Normalization::Nfc.apply("  E\u{301}t\u{e9} ", true), "\u{e9}t\u{e9}");
+        assert_eq!(
+            Normalization::Nfc.apply("  E\u{301}t\u{e9} ", true),
+            "\u{e9}t\u{e9}"
+        );
     }
 }

@@ -32,7 +32,10 @@ pub struct Pair {
 
 impl Pair {
     pub fn new(src: impl Into<String>, tgt: impl Into<String>) -> Pair {
-        Pair { src: src.into(), tgt: tgt.into() }
+        Pair {
+            src: src.into(),
+            tgt: tgt.into(),
+        }
     }
 }
 
@@ -127,7 +130,10 @@ fn split_lines(bytes: &[u8]) -> Vec<&[u8]> {
     if bytes.is_empty() {
         return Vec::new();
     }
-    bytes.split(|&b| b == b'\n').map(|l| l.strip_suffix(b"\r").unwrap_or(l)).collect()
+    bytes
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .collect()
 }
 
 fn read_bytes(path: &Path) -> Result<Vec<u8>> {
@@ -135,11 +141,23 @@ fn read_bytes(path: &Path) -> Result<Vec<u8>> {
 }
 
 fn malformed(path: &Path, line: usize, reason: BadLine) -> DataError {
-    DataError::Malformed { path: path.to_path_buf(), line, reason }
+    DataError::Malformed {
+        path: path.to_path_buf(),
+        line,
+        reason,
+    }
 }
 
 fn decode<'a>(path: &Path, line: usize, bytes: &'a [u8]) -> Result<&'a str> {
-    std::str::from_utf8(bytes).map_err(|e| malformed(path, line, BadLine::InvalidUtf8 { byte: e.valid_up_to() }))
+    std::str::from_utf8(bytes).map_err(|e| {
+        malformed(
+            path,
+            line,
+            BadLine::InvalidUtf8 {
+                byte: e.valid_up_to(),
+            },
+        )
+    })
 }
 
 fn non_empty<'a>(path: &Path, line: usize, text: &'a str, side: Side) -> Result<&'a str> {
@@ -156,7 +174,10 @@ fn collect_pairs(
     opts: &ReadOptions,
     mut parse: impl FnMut(usize) -> Result<(String, String)>,
 ) -> Result<Corpus> {
-    let mut summary = ReadSummary { lines, ..Default::default() };
+    let mut summary = ReadSummary {
+        lines,
+        ..Default::default()
+    };
     let mut pairs = Vec::with_capacity(lines);
     for i in 0..lines {
         match parse(i + 1) {
@@ -185,9 +206,15 @@ pub fn read_tsv(path: impl AsRef<Path>, columns: TsvColumns, opts: &ReadOptions)
 
 /// Parses tab-separated contents already in memory; `path` names them in
 /// errors.
-pub fn parse_tsv(bytes: &[u8], path: &Path, columns: TsvColumns, opts: &ReadOptions) -> Result<Corpus> {
+pub fn parse_tsv(
+    bytes: &[u8],
+    path: &Path,
+    columns: TsvColumns,
+    opts: &ReadOptions,
+) -> Result<Corpus> {
     if columns.src > 1 || columns.tgt > 1 || columns.src == columns.tgt {
-        let msg = format!("source and target must be columns 0 and 1 in some order, not {columns:?}");
+        let msg =
+            format!("source and target must be columns 0 and 1 in some order, not {columns:?}");
         return Err(DataError::Invalid(msg));
     }
     let lines = split_lines(bytes);
@@ -195,7 +222,14 @@ pub fn parse_tsv(bytes: &[u8], path: &Path, columns: TsvColumns, opts: &ReadOpti
         let text = decode(path, n, lines[n - 1])?;
         let fields: Vec<&str> = text.split('\t').collect();
         if fields.len() != 2 && fields.len() != 3 {
-            return Err(malformed(path, n, BadLine::ColumnCount { found: fields.len(), expected: "2 or 3" }));
+            return Err(malformed(
+                path,
+                n,
+                BadLine::ColumnCount {
+                    found: fields.len(),
+                    expected: "2 or 3",
+                },
+            ));
         }
         let src = non_empty(path, n, fields[columns.src], Side::Source)?;
         let tgt = non_empty(path, n, fields[columns.tgt], Side::Target)?;
@@ -206,7 +240,11 @@ pub fn parse_tsv(bytes: &[u8], path: &Path, columns: TsvColumns, opts: &ReadOpti
 /// Reads Moses-style parallel files: line i of `src_path` translates to
 /// line i of `tgt_path`. Different line counts are always an error, since
 /// no line can be trusted to be aligned then.
-pub fn read_parallel(src_path: impl AsRef<Path>, tgt_path: impl AsRef<Path>, opts: &ReadOptions) -> Result<Corpus> {
+pub fn read_parallel(
+    src_path: impl AsRef<Path>,
+    tgt_path: impl AsRef<Path>,
+    opts: &ReadOptions,
+) -> Result<Corpus> {
     let (src_path, tgt_path) = (src_path.as_ref(), tgt_path.as_ref());
     let (src_bytes, tgt_bytes) = (read_bytes(src_path)?, read_bytes(tgt_path)?);
     let (src_lines, tgt_lines) = (split_lines(&src_bytes), split_lines(&tgt_bytes));

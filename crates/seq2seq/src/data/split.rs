@@ -41,6 +41,17 @@ pub fn split_by_seed<T: Clone>(items: &[T], valid: f64, test: f64, seed: u64) ->
     for &i in &order[n_test..n_test + n_valid] {
         part[i] = 1;
     }
-    let pick = |p: u8| items.iter().zip(&part).filter(|&(_, &q)| q == p).map(|(x, _)| x.clone()).collect();
-    Ok(Splits { train: pick(0), valid: pick(1), test: pick(2) })
+    let pick = |p: u8| {
+        items
+            .iter()
+            .zip(&part)
+            .filter(|&(_, &q)| q == p)
+            .map(|(x, _)| x.clone())
+            .collect()
+    };
+    Ok(Splits {
+        train: pick(0),
+        valid: pick(1),
+        test: pick(2),
+    })
 }

@@ -12,9 +12,10 @@
 //!
 //! This is in the spirit of the Moses tokenizer (Koehn et al. 2007) without
 //! its language-specific rules. [`detokenize`] joins tokens back into text
-//! with the usual English/French spacing rules, so that
-//! `detokenize(&tokenize(s)) == s` for ordinarily written sentences — which
-//! is what sacreBLEU needs to score our output as plain text.
+//! with English spacing rules (no space before `.,!?;:`), so that
+//! `detokenize(&tokenize(s)) == s` for ordinarily written English — which
+//! is what sacreBLEU needs to score our output as plain text. (French puts
+//! a space before `!?;:`; its round trip loses that space.)
 
 /// Is `c` punctuation or a symbol (everything that is neither a letter, a
 /// digit, a combining mark nor white space)?
@@ -28,7 +29,10 @@ fn is_word_char(c: char) -> bool {
 
 /// Should the mark at `i` stay inside the word around it?
 fn joins_word(chars: &[char], i: usize) -> bool {
-    let (Some(&prev), Some(&next)) = (i.checked_sub(1).and_then(|p| chars.get(p)), chars.get(i + 1)) else {
+    let (Some(&prev), Some(&next)) = (
+        i.checked_sub(1).and_then(|p| chars.get(p)),
+        chars.get(i + 1),
+    ) else {
         return false;
     };
     match chars[i] {
@@ -72,13 +76,29 @@ pub fn tokenize(text: &str) -> Vec<String> {
 /// Tokens written without a space before them.
 fn closes(token: &str) -> bool {
     let first = token.chars().next().unwrap_or(' ');
-    matches!(first, '.' | ',' | '!' | '?' | ';' | ':' | ')' | ']' | '}' | '%' | '\u{bb}' | '\u{201d}' | '\u{2026}')
-        || (first == '\'' && token.len() > 1) // English clitics: "'s", "'re"
+    matches!(
+        first,
+        '.' | ','
+            | '!'
+            | '?'
+            | ';'
+            | ':'
+            | ')'
+            | ']'
+            | '}'
+            | '%'
+            | '\u{bb}'
+            | '\u{201d}'
+            | '\u{2026}'
+    ) || (first == '\'' && token.len() > 1) // English clitics: "'s", "'re"
 }
 
 /// Tokens written without a space after them.
 fn opens(token: &str) -> bool {
-    matches!(token, "(" | "[" | "{" | "\u{ab}" | "\u{201c}" | "\u{bf}" | "\u{a1}" | "$" | "#")
+    matches!(
+        token,
+        "(" | "[" | "{" | "\u{ab}" | "\u{201c}" | "\u{bf}" | "\u{a1}" | "$" | "#"
+    )
 }
 
 /// Joins tokens into text: one space between tokens, none before closing
@@ -117,13 +137,30 @@ mod tests {
     fn splits_punctuation_but_not_words() {
         assert_eq!(
             tokenize("Hello, world! It's 3.5 km (well-known)..."),
-            ["Hello", ",", "world", "!", "It's", "3.5", "km", "(", "well-known", ")", "..."]
+            [
+                "Hello",
+                ",",
+                "world",
+                "!",
+                "It's",
+                "3.5",
+                "km",
+                "(",
+                "well-known",
+                ")",
+                "..."
+            ]
         );
     }
 
     #[test]
     fn round_trip() {
-        for s in ["Hello, world!", "He said \"hi\" to me.", "It costs $5 (about 4%).", "Wait... what?!"] {
+        for s in [
+            "Hello, world!",
+            "He said \"hi\" to me.",
+            "It costs $5 (about 4%).",
+            "Wait... what?!",
+        ] {
             assert_eq!(detokenize(&tokenize(s)), s);
         }
     }

@@ -9,9 +9,13 @@
 //!   digit.
 //! * `Word`: [`tokenize`](super::tokenize::tokenize) (punctuation split off).
 //! * `Bpe`: words, then byte-pair-encoded subwords (Sennrich et al. 2016).
+//!
+//! [`Tokenizer::save`] writes the choice (and the BPE merges) as JSON.
 
 use super::bpe::Bpe;
+use super::error::{DataError, Result};
 use super::tokenize::{detokenize, tokenize};
+use std::path::Path;
 
 /// The symbol that stands for a space in character tokenization.
 pub const SPACE: &str = "\u{2581}";
@@ -30,7 +34,16 @@ impl Tokenizer {
         match self {
             Tokenizer::Char => {
                 let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
-                words.chars().map(|c| if c == ' ' { SPACE.to_string() } else { c.to_string() }).collect()
+                words
+                    .chars()
+                    .map(|c| {
+                        if c == ' ' {
+                            SPACE.to_string()
+                        } else {
+                            c.to_string()
+                        }
+                    })
+                    .collect()
             }
             Tokenizer::Word => tokenize(text),
             Tokenizer::Bpe(bpe) => bpe.encode(&tokenize(text)),
@@ -40,9 +53,67 @@ impl Tokenizer {
     /// Tokens → text (special tokens should be removed first).
     pub fn decode<S: AsRef<str>>(&self, tokens: &[S]) -> String {
         match self {
-            Tokenizer::Char => tokens.iter().map(|t| if t.as_ref() == SPACE { " " } else { t.as_ref() }).collect(),
+            Tokenizer::Char => tokens
+                .iter()
+                .map(|t| if t.as_ref() == SPACE { " " } else { t.as_ref() })
+                .collect(),
             Tokenizer::Word => detokenize(tokens),
             Tokenizer::Bpe(_) => detokenize(&Bpe::decode(tokens)),
         }
     }
+
+    /// "char", "word" or "bpe".
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Tokenizer::Char => "char",
+            Tokenizer::Word => "word",
+            Tokenizer::Bpe(_) => "bpe",
+        }
+    }
+
+    /// Writes the tokenizer as JSON (with its merges, for BPE).
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let merges = match self {
+            Tokenizer::Bpe(bpe) => bpe.merges().to_vec(),
+            _ => Vec::new(),
+        };
+        let file = TokenizerFile {
+            format: "s2s-tokenizer".into(),
+            version: 1,
+            kind: self.kind().into(),
+            merges,
+        };
+        super::write_json(path.as_ref(), &file)
+    }
+
+    /// Reads a tokenizer written by [`Tokenizer::save`].
+    pub fn load(path: impl AsRef<Path>) -> Result<Tokenizer> {
+        let path = path.as_ref();
+        let file: TokenizerFile = super::read_json(path)?;
+        if file.format != "s2s-tokenizer" || file.version != 1 {
+            let msg = format!(
+                "not an s2s tokenizer (format {:?}, version {})",
+                file.format, file.version
+            );
+            return Err(DataError::bad_file(path, msg));
+        }
+        match file.kind.as_str() {
+            "char" => Ok(Tokenizer::Char),
+            "word" => Ok(Tokenizer::Word),
+            "bpe" => Ok(Tokenizer::Bpe(Bpe::from_merges(file.merges))),
+            other => Err(DataError::bad_file(
+                path,
+                format!("unknown tokenizer kind {other:?} (char, word or bpe)"),
+            )),
+        }
+    }
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct TokenizerFile {
+    format: String,
+    version: u32,
+    kind: String,
+    #[serde(default)]
+    merges: Vec<(String, String)>,
 }

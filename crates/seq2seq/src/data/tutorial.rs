@@ -23,8 +23,8 @@ use std::collections::HashSet;
 /// The tutorial's English prefixes (`eng_prefixes`); the trailing spaces
 /// matter ("i am " does not match "i amuse").
 pub const ENGLISH_PREFIXES: [&str; 12] = [
-    "i am ", "i m ", "he is", "he s ", "she is", "she s ", "you are", "you re ", "we are", "we re ", "they are",
-    "they re ",
+    "i am ", "i m ", "he is", "he s ", "she is", "she s ", "you are", "you re ", "we are",
+    "we re ", "they are", "they re ",
 ];
 
 /// Keeps short pairs whose English side starts with a given prefix.
@@ -57,7 +57,10 @@ impl TutorialFilter {
         };
         tutorial_word_count(&pair.src) < self.max_length
             && tutorial_word_count(&pair.tgt) < self.max_length
-            && self.prefixes.iter().any(|p| english.starts_with(p.as_str()))
+            && self
+                .prefixes
+                .iter()
+                .any(|p| english.starts_with(p.as_str()))
     }
 
     /// The pairs that pass, in their original order.

@@ -42,7 +42,11 @@ impl Vocab {
     pub const SPECIALS: [&'static str; 4] = ["<pad>", "<bos>", "<eos>", "<unk>"];
 
     /// Counts tokens over tokenized sentences and builds the vocabulary.
-    pub fn build<S: AsRef<str>>(sentences: &[Vec<S>], min_freq: usize, max_size: Option<usize>) -> Vocab {
+    pub fn build<S: AsRef<str>>(
+        sentences: &[Vec<S>],
+        min_freq: usize,
+        max_size: Option<usize>,
+    ) -> Vocab {
         let mut counts: HashMap<&str, usize> = HashMap::new();
         for token in sentences.iter().flatten() {
             *counts.entry(token.as_ref()).or_insert(0) += 1;
@@ -52,7 +56,11 @@ impl Vocab {
 
     /// Builds the vocabulary from token counts (see the module docs for
     /// the order). Special tokens in `counts` are ignored.
-    pub fn from_counts<S: AsRef<str>>(counts: &HashMap<S, usize>, min_freq: usize, max_size: Option<usize>) -> Vocab {
+    pub fn from_counts<S: AsRef<str>>(
+        counts: &HashMap<S, usize>,
+        min_freq: usize,
+        max_size: Option<usize>,
+    ) -> Vocab {
         let mut entries: Vec<(&str, usize)> = counts
             .iter()
             .map(|(t, &n)| (t.as_ref(), n))
@@ -70,7 +78,11 @@ impl Vocab {
     }
 
     fn from_tokens_unchecked(tokens: Vec<String>) -> Vocab {
-        let index = tokens.iter().enumerate().map(|(i, t)| (t.clone(), i as u32)).collect();
+        let index = tokens
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.clone(), i as u32))
+            .collect();
         Vocab { tokens, index }
     }
 
@@ -96,7 +108,9 @@ impl Vocab {
 
     /// The token with id `id`, or `<unk>` for an id out of range.
     pub fn token(&self, id: u32) -> &str {
-        self.tokens.get(id as usize).map_or(Self::SPECIALS[Self::UNK as usize], String::as_str)
+        self.tokens
+            .get(id as usize)
+            .map_or(Self::SPECIALS[Self::UNK as usize], String::as_str)
     }
 
     /// All tokens in id order.
@@ -121,7 +135,11 @@ impl Vocab {
 
     /// Writes the tokens in id order as JSON.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        let file = VocabFile { format: "s2s-vocab".into(), version: 1, tokens: self.tokens.clone() };
+        let file = VocabFile {
+            format: "s2s-vocab".into(),
+            version: 1,
+            tokens: self.tokens.clone(),
+        };
         super::write_json(path.as_ref(), &file)
     }
 
@@ -131,7 +149,10 @@ impl Vocab {
         let path = path.as_ref();
         let file: VocabFile = super::read_json(path)?;
         if file.format != "s2s-vocab" || file.version != 1 {
-            let msg = format!("not an s2s vocabulary (format {:?}, version {})", file.format, file.version);
+            let msg = format!(
+                "not an s2s vocabulary (format {:?}, version {})",
+                file.format, file.version
+            );
             return Err(DataError::bad_file(path, msg));
         }
         if file.tokens.len() < 4 || file.tokens[..4] != Self::SPECIALS {
@@ -140,8 +161,15 @@ impl Vocab {
         }
         let vocab = Vocab::from_tokens_unchecked(file.tokens);
         if vocab.index.len() != vocab.tokens.len() {
-            let dup = vocab.tokens.iter().enumerate().find(|&(i, t)| vocab.index[t] as usize != i);
-            let msg = format!("token {:?} appears more than once", dup.map_or("", |d| d.1.as_str()));
+            let dup = vocab
+                .tokens
+                .iter()
+                .enumerate()
+                .find(|&(i, t)| vocab.index[t] as usize != i);
+            let msg = format!(
+                "token {:?} appears more than once",
+                dup.map_or("", |d| d.1.as_str())
+            );
             return Err(DataError::bad_file(path, msg));
         }
         Ok(vocab)

@@ -33,10 +33,10 @@
 //! papers quote, is the same computation on already tokenized text with no
 //! tokenizer and no smoothing: [`BleuConfig::tokenized`].
 
+pub use super::bleu_stats::BleuStats;
 use super::tokenizer::Tokenize;
 use super::{check_streams, MetricError, SACREBLEU_VERSION};
-use crate::data::normalize::{is_py_space, py_split};
-use std::collections::HashMap;
+use crate::data::normalize::is_py_space;
 
 /// Highest n-gram order.
 pub const MAX_ORDER: usize = 4;
@@ -76,19 +76,31 @@ pub struct BleuConfig {
 impl Default for BleuConfig {
     /// sacreBLEU's corpus defaults: 13a, mixed case, exp smoothing.
     fn default() -> Self {
-        BleuConfig { tokenize: Tokenize::Thirteen, lowercase: false, smooth: Smooth::Exp, effective_order: false }
+        BleuConfig {
+            tokenize: Tokenize::Thirteen,
+            lowercase: false,
+            smooth: Smooth::Exp,
+            effective_order: false,
+        }
     }
 }
 
 impl BleuConfig {
     /// sacreBLEU's `sentence_bleu` defaults: as corpus BLEU, plus effective order.
     pub fn sentence() -> Self {
-        BleuConfig { effective_order: true, ..Default::default() }
+        BleuConfig {
+            effective_order: true,
+            ..Default::default()
+        }
     }
 
     /// multi-bleu.perl-style BLEU on text that is already tokenized.
     pub fn tokenized() -> Self {
-        BleuConfig { tokenize: Tokenize::None, smooth: Smooth::None, ..Default::default() }
+        BleuConfig {
+            tokenize: Tokenize::None,
+            smooth: Smooth::None,
+            ..Default::default()
+        }
     }
 
     /// The sacreBLEU signature for `nrefs` references per segment.
@@ -158,146 +170,59 @@ impl BleuScore {
     }
 }
 
-/// Sufficient statistics: they add up over segments.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct BleuStats {
-    pub sys_len: u64,
-    pub ref_len: u64,
-    pub correct: [u64; MAX_ORDER],
-    pub total: [u64; MAX_ORDER],
-}
-
-/// Counts of all 1..4-grams of a token sequence.
-fn ngrams<'a>(tokens: &'a [&'a str]) -> HashMap<&'a [&'a str], u64> {
-    let mut counts = HashMap::new();
-    for n in 1..=MAX_ORDER {
-        for gram in tokens.windows(n) {
-            *counts.entry(gram).or_insert(0) += 1;
-        }
-    }
-    counts
-}
-
-/// The reference length closest to `hyp_len`, the shorter on a tie.
-fn closest_ref_len(hyp_len: u64, ref_lens: &[u64]) -> u64 {
-    ref_lens.iter().copied().min_by_key(|&r| (r.abs_diff(hyp_len), r)).unwrap_or(0)
-}
-
-impl BleuStats {
-    /// Statistics of one tokenized hypothesis against its tokenized references.
-    pub fn segment(hyp: &str, refs: &[String]) -> BleuStats {
-        let hyp_tokens: Vec<&str> = py_split(hyp).collect();
-        let ref_tokens: Vec<Vec<&str>> = refs.iter().map(|r| py_split(r).collect()).collect();
-        let mut max_ref: HashMap<&[&str], u64> = HashMap::new();
-        for tokens in &ref_tokens {
-            for (gram, count) in ngrams(tokens) {
-                let best = max_ref.entry(gram).or_insert(0);
-                *best = (*best).max(count);
-            }
-        }
-        let ref_lens: Vec<u64> = ref_tokens.iter().map(|t| t.len() as u64).collect();
-        let mut stats = BleuStats {
-            sys_len: hyp_tokens.len() as u64,
-            ref_len: closest_ref_len(hyp_tokens.len() as u64, &ref_lens),
-            ..Default::default()
-        };
-        for (gram, count) in ngrams(&hyp_tokens) {
-            let n = gram.len() - 1;
-            stats.total[n] += count;
-            stats.correct[n] += count.min(max_ref.get(gram).copied().unwrap_or(0));
-        }
-        stats
-    }
-
-    /// Adds another segment's statistics.
-    pub fn add(&mut self, other: &BleuStats) {
-        self.sys_len += other.sys_len;
-        self.ref_len += other.ref_len;
-        for n in 0..MAX_ORDER {
-            self.correct[n] += other.correct[n];
-            self.total[n] += other.total[n];
-        }
-    }
-
-    /// The score of these statistics (sacreBLEU's `compute_bleu`).
-    pub fn score(&self, cfg: &BleuConfig, nrefs: usize) -> BleuScore {
-        let (mut correct, mut total) = (self.correct, self.total);
-        let (sys_len, ref_len) = (self.sys_len, self.ref_len);
-        let bp = match (sys_len < ref_len, sys_len > 0) {
-            (false, _) => 1.0,
-            (true, true) => (1.0 - ref_len as f64 / sys_len as f64).exp(),
-            (true, false) => 0.0,
-        };
-        let mut precisions = [0.0f64; MAX_ORDER];
-        let result = |score: f64, correct: [u64; MAX_ORDER], total: [u64; MAX_ORDER], precisions: [f64; MAX_ORDER]| {
-            BleuScore {
-                score,
-                counts: correct.to_vec(),
-                totals: total.to_vec(),
-                precisions: precisions.to_vec(),
-                bp,
-                sys_len,
-                ref_len,
-                signature: cfg.signature(nrefs),
-            }
-        };
-        if correct.iter().all(|&c| c == 0) {
-            return result(0.0, correct, total, precisions);
-        }
-        let mut smooth_mteval = 1.0f64;
-        let mut eff_order = MAX_ORDER;
-        for n in 0..MAX_ORDER {
-            if let (Smooth::AddK(k), 1..) = (cfg.smooth, n) {
-                correct[n] += k;
-                total[n] += k;
-            }
-            if total[n] == 0 {
-                break;
-            }
-            if cfg.effective_order {
-                eff_order = n + 1;
-            }
-            precisions[n] = match (correct[n], cfg.smooth) {
-                (0, Smooth::Exp) => {
-                    smooth_mteval *= 2.0;
-                    100.0 / (smooth_mteval * total[n] as f64)
-                }
-                (0, Smooth::Floor(v)) => 100.0 * v / total[n] as f64,
-                (0, _) => 0.0,
-                (c, _) => 100.0 * c as f64 / total[n] as f64,
-            };
-        }
-        // sacreBLEU's `my_log`: log 0 is floored to -9999999999.
-        let log = |p: f64| if p == 0.0 { -9_999_999_999.0 } else { p.ln() };
-        let mean_log = precisions[..eff_order].iter().map(|&p| log(p)).sum::<f64>() / eff_order as f64;
-        result(bp * mean_log.exp(), correct, total, precisions)
-    }
-}
-
 /// Corpus BLEU. `refs[k][i]` is the k-th reference of sentence i (one
 /// inner list per reference "stream", as in sacreBLEU).
-pub fn corpus_bleu<H: AsRef<str>, R: AsRef<str>>(hyps: &[H], refs: &[Vec<R>], cfg: &BleuConfig) -> Result<BleuScore, MetricError> {
+pub fn corpus_bleu<H: AsRef<str>, R: AsRef<str>>(
+    hyps: &[H],
+    refs: &[Vec<R>],
+    cfg: &BleuConfig,
+) -> Result<BleuScore, MetricError> {
     check_streams(hyps.len(), refs)?;
     let mut stats = BleuStats::default();
     for (i, hyp) in hyps.iter().enumerate() {
-        let seg_refs: Vec<String> = refs.iter().map(|stream| cfg.preprocess(stream[i].as_ref())).collect();
-        stats.add(&BleuStats::segment(&cfg.preprocess(hyp.as_ref()), &seg_refs));
+        let seg_refs: Vec<String> = refs
+            .iter()
+            .map(|stream| cfg.preprocess(stream[i].as_ref()))
+            .collect();
+        stats.add(&BleuStats::segment(
+            &cfg.preprocess(hyp.as_ref()),
+            &seg_refs,
+        ));
     }
     Ok(stats.score(cfg, refs.len()))
 }
 
 /// BLEU of one sentence against its references (use [`BleuConfig::sentence`]
 /// for sacreBLEU's `sentence_bleu`).
-pub fn sentence_bleu<R: AsRef<str>>(hyp: &str, refs: &[R], cfg: &BleuConfig) -> Result<BleuScore, MetricError> {
+pub fn sentence_bleu<R: AsRef<str>>(
+    hyp: &str,
+    refs: &[R],
+    cfg: &BleuConfig,
+) -> Result<BleuScore, MetricError> {
     let streams: Vec<Vec<&str>> = refs.iter().map(|r| vec![r.as_ref()]).collect();
     corpus_bleu(&[hyp], &streams, cfg)
 }
 
 /// Tokenized BLEU on token lists (no tokenizer, no smoothing, mixed case).
 /// `refs[k][i]` is the k-th reference of sentence i.
-pub fn tokenized_bleu<H: AsRef<str>, R: AsRef<str>>(hyps: &[Vec<H>], refs: &[Vec<Vec<R>>]) -> Result<BleuScore, MetricError> {
-    let join = |tokens: &[_]| tokens.iter().map(|t: &R| t.as_ref()).collect::<Vec<_>>().join(" ");
-    let hyps: Vec<String> = hyps.iter().map(|h| h.iter().map(|t| t.as_ref()).collect::<Vec<_>>().join(" ")).collect();
-    let refs: Vec<Vec<String>> = refs.iter().map(|stream| stream.iter().map(|r| join(r)).collect()).collect();
+pub fn tokenized_bleu<H: AsRef<str>, R: AsRef<str>>(
+    hyps: &[Vec<H>],
+    refs: &[Vec<Vec<R>>],
+) -> Result<BleuScore, MetricError> {
+    let join = |tokens: &[_]| {
+        tokens
+            .iter()
+            .map(|t: &R| t.as_ref())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let hyps: Vec<String> = hyps
+        .iter()
+        .map(|h| h.iter().map(|t| t.as_ref()).collect::<Vec<_>>().join(" "))
+        .collect();
+    let refs: Vec<Vec<String>> = refs
+        .iter()
+        .map(|stream| stream.iter().map(|r| join(r)).collect())
+        .collect();
     corpus_bleu(&hyps, &refs, &BleuConfig::tokenized())
 }

@@ -37,7 +37,14 @@ pub struct ChrfConfig {
 
 impl Default for ChrfConfig {
     fn default() -> Self {
-        ChrfConfig { char_order: 6, word_order: 0, beta: 2, lowercase: false, whitespace: false, eps_smoothing: false }
+        ChrfConfig {
+            char_order: 6,
+            word_order: 0,
+            beta: 2,
+            lowercase: false,
+            whitespace: false,
+            eps_smoothing: false,
+        }
     }
 }
 
@@ -57,8 +64,16 @@ impl ChrfConfig {
     /// Counts of character n-grams (orders 1..=char_order), then word
     /// n-grams (orders 1..=word_order), keyed by the n-gram's text.
     fn ngrams(&self, sentence: &str) -> Vec<HashMap<String, u64>> {
-        let text = if self.lowercase { sentence.to_lowercase() } else { sentence.to_string() };
-        let chars: Vec<char> = if self.whitespace { text.chars().collect() } else { py_split(&text).flat_map(str::chars).collect() };
+        let text = if self.lowercase {
+            sentence.to_lowercase()
+        } else {
+            sentence.to_string()
+        };
+        let chars: Vec<char> = if self.whitespace {
+            text.chars().collect()
+        } else {
+            py_split(&text).flat_map(str::chars).collect()
+        };
         let mut orders = Vec::new();
         for n in 1..=self.char_order {
             let mut counts = HashMap::new();
@@ -85,10 +100,22 @@ impl ChrfConfig {
         let (mut eps_sum, mut avg_prec, mut avg_rec, mut effective) = (0.0, 0.0, 0.0, 0);
         for s in stats.chunks(3) {
             let (n_hyp, n_ref, n_match) = (s[0], s[1], s[2]);
-            let prec = if n_hyp > 0 { n_match as f64 / n_hyp as f64 } else { eps };
-            let rec = if n_ref > 0 { n_match as f64 / n_ref as f64 } else { eps };
+            let prec = if n_hyp > 0 {
+                n_match as f64 / n_hyp as f64
+            } else {
+                eps
+            };
+            let rec = if n_ref > 0 {
+                n_match as f64 / n_ref as f64
+            } else {
+                eps
+            };
             let denom = factor * prec + rec;
-            eps_sum += if denom > 0.0 { (1.0 + factor) * prec * rec / denom } else { eps };
+            eps_sum += if denom > 0.0 {
+                (1.0 + factor) * prec * rec / denom
+            } else {
+                eps
+            };
             if n_hyp > 0 && n_ref > 0 {
                 avg_prec += prec;
                 avg_rec += rec;
@@ -118,7 +145,9 @@ fn split_punctuation(text: &str) -> Vec<String> {
         let mut chars = w.chars();
         let (first, last) = (chars.next(), chars.next_back());
         match (first, last) {
-            (Some(_), Some(l)) if punct(l) => words.extend([w[..w.len() - 1].to_string(), l.to_string()]),
+            (Some(_), Some(l)) if punct(l) => {
+                words.extend([w[..w.len() - 1].to_string(), l.to_string()])
+            }
             (Some(f), Some(_)) if punct(f) => words.extend([f.to_string(), w[1..].to_string()]),
             _ => words.push(w.to_string()),
         }
@@ -131,7 +160,10 @@ fn match_stats(hyp: &[HashMap<String, u64>], reference: &[HashMap<String, u64>])
     let mut stats = Vec::with_capacity(hyp.len() * 3);
     for (h, r) in hyp.iter().zip(reference) {
         let n_hyp: u64 = if r.is_empty() { 0 } else { h.values().sum() };
-        let n_match: u64 = h.iter().map(|(g, &c)| c.min(r.get(g).copied().unwrap_or(0))).sum();
+        let n_match: u64 = h
+            .iter()
+            .map(|(g, &c)| c.min(r.get(g).copied().unwrap_or(0)))
+            .sum();
         stats.extend([n_hyp, r.values().sum(), n_match]);
     }
     stats
@@ -148,12 +180,21 @@ pub struct ChrfScore {
 impl ChrfScore {
     /// sacreBLEU's summary, e.g. `chrF2 = 58.12`.
     pub fn format(&self, cfg: &ChrfConfig) -> String {
-        format!("chrF{}{} = {:.2}", cfg.beta, "+".repeat(cfg.word_order), self.score)
+        format!(
+            "chrF{}{} = {:.2}",
+            cfg.beta,
+            "+".repeat(cfg.word_order),
+            self.score
+        )
     }
 }
 
 /// Corpus chrF; `refs[k][i]` is the k-th reference of sentence i.
-pub fn corpus_chrf<H: AsRef<str>, R: AsRef<str>>(hyps: &[H], refs: &[Vec<R>], cfg: &ChrfConfig) -> Result<ChrfScore, MetricError> {
+pub fn corpus_chrf<H: AsRef<str>, R: AsRef<str>>(
+    hyps: &[H],
+    refs: &[Vec<R>],
+    cfg: &ChrfConfig,
+) -> Result<ChrfScore, MetricError> {
     check_streams(hyps.len(), refs)?;
     let mut total = vec![0u64; 3 * (cfg.char_order + cfg.word_order)];
     for (i, hyp) in hyps.iter().enumerate() {
@@ -170,11 +211,18 @@ pub fn corpus_chrf<H: AsRef<str>, R: AsRef<str>>(hyps: &[H], refs: &[Vec<R>], cf
             *t += s;
         }
     }
-    Ok(ChrfScore { score: cfg.f_score(&total), signature: cfg.signature(refs.len()) })
+    Ok(ChrfScore {
+        score: cfg.f_score(&total),
+        signature: cfg.signature(refs.len()),
+    })
 }
 
 /// chrF of one sentence against its references.
-pub fn sentence_chrf<R: AsRef<str>>(hyp: &str, refs: &[R], cfg: &ChrfConfig) -> Result<ChrfScore, MetricError> {
+pub fn sentence_chrf<R: AsRef<str>>(
+    hyp: &str,
+    refs: &[R],
+    cfg: &ChrfConfig,
+) -> Result<ChrfScore, MetricError> {
     let streams: Vec<Vec<&str>> = refs.iter().map(|r| vec![r.as_ref()]).collect();
     corpus_chrf(&[hyp], &streams, cfg)
 }

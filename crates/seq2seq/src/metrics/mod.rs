@@ -19,10 +19,13 @@
 //! for automatic MT evaluation".
 
 pub mod bleu;
+mod bleu_stats;
 pub mod chrf;
 pub mod tokenizer;
 
-pub use bleu::{corpus_bleu, sentence_bleu, tokenized_bleu, BleuConfig, BleuScore, BleuStats, Smooth};
+pub use bleu::{
+    corpus_bleu, sentence_bleu, tokenized_bleu, BleuConfig, BleuScore, BleuStats, Smooth,
+};
 pub use chrf::{corpus_chrf, sentence_chrf, ChrfConfig, ChrfScore};
 pub use tokenizer::{tokenize_13a, Tokenize};
 
@@ -35,7 +38,11 @@ pub enum MetricError {
     #[error("no references given")]
     NoReferences,
     #[error("reference stream {stream} has {refs} sentences but there are {hyps} hypotheses")]
-    LengthMismatch { stream: usize, refs: usize, hyps: usize },
+    LengthMismatch {
+        stream: usize,
+        refs: usize,
+        hyps: usize,
+    },
 }
 
 /// Checks that there is at least one reference stream and that every
@@ -45,7 +52,11 @@ fn check_streams<R>(hyps: usize, refs: &[Vec<R>]) -> Result<(), MetricError> {
         return Err(MetricError::NoReferences);
     }
     match refs.iter().position(|stream| stream.len() != hyps) {
-        Some(k) => Err(MetricError::LengthMismatch { stream: k + 1, refs: refs[k].len(), hyps }),
+        Some(k) => Err(MetricError::LengthMismatch {
+            stream: k + 1,
+            refs: refs[k].len(),
+            hyps,
+        }),
         None => Ok(()),
     }
 }

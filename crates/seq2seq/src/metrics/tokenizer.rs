@@ -64,7 +64,9 @@ impl std::str::FromStr for Tokenize {
         match s {
             "13a" => Ok(Tokenize::Thirteen),
             "none" => Ok(Tokenize::None),
-            other => Err(format!("unknown BLEU tokenizer {other:?} (expected 13a or none)")),
+            other => Err(format!(
+                "unknown BLEU tokenizer {other:?} (expected 13a or none)"
+            )),
         }
     }
 }
@@ -76,7 +78,12 @@ fn is_13a_symbol(c: char) -> bool {
 }
 
 /// One `re.sub` of a two-character pattern `(A)(B)` (see the module docs).
-fn sub_pairs(chars: &[char], first: impl Fn(char) -> bool, second: impl Fn(char) -> bool, spaces: (bool, bool, bool)) -> Vec<char> {
+fn sub_pairs(
+    chars: &[char],
+    first: impl Fn(char) -> bool,
+    second: impl Fn(char) -> bool,
+    spaces: (bool, bool, bool),
+) -> Vec<char> {
     let mut out = Vec::with_capacity(chars.len() + chars.len() / 2);
     let mut i = 0;
     while i < chars.len() {
@@ -99,9 +106,16 @@ fn sub_pairs(chars: &[char], first: impl Fn(char) -> bool, second: impl Fn(char)
 
 /// sacreBLEU's `13a` tokenizer (see the module docs).
 pub fn tokenize_13a(line: &str) -> String {
-    let mut line = line.replace("<skipped>", "").replace("-\n", "").replace('\n', " ");
+    let mut line = line
+        .replace("<skipped>", "")
+        .replace("-\n", "")
+        .replace('\n', " ");
     if line.contains('&') {
-        line = line.replace("&quot;", "\"").replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">");
+        line = line
+            .replace("&quot;", "\"")
+            .replace("&amp;", "&")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">");
     }
     let digit = |c: char| c.is_ascii_digit();
     let not_digit = |c: char| !c.is_ascii_digit();

@@ -82,7 +82,14 @@ pub struct AttentionOutput {
 impl Attention {
     /// A layer with PyTorch's Linear initialisation. `attn_size` (A) is used
     /// by Bahdanau and concat; dot needs `query_size == key_size`.
-    pub fn new(score: Score, query_size: usize, key_size: usize, attn_size: usize, rng: &mut Rng, device: &Device) -> Result<Attention> {
+    pub fn new(
+        score: Score,
+        query_size: usize,
+        key_size: usize,
+        attn_size: usize,
+        rng: &mut Rng,
+        device: &Device,
+    ) -> Result<Attention> {
         let lin = |i, o, rng: &mut Rng| Linear::new(i, o, false, rng, device);
         Ok(match score {
             Score::Bahdanau => Attention::Bahdanau {
@@ -91,10 +98,15 @@ impl Attention {
                 energy_layer: lin(attn_size, 1, rng)?,
             },
             Score::Dot if query_size != key_size => {
-                return Err(invalid("Attention", format!("dot score needs query size {query_size} = key size {key_size}")))
+                return Err(invalid(
+                    "Attention",
+                    format!("dot score needs query size {query_size} = key size {key_size}"),
+                ))
             }
             Score::Dot => Attention::Dot,
-            Score::General => Attention::General { attn: lin(key_size, query_size, rng)? },
+            Score::General => Attention::General {
+                attn: lin(key_size, query_size, rng)?,
+            },
             Score::Concat => Attention::Concat {
                 attn: lin(query_size + key_size, attn_size, rng)?,
                 v: lin(attn_size, 1, rng)?,
@@ -113,92 +125,162 @@ impl Attention {
 
     /// `query` `[B, Hq]` or `[B, Tq, Hq]`, `memory` `[B, S, Hk]`, `mask`
     /// `[B, S]` (1 = padding) → context and weights.
-    pub fn forward(&self, query: &Tensor, memory: &Tensor, mask: Option<&Tensor>) -> Result<AttentionOutput> {
+    pub fn forward(
+        &self,
+        query: &Tensor,
+        memory: &Tensor,
+        mask: Option<&Tensor>,
+    ) -> Result<AttentionOutput> {
         self.attend(query, &self.project_keys(memory)?, mask)
     }
 
     /// The part of the score that depends only on the source.
     pub fn project_keys(&self, memory: &Tensor) -> Result<Keys> {
         if memory.rank() != 3 {
-            return Err(invalid("Attention", format!("memory has shape {}, expected [B, S, Hk]", memory.shape())));
+            return Err(invalid(
+                "Attention",
+                format!("memory has shape {}, expected [B, S, Hk]", memory.shape()),
+            ));
         }
         let projected = match self {
             // W_k k_s
             Attention::Bahdanau { key_layer, .. } => Some(key_layer.forward(memory)?), // [B, S, A]
+
             Attention::Dot => None,
+
             // W_a k_s
             Attention::General { attn } => Some(attn.forward(memory)?), // [B, S, Hq]
-            // W_a,k k_s: the key columns of W_a
+
+            // W_a,k k_s, with W_a,k the key columns of W_a
             Attention::Concat { attn, .. } => {
-                let hq = attn.in_features() - memory.dims()[2];
-                Some(memory.matmul_t(&attn.weight.narrow(1, hq, memory.dims()[2])?, false, true)?) // [B, S, A]
+                let hk = memory.dims()[2];
+                let w_ak = attn.weight.narrow(1, attn.in_features() - hk, hk)?; // [A, Hk]
+                Some(memory.matmul_t(&w_ak, false, true)?) // [B, S, A]
             }
         };
-        Ok(Keys { memory: memory.clone(), projected })
+        Ok(Keys {
+            memory: memory.clone(),
+            projected,
+        })
     }
 
-    /// Attention of `query` over precomputed `keys` (see [`Attention::project_keys`]).
-    pub fn attend(&self, query: &Tensor, keys: &Keys, mask: Option<&Tensor>) -> Result<AttentionOutput> {
+    /// Attention of `query` over precomputed keys (see [`Attention::project_keys`]).
+    pub fn attend(
+        &self,
+        query: &Tensor,
+        keys: &Keys,
+        mask: Option<&Tensor>,
+    ) -> Result<AttentionOutput> {
         let one_step = query.rank() == 2;
-        let q = if one_step { query.unsqueeze(1)? } else { query.clone() }; // [B, Tq, Hq]
-        let k = &keys.memory; // [B, S, Hk]
-        let proj = || keys.projected.as_ref().ok_or_else(|| invalid("Attention", "keys were not projected"));
-        let scores = match self {
-            Attention::Bahdanau { query_layer, energy_layer, .. } => {
-                // W_q q
-                let wq = query_layer.forward(&q)?; // [B, Tq, A]
-                // score = vᵀ tanh(W_q q + W_k k_s)
-                let e = wq.unsqueeze(2)?.add(&proj()?.unsqueeze(1)?)?.tanh()?; // [B, Tq, S, A]
-                energy_layer.forward(&e)?.squeeze(-1)? // [B, Tq, S]
-            }
-            // score = qᵀ k_s
-            Attention::Dot => q.matmul_t(k, false, true)?, // [B, Tq, S]
-            // score = qᵀ (W_a k_s)
-            Attention::General { .. } => q.matmul_t(proj()?, false, true)?, // [B, Tq, S]
-            Attention::Concat { attn, v } => {
-                // W_a,q q: the query columns of W_a
-                let wq = q.matmul_t(&attn.weight.narrow(1, 0, q.dims()[2])?, false, true)?; // [B, Tq, A]
-                // score = vᵀ tanh(W_a [q; k_s]) = vᵀ tanh(W_a,q q + W_a,k k_s)
-                let e = wq.unsqueeze(2)?.add(&proj()?.unsqueeze(1)?)?.tanh()?; // [B, Tq, S, A]
-                v.forward(&e)?.squeeze(-1)? // [B, Tq, S]
-            }
-        };
+        let q = if one_step {
+            query.unsqueeze(1)?
+        } else {
+            query.clone()
+        }; // [B, Tq, Hq]
+
+        // e_ts = score(q_t, k_s)
+        let scores = self.scores(&q, keys)?; // [B, Tq, S]
+
+        // e_ts = -∞ at padded source positions s, so that α_ts = 0
         let scores = match mask {
-            // padded source positions: score = -∞, so α = 0
             Some(m) => scores.masked_fill(&m.unsqueeze(1)?, f32::NEG_INFINITY)?, // [B, Tq, S]
             None => scores,
         };
-        // α_s = softmax_s(score_s)
+
+        // α_ts = softmax_s(e_ts)
         let weights = scores.softmax(-1)?; // [B, Tq, S]
-        // c = Σ_s α_s k_s
-        let context = weights.matmul(k)?; // [B, Tq, Hk]
+
+        // c_t = Σ_s α_ts k_s
+        let context = weights.matmul(&keys.memory)?; // [B, Tq, Hk]
         Ok(match one_step {
-            true => AttentionOutput { context: context.squeeze(1)?, weights: weights.squeeze(1)? },
+            true => AttentionOutput {
+                context: context.squeeze(1)?,
+                weights: weights.squeeze(1)?,
+            },
             false => AttentionOutput { context, weights },
         })
     }
+
+    /// score(q_t, k_s) for every query step t and source position s.
+    fn scores(&self, q: &Tensor, keys: &Keys) -> Result<Tensor> {
+        let k = &keys.memory; // [B, S, Hk]
+        let wk = || {
+            keys.projected
+                .as_ref()
+                .ok_or_else(|| invalid("Attention", "keys were not projected"))
+        };
+        match self {
+            // vᵀ tanh(W_q q_t + W_k k_s)
+            Attention::Bahdanau {
+                query_layer,
+                energy_layer,
+                ..
+            } => {
+                additive(&query_layer.forward(q)?, wk()?, energy_layer) // [B, Tq, S]
+            }
+
+            // q_tᵀ k_s
+            Attention::Dot => q.matmul_t(k, false, true), // [B, Tq, S]
+
+            // q_tᵀ (W_a k_s)
+            Attention::General { .. } => q.matmul_t(wk()?, false, true), // [B, Tq, S]
+
+            // vᵀ tanh(W_a [q_t; k_s]) = vᵀ tanh(W_a,q q_t + W_a,k k_s)
+            Attention::Concat { attn, v } => {
+                let w_aq = attn.weight.narrow(1, 0, q.dims()[2])?; // [A, Hq]
+                additive(&q.matmul_t(&w_aq, false, true)?, wk()?, v) // [B, Tq, S]
+            }
+        }
+    }
+}
+
+/// vᵀ tanh(a_t + b_s) for every pair (t, s): `a` `[B, Tq, A]`, `b` `[B, S, A]`.
+fn additive(a: &Tensor, b: &Tensor, v: &Linear) -> Result<Tensor> {
+    // tanh(a_t + b_s)
+    let e = a.unsqueeze(2)?.add(&b.unsqueeze(1)?)?.tanh()?; // [B, Tq, S, A]
+
+    // vᵀ tanh(a_t + b_s)
+    v.forward(&e)?.squeeze(-1) // [B, Tq, S]
 }
 
 impl Module for Attention {
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
         let children: Vec<(&str, &Linear)> = match self {
-            Attention::Bahdanau { query_layer, key_layer, energy_layer } => {
-                vec![("query_layer", query_layer), ("key_layer", key_layer), ("energy_layer", energy_layer)]
+            Attention::Bahdanau {
+                query_layer,
+                key_layer,
+                energy_layer,
+            } => {
+                vec![
+                    ("query_layer", query_layer),
+                    ("key_layer", key_layer),
+                    ("energy_layer", energy_layer),
+                ]
             }
             Attention::Dot => vec![],
             Attention::General { attn } => vec![("attn", attn)],
             Attention::Concat { attn, v } => vec![("attn", attn), ("v", v)],
         };
-        children.into_iter().flat_map(|(n, l)| super::prefixed(n, l)).collect()
+        children
+            .into_iter()
+            .flat_map(|(n, l)| super::prefixed(n, l))
+            .collect()
     }
 
     fn parameters_mut(&mut self) -> Vec<&mut Tensor> {
         let children: Vec<&mut Linear> = match self {
-            Attention::Bahdanau { query_layer, key_layer, energy_layer } => vec![query_layer, key_layer, energy_layer],
+            Attention::Bahdanau {
+                query_layer,
+                key_layer,
+                energy_layer,
+            } => vec![query_layer, key_layer, energy_layer],
             Attention::Dot => vec![],
             Attention::General { attn } => vec![attn],
             Attention::Concat { attn, v } => vec![attn, v],
         };
-        children.into_iter().flat_map(|l| l.parameters_mut()).collect()
+        children
+            .into_iter()
+            .flat_map(|l| l.parameters_mut())
+            .collect()
     }
 }

@@ -26,7 +26,13 @@ pub struct Embedding {
 
 impl Embedding {
     /// A table drawn from N(0, 1), with the padding row (if any) zeroed.
-    pub fn new(num_embeddings: usize, dim: usize, padding_idx: Option<usize>, rng: &mut Rng, device: &Device) -> Result<Embedding> {
+    pub fn new(
+        num_embeddings: usize,
+        dim: usize,
+        padding_idx: Option<usize>,
+        rng: &mut Rng,
+        device: &Device,
+    ) -> Result<Embedding> {
         if let Some(p) = padding_idx.filter(|&p| p >= num_embeddings) {
             return Err(super::invalid(
                 "Embedding",
@@ -38,7 +44,10 @@ impl Embedding {
             table[p * dim..(p + 1) * dim].fill(0.0);
         }
         let weight = Tensor::from_vec(table, [num_embeddings, dim], device)?.requires_grad_();
-        Ok(Embedding { weight, padding_idx })
+        Ok(Embedding {
+            weight,
+            padding_idx,
+        })
     }
 
     /// `ids` `[...]` → `[..., D]`.

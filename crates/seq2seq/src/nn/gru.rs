@@ -42,14 +42,24 @@ pub struct GRUCell {
 
 impl GRUCell {
     /// A cell with every tensor drawn from U(±1/√H), as PyTorch.
-    pub fn new(input_size: usize, hidden_size: usize, bias: bool, rng: &mut Rng, device: &Device) -> Result<GRUCell> {
+    pub fn new(
+        input_size: usize,
+        hidden_size: usize,
+        bias: bool,
+        rng: &mut Rng,
+        device: &Device,
+    ) -> Result<GRUCell> {
         let k = 1.0 / (hidden_size as f32).sqrt();
         let (i, h) = (input_size, hidden_size);
         Ok(GRUCell {
             weight_ih: init::uniform([3 * h, i], k, rng, device)?,
             weight_hh: init::uniform([3 * h, h], k, rng, device)?,
-            bias_ih: bias.then(|| init::uniform([3 * h], k, rng, device)).transpose()?,
-            bias_hh: bias.then(|| init::uniform([3 * h], k, rng, device)).transpose()?,
+            bias_ih: bias
+                .then(|| init::uniform([3 * h], k, rng, device))
+                .transpose()?,
+            bias_hh: bias
+                .then(|| init::uniform([3 * h], k, rng, device))
+                .transpose()?,
         })
     }
 
@@ -75,14 +85,22 @@ impl Cell for GRUCell {
 
     fn step(&self, gi: &Tensor, state: &[Tensor]) -> Result<Vec<Tensor>> {
         let h = &state[0]; // h_{t-1}: [B, H]
-        let gi = gi.chunk(3, -1)?; // W_i{r,z,n} x_t + b_i{r,z,n}: 3 × [B, H]
-        let gh = linear(h, &self.weight_hh, self.bias_hh.as_ref())?.chunk(3, -1)?; // W_h{r,z,n} h_{t-1} + b_h{r,z,n}: 3 × [B, H]
+
+        // W_i{r,z,n} x_t + b_i{r,z,n}, computed for every t before the loop
+        let gi = gi.chunk(3, -1)?; // 3 × [B, H]
+
+        // W_h{r,z,n} h_{t-1} + b_h{r,z,n}, one GEMM for the three gates
+        let gh = linear(h, &self.weight_hh, self.bias_hh.as_ref())?.chunk(3, -1)?; // 3 × [B, H]
+
         // r_t = σ(W_ir x_t + b_ir + W_hr h_{t-1} + b_hr)
         let r = gi[0].add(&gh[0])?.sigmoid()?; // [B, H]
+
         // z_t = σ(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz)
         let z = gi[1].add(&gh[1])?.sigmoid()?; // [B, H]
+
         // n_t = tanh(W_in x_t + b_in + r_t ⊙ (W_hn h_{t-1} + b_hn))
         let n = gi[2].add(&r.mul(&gh[2])?)?.tanh()?; // [B, H]
+
         // h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1}  =  n_t + z_t ⊙ (h_{t-1} - n_t)
         let h_t = n.add(&z.mul(&h.sub(&n)?)?)?; // [B, H]
         Ok(vec![h_t])
@@ -91,7 +109,13 @@ impl Cell for GRUCell {
 
 impl Module for GRUCell {
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        cell_parameters(&self.weight_ih, &self.weight_hh, &self.bias_ih, &self.bias_hh, "")
+        cell_parameters(
+            &self.weight_ih,
+            &self.weight_hh,
+            &self.bias_ih,
+            &self.bias_hh,
+            "",
+        )
     }
 
     fn parameters_mut(&mut self) -> Vec<&mut Tensor> {
@@ -103,7 +127,13 @@ impl Module for GRUCell {
 }
 
 /// PyTorch's order and names: `weight_ih{s}`, `weight_hh{s}`, `bias_ih{s}`, `bias_hh{s}`.
-pub(crate) fn cell_parameters(w_ih: &Tensor, w_hh: &Tensor, b_ih: &Option<Tensor>, b_hh: &Option<Tensor>, suffix: &str) -> Vec<(String, Tensor)> {
+pub(crate) fn cell_parameters(
+    w_ih: &Tensor,
+    w_hh: &Tensor,
+    b_ih: &Option<Tensor>,
+    b_hh: &Option<Tensor>,
+    suffix: &str,
+) -> Vec<(String, Tensor)> {
     let mut p = vec![
         (format!("weight_ih{suffix}"), w_ih.clone()),
         (format!("weight_hh{suffix}"), w_hh.clone()),
@@ -125,7 +155,15 @@ impl GRU {
         config.validate("GRU")?;
         let n = config.num_layers * config.directions();
         let cells = (0..n)
-            .map(|i| GRUCell::new(config.layer_input(i / config.directions()), config.hidden_size, config.bias, rng, device))
+            .map(|i| {
+                GRUCell::new(
+                    config.layer_input(i / config.directions()),
+                    config.hidden_size,
+                    config.bias,
+                    rng,
+                    device,
+                )
+            })
             .collect::<Result<_>>()?;
         Ok(GRU { config, cells })
     }
@@ -134,9 +172,24 @@ impl GRU {
     /// (zeros when `None`), `lengths` per sequence (`None`: all T) →
     /// (output `[T, B, D·H]` or `[B, T, D·H]`, zero at padded steps;
     /// h_n `[L·D, B, H]`, the state after each sequence's last real step).
-    pub fn forward(&self, x: &Tensor, h0: Option<&Tensor>, lengths: Option<&[usize]>, ctx: &mut Ctx) -> Result<(Tensor, Tensor)> {
+    pub fn forward(
+        &self,
+        x: &Tensor,
+        h0: Option<&Tensor>,
+        lengths: Option<&[usize]>,
+        ctx: &mut Ctx,
+    ) -> Result<(Tensor, Tensor)> {
         let init = h0.map(|h| [h]);
-        let (out, mut finals) = recurrent::run("GRU", &self.cells, &self.config, 1, x, init.as_ref().map(|a| &a[..]), lengths, ctx)?;
+        let (out, mut finals) = recurrent::run(
+            "GRU",
+            &self.cells,
+            &self.config,
+            1,
+            x,
+            init.as_ref().map(|a| &a[..]),
+            lengths,
+            ctx,
+        )?;
         Ok((out, finals.remove(0)))
     }
 }
@@ -145,11 +198,22 @@ impl Module for GRU {
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
         let cfg = &self.config;
         (self.cells.iter().enumerate())
-            .flat_map(|(i, c)| cell_parameters(&c.weight_ih, &c.weight_hh, &c.bias_ih, &c.bias_hh, &cfg.suffix(i)))
+            .flat_map(|(i, c)| {
+                cell_parameters(
+                    &c.weight_ih,
+                    &c.weight_hh,
+                    &c.bias_ih,
+                    &c.bias_hh,
+                    &cfg.suffix(i),
+                )
+            })
             .collect()
     }
 
     fn parameters_mut(&mut self) -> Vec<&mut Tensor> {
-        self.cells.iter_mut().flat_map(|c| c.parameters_mut()).collect()
+        self.cells
+            .iter_mut()
+            .flat_map(|c| c.parameters_mut())
+            .collect()
     }
 }

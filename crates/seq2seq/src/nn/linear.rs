@@ -25,10 +25,21 @@ pub struct Linear {
 
 impl Linear {
     /// A layer initialised as PyTorch does: W, b ~ U(±1/√in).
-    pub fn new(in_features: usize, out_features: usize, bias: bool, rng: &mut Rng, device: &Device) -> Result<Linear> {
+    pub fn new(
+        in_features: usize,
+        out_features: usize,
+        bias: bool,
+        rng: &mut Rng,
+        device: &Device,
+    ) -> Result<Linear> {
         let weight = init::linear_uniform([out_features, in_features], in_features, rng, device)?;
         let bias = match bias {
-            true => Some(init::linear_uniform([out_features], in_features, rng, device)?),
+            true => Some(init::linear_uniform(
+                [out_features],
+                in_features,
+                rng,
+                device,
+            )?),
             false => None,
         };
         Ok(Linear { weight, bias })

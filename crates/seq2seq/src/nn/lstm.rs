@@ -42,14 +42,24 @@ pub struct LSTMCell {
 
 impl LSTMCell {
     /// A cell with every tensor drawn from U(±1/√H), as PyTorch.
-    pub fn new(input_size: usize, hidden_size: usize, bias: bool, rng: &mut Rng, device: &Device) -> Result<LSTMCell> {
+    pub fn new(
+        input_size: usize,
+        hidden_size: usize,
+        bias: bool,
+        rng: &mut Rng,
+        device: &Device,
+    ) -> Result<LSTMCell> {
         let k = 1.0 / (hidden_size as f32).sqrt();
         let (i, h) = (input_size, hidden_size);
         Ok(LSTMCell {
             weight_ih: init::uniform([4 * h, i], k, rng, device)?,
             weight_hh: init::uniform([4 * h, h], k, rng, device)?,
-            bias_ih: bias.then(|| init::uniform([4 * h], k, rng, device)).transpose()?,
-            bias_hh: bias.then(|| init::uniform([4 * h], k, rng, device)).transpose()?,
+            bias_ih: bias
+                .then(|| init::uniform([4 * h], k, rng, device))
+                .transpose()?,
+            bias_hh: bias
+                .then(|| init::uniform([4 * h], k, rng, device))
+                .transpose()?,
         })
     }
 
@@ -58,7 +68,11 @@ impl LSTMCell {
     }
 
     /// `x` `[B, I]`, `(h, c)` each `[B, H]` (zeros when `None`) → `(h', c')`.
-    pub fn forward(&self, x: &Tensor, state: Option<(&Tensor, &Tensor)>) -> Result<(Tensor, Tensor)> {
+    pub fn forward(
+        &self,
+        x: &Tensor,
+        state: Option<(&Tensor, &Tensor)>,
+    ) -> Result<(Tensor, Tensor)> {
         let (h, c) = match state {
             Some((h, c)) => (h.clone(), c.clone()),
             None => {
@@ -80,18 +94,28 @@ impl Cell for LSTMCell {
 
     fn step(&self, gi: &Tensor, state: &[Tensor]) -> Result<Vec<Tensor>> {
         let (h, c) = (&state[0], &state[1]); // h_{t-1}, c_{t-1}: [B, H]
-        // W_ih x_t + b_ih + W_hh h_{t-1} + b_hh, cut into the four gates' pre-activations
-        let a = gi.add(&linear(h, &self.weight_hh, self.bias_hh.as_ref())?)?.chunk(4, -1)?; // 4 × [B, H]
+
+        // W_hh h_{t-1} + b_hh, one GEMM for the four gates (W_ih x_t + b_ih came before the loop)
+        let gh = linear(h, &self.weight_hh, self.bias_hh.as_ref())?; // [B, 4H]
+
+        // the gates' pre-activations W_i· x_t + b_i· + W_h· h_{t-1} + b_h·, for · = i, f, g, o
+        let a = gi.add(&gh)?.chunk(4, -1)?; // 4 × [B, H]
+
         // i_t = σ(W_ii x_t + b_ii + W_hi h_{t-1} + b_hi)
         let i = a[0].sigmoid()?; // [B, H]
+
         // f_t = σ(W_if x_t + b_if + W_hf h_{t-1} + b_hf)
         let f = a[1].sigmoid()?; // [B, H]
+
         // g_t = tanh(W_ig x_t + b_ig + W_hg h_{t-1} + b_hg)
         let g = a[2].tanh()?; // [B, H]
+
         // o_t = σ(W_io x_t + b_io + W_ho h_{t-1} + b_ho)
         let o = a[3].sigmoid()?; // [B, H]
+
         // c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t
         let c_t = f.mul(c)?.add(&i.mul(&g)?)?; // [B, H]
+
         // h_t = o_t ⊙ tanh(c_t)
         let h_t = o.mul(&c_t.tanh()?)?; // [B, H]
         Ok(vec![h_t, c_t])
@@ -100,7 +124,13 @@ impl Cell for LSTMCell {
 
 impl Module for LSTMCell {
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        cell_parameters(&self.weight_ih, &self.weight_hh, &self.bias_ih, &self.bias_hh, "")
+        cell_parameters(
+            &self.weight_ih,
+            &self.weight_hh,
+            &self.bias_ih,
+            &self.bias_hh,
+            "",
+        )
     }
 
     fn parameters_mut(&mut self) -> Vec<&mut Tensor> {
@@ -123,7 +153,15 @@ impl LSTM {
         config.validate("LSTM")?;
         let n = config.num_layers * config.directions();
         let cells = (0..n)
-            .map(|i| LSTMCell::new(config.layer_input(i / config.directions()), config.hidden_size, config.bias, rng, device))
+            .map(|i| {
+                LSTMCell::new(
+                    config.layer_input(i / config.directions()),
+                    config.hidden_size,
+                    config.bias,
+                    rng,
+                    device,
+                )
+            })
             .collect::<Result<_>>()?;
         Ok(LSTM { config, cells })
     }
@@ -133,9 +171,24 @@ impl LSTM {
     /// all T) → (output `[T, B, D·H]` or `[B, T, D·H]`, zero at padded steps;
     /// `(h_n, c_n)` each `[L·D, B, H]`).
     #[allow(clippy::type_complexity)]
-    pub fn forward(&self, x: &Tensor, state: Option<(&Tensor, &Tensor)>, lengths: Option<&[usize]>, ctx: &mut Ctx) -> Result<(Tensor, (Tensor, Tensor))> {
+    pub fn forward(
+        &self,
+        x: &Tensor,
+        state: Option<(&Tensor, &Tensor)>,
+        lengths: Option<&[usize]>,
+        ctx: &mut Ctx,
+    ) -> Result<(Tensor, (Tensor, Tensor))> {
         let init = state.map(|(h, c)| [h, c]);
-        let (out, mut finals) = recurrent::run("LSTM", &self.cells, &self.config, 2, x, init.as_ref().map(|a| &a[..]), lengths, ctx)?;
+        let (out, mut finals) = recurrent::run(
+            "LSTM",
+            &self.cells,
+            &self.config,
+            2,
+            x,
+            init.as_ref().map(|a| &a[..]),
+            lengths,
+            ctx,
+        )?;
         let c_n = finals.pop().expect("c_n");
         Ok((out, (finals.pop().expect("h_n"), c_n)))
     }
@@ -145,11 +198,22 @@ impl Module for LSTM {
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
         let cfg = &self.config;
         (self.cells.iter().enumerate())
-            .flat_map(|(i, c)| cell_parameters(&c.weight_ih, &c.weight_hh, &c.bias_ih, &c.bias_hh, &cfg.suffix(i)))
+            .flat_map(|(i, c)| {
+                cell_parameters(
+                    &c.weight_ih,
+                    &c.weight_hh,
+                    &c.bias_ih,
+                    &c.bias_hh,
+                    &cfg.suffix(i),
+                )
+            })
             .collect()
     }
 
     fn parameters_mut(&mut self) -> Vec<&mut Tensor> {
-        self.cells.iter_mut().flat_map(|c| c.parameters_mut()).collect()
+        self.cells
+            .iter_mut()
+            .flat_map(|c| c.parameters_mut())
+            .collect()
     }
 }

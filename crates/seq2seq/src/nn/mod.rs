@@ -37,6 +37,7 @@ mod positional;
 mod recurrent;
 mod rnn;
 mod transformer;
+mod transformer_layer;
 
 pub use attention::{Attention, AttentionOutput, Keys, Score};
 pub use dropout::Dropout;
@@ -50,9 +51,9 @@ pub use positional::PositionalEncoding;
 pub use recurrent::RnnConfig;
 pub use rnn::{RNNCell, RNN};
 pub use transformer::{
-    Activation, Parts, Transformer, TransformerConfig, TransformerDecoder, TransformerDecoderLayer,
-    TransformerEncoder, TransformerEncoderLayer,
+    Activation, Transformer, TransformerConfig, TransformerDecoder, TransformerEncoder,
 };
+pub use transformer_layer::{Parts, TransformerDecoderLayer, TransformerEncoderLayer};
 
 use std::fmt;
 use std::path::Path;
@@ -96,7 +97,10 @@ pub trait Module {
 
     /// The parameters alone, for an optimizer.
     fn parameters(&self) -> Vec<Tensor> {
-        self.named_parameters().into_iter().map(|(_, t)| t).collect()
+        self.named_parameters()
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect()
     }
 
     /// Copies `state` into the parameters, by name. Strict, as PyTorch's
@@ -110,7 +114,8 @@ pub trait Module {
             match state.iter().find(|(n, _)| n == name) {
                 None => err.missing.push(name.clone()),
                 Some((_, t)) if t.shape() != p.shape() => {
-                    err.mismatched.push((name.clone(), p.shape().clone(), t.shape().clone()))
+                    err.mismatched
+                        .push((name.clone(), p.shape().clone(), t.shape().clone()))
                 }
                 Some(_) => {}
             }
@@ -124,7 +129,10 @@ pub trait Module {
             return Err(err);
         }
         for (name, p) in &params {
-            let (_, t) = state.iter().find(|(n, _)| n == name).expect("checked above");
+            let (_, t) = state
+                .iter()
+                .find(|(n, _)| n == name)
+                .expect("checked above");
             p.copy_from(&t.to(&p.device())?)?;
         }
         Ok(())
@@ -170,7 +178,7 @@ pub struct StateDictError {
     /// `(name, the module's shape, the state's shape)`.
     pub mismatched: Vec<(String, Shape, Shape)>,
     /// Reading the file or copying failed.
-    pub io: Option<tensor::Error>,
+    pub io: Option<Box<tensor::Error>>,
 }
 
 impl StateDictError {
@@ -185,7 +193,7 @@ impl StateDictError {
 impl From<tensor::Error> for StateDictError {
     fn from(e: tensor::Error) -> Self {
         StateDictError {
-            io: Some(e),
+            io: Some(Box::new(e)),
             ..Default::default()
         }
     }

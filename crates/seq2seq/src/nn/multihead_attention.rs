@@ -75,21 +75,44 @@ pub struct MultiheadAttention {
 /// The additive causal mask `[L, S]`: 0 where s ≤ l, -∞ above the diagonal
 /// (`nn.Transformer.generate_square_subsequent_mask` for L = S).
 pub fn causal_mask(l: usize, s: usize, device: &Device) -> Result<Tensor> {
-    let m = (0..l * s).map(|i| if i % s > i / s { f32::NEG_INFINITY } else { 0.0 }).collect();
+    let m = (0..l * s)
+        .map(|i| {
+            if i % s > i / s {
+                f32::NEG_INFINITY
+            } else {
+                0.0
+            }
+        })
+        .collect();
     Tensor::from_vec(m, [l, s], device)
 }
 
 impl MultiheadAttention {
-    pub fn new(embed_dim: usize, num_heads: usize, dropout: f32, bias: bool, batch_first: bool, rng: &mut Rng, device: &Device) -> Result<Self> {
-        if num_heads == 0 || embed_dim % num_heads != 0 {
-            return Err(invalid("MultiheadAttention", format!("embed_dim {embed_dim} is not divisible by num_heads {num_heads}")));
+    pub fn new(
+        embed_dim: usize,
+        num_heads: usize,
+        dropout: f32,
+        bias: bool,
+        batch_first: bool,
+        rng: &mut Rng,
+        device: &Device,
+    ) -> Result<Self> {
+        if num_heads == 0 || !embed_dim.is_multiple_of(num_heads) {
+            return Err(invalid(
+                "MultiheadAttention",
+                format!("embed_dim {embed_dim} is not divisible by num_heads {num_heads}"),
+            ));
         }
         let e = embed_dim;
         let mut out_proj = Linear::new(e, e, bias, rng, device)?;
-        out_proj.bias = bias.then(|| Tensor::zeros([e], device).map(Tensor::requires_grad_)).transpose()?;
+        out_proj.bias = bias
+            .then(|| Tensor::zeros([e], device).map(Tensor::requires_grad_))
+            .transpose()?;
         Ok(MultiheadAttention {
             in_proj_weight: init::xavier_uniform([3 * e, e], 1.0, rng, device)?,
-            in_proj_bias: bias.then(|| Tensor::zeros([3 * e], device).map(Tensor::requires_grad_)).transpose()?,
+            in_proj_bias: bias
+                .then(|| Tensor::zeros([3 * e], device).map(Tensor::requires_grad_))
+                .transpose()?,
             out_proj,
             num_heads,
             dropout,
@@ -102,57 +125,111 @@ impl MultiheadAttention {
     }
 
     /// Attention of `query` over `key`/`value` → (output, weights if asked).
-    pub fn forward(&self, query: &Tensor, key: &Tensor, value: &Tensor, masks: &Masks, need_weights: Weights, ctx: &mut Ctx) -> Result<(Tensor, Option<Tensor>)> {
+    pub fn forward(
+        &self,
+        query: &Tensor,
+        key: &Tensor,
+        value: &Tensor,
+        masks: &Masks,
+        need_weights: Weights,
+        ctx: &mut Ctx,
+    ) -> Result<(Tensor, Option<Tensor>)> {
         let (e, h) = (self.embed_dim(), self.num_heads);
         for x in [query, key, value] {
             if x.rank() != 3 || x.dims()[2] != e {
-                return Err(invalid("MultiheadAttention", format!("input of shape {} is not [·, ·, {e}]", x.shape())));
+                return Err(invalid(
+                    "MultiheadAttention",
+                    format!("input of shape {} is not [·, ·, {e}]", x.shape()),
+                ));
             }
         }
-        let batch_first = |x: &Tensor| if self.batch_first { Ok(x.clone()) } else { x.transpose(0, 1) };
-        let (q, k, v) = self.project(&batch_first(query)?, &batch_first(key)?, &batch_first(value)?, query.id() == key.id() && key.id() == value.id())?;
+        let bf = |x: &Tensor| match self.batch_first {
+            true => Ok(x.clone()),
+            false => x.transpose(0, 1),
+        };
+        let same = query.id() == key.id() && key.id() == value.id();
+
+        // Q = X_q W_Qᵀ + b_Q,   K = X_k W_Kᵀ + b_K,   V = X_v W_Vᵀ + b_V
+        let (q, k, v) = self.project(&bf(query)?, &bf(key)?, &bf(value)?, same)?; // [B, L|S, E]
         let (b, l, s) = (q.dims()[0], q.dims()[1], k.dims()[1]);
-        let mask = self.additive_mask(masks, b, l, s, &q.device())?;
+        let mask = self.additive_mask(masks, b, l, s, &q.device())?; // M: [B|1, h|1, L, S]
+
+        // Q_i, K_i, V_i: the i-th slice of d = E/h features
+        let (q, k, v) = (
+            split_heads(&q, h)?,
+            split_heads(&k, h)?,
+            split_heads(&v, h)?,
+        ); // [B, h, L|S, d]
+
         // head_i = softmax(Q_i K_iᵀ / √d + M) V_i
-        let (heads, weights) = scaled_dot_product_attention(&split_heads(&q, h)?, &split_heads(&k, h)?, &split_heads(&v, h)?, mask.as_ref(), self.dropout, ctx)?; // [B, h, L, d], [B, h, L, S]
+        let (heads, weights) =
+            scaled_dot_product_attention(&q, &k, &v, mask.as_ref(), self.dropout, ctx)?; // [B, h, L, d]
+
         // [head_1; …; head_h]
         let concat = heads.permute(&[0, 2, 1, 3])?.reshape([b, l, e])?; // [B, L, E]
+
         // out = [head_1; …; head_h] W_Oᵀ + b_O
         let out = self.out_proj.forward(&concat)?; // [B, L, E]
-        let out = if self.batch_first { out } else { out.transpose(0, 1)? };
+        let out = if self.batch_first {
+            out
+        } else {
+            out.transpose(0, 1)?
+        };
         let weights = match need_weights {
             Weights::None => None,
             Weights::Averaged => Some(weights.mean(&[1], false)?), // [B, L, S]
-            Weights::PerHead => Some(weights),                    // [B, h, L, S]
+            Weights::PerHead => Some(weights),                     // [B, h, L, S]
         };
         Ok((out, weights))
     }
 
     /// Q, K, V (batch-first): one GEMM for self-attention, else one per input
     /// with the matching rows of `in_proj_weight`.
-    fn project(&self, query: &Tensor, key: &Tensor, value: &Tensor, same: bool) -> Result<(Tensor, Tensor, Tensor)> {
+    fn project(
+        &self,
+        query: &Tensor,
+        key: &Tensor,
+        value: &Tensor,
+        same: bool,
+    ) -> Result<(Tensor, Tensor, Tensor)> {
         let e = self.embed_dim();
         if same {
             // [Q; K; V] = X [W_Q; W_K; W_V]ᵀ + [b_Q; b_K; b_V]
-            let qkv = linear(query, &self.in_proj_weight, self.in_proj_bias.as_ref())?.chunk(3, -1)?; // 3 × [B, L, E]
+            let qkv =
+                linear(query, &self.in_proj_weight, self.in_proj_bias.as_ref())?.chunk(3, -1)?; // 3 × [B, L, E]
             return Ok((qkv[0].clone(), qkv[1].clone(), qkv[2].clone()));
         }
         let rows = |i: usize| -> Result<(Tensor, Option<Tensor>)> {
             let w = self.in_proj_weight.narrow(0, i * e, e)?;
-            Ok((w, self.in_proj_bias.as_ref().map(|b| b.narrow(0, i * e, e)).transpose()?))
+            Ok((
+                w,
+                self.in_proj_bias
+                    .as_ref()
+                    .map(|b| b.narrow(0, i * e, e))
+                    .transpose()?,
+            ))
         };
         let ((wq, bq), (wk, bk), (wv, bv)) = (rows(0)?, rows(1)?, rows(2)?);
         // Q = X_q W_Qᵀ + b_Q
         let q = linear(query, &wq, bq.as_ref())?; // [B, L, E]
+
         // K = X_k W_Kᵀ + b_K
         let k = linear(key, &wk, bk.as_ref())?; // [B, S, E]
+
         // V = X_v W_Vᵀ + b_V
         let v = linear(value, &wv, bv.as_ref())?; // [B, S, E]
         Ok((q, k, v))
     }
 
     /// M = attn_mask + causal + key padding, as one additive `[B, h|1, L, S]` tensor.
-    fn additive_mask(&self, masks: &Masks, b: usize, l: usize, s: usize, device: &Device) -> Result<Option<Tensor>> {
+    fn additive_mask(
+        &self,
+        masks: &Masks,
+        b: usize,
+        l: usize,
+        s: usize,
+        device: &Device,
+    ) -> Result<Option<Tensor>> {
         let h = self.num_heads;
         let mut m: Option<Tensor> = None;
         let mut add = |t: Tensor| -> Result<()> {
@@ -166,7 +243,16 @@ impl MultiheadAttention {
             match a.dims() {
                 [l2, s2] if (*l2, *s2) == (l, s) => add(a.reshape([1, 1, l, s])?)?,
                 [n, l2, s2] if (*n, *l2, *s2) == (b * h, l, s) => add(a.reshape([b, h, l, s])?)?,
-                _ => return Err(invalid("MultiheadAttention", format!("attn_mask has shape {}, expected [{l}, {s}] or [{}, {l}, {s}]", a.shape(), b * h))),
+                _ => {
+                    return Err(invalid(
+                        "MultiheadAttention",
+                        format!(
+                            "attn_mask has shape {}, expected [{l}, {s}] or [{}, {l}, {s}]",
+                            a.shape(),
+                            b * h
+                        ),
+                    ))
+                }
             }
         }
         if masks.causal {
@@ -174,7 +260,13 @@ impl MultiheadAttention {
         }
         if let Some(p) = masks.key_padding_mask {
             if p.dims() != [b, s] {
-                return Err(invalid("MultiheadAttention", format!("key_padding_mask has shape {}, expected [{b}, {s}]", p.shape())));
+                return Err(invalid(
+                    "MultiheadAttention",
+                    format!(
+                        "key_padding_mask has shape {}, expected [{b}, {s}]",
+                        p.shape()
+                    ),
+                ));
             }
             let zeros = Tensor::zeros([b, 1, 1, s], device)?;
             add(zeros.masked_fill(&p.reshape([b, 1, 1, s])?, f32::NEG_INFINITY)?)?;
@@ -192,17 +284,33 @@ fn split_heads(x: &Tensor, h: usize) -> Result<Tensor> {
 /// softmax(Q Kᵀ / √d + M) V for `[B, h, T, d]` inputs → (output
 /// `[B, h, L, d]`, weights `[B, h, L, S]`). The one place a fused attention
 /// kernel plugs in when the engine has one.
-pub(crate) fn scaled_dot_product_attention(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>, dropout: f32, ctx: &mut Ctx) -> Result<(Tensor, Tensor)> {
+pub(crate) fn scaled_dot_product_attention(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    mask: Option<&Tensor>,
+    dropout: f32,
+    ctx: &mut Ctx,
+) -> Result<(Tensor, Tensor)> {
     let d = q.dims()[3];
-    // Q Kᵀ / √d   (Kᵀ by the GEMM's transpose flag, not a copy)
-    let scores = q.mul_scalar(1.0 / (d as f32).sqrt())?.matmul_t(k, false, true)?; // [B, h, L, S]
-    // + M
+
+    // Q / √d   (scaled before the product, as PyTorch)
+    let q = q.mul_scalar(1.0 / (d as f32).sqrt())?; // [B, h, L, d]
+
+    // Q Kᵀ / √d   (Kᵀ through the GEMM's transpose flag, not a copy)
+    let scores = q.matmul_t(k, false, true)?; // [B, h, L, S]
+
+    // Q Kᵀ / √d + M
     let scores = match mask {
         Some(m) => scores.add(m)?, // [B, h, L, S]
         None => scores,
     };
-    // A = softmax(Q Kᵀ / √d + M)
-    let a = scores.softmax(-1)?.dropout(dropout, ctx.train, &mut ctx.rng)?; // [B, h, L, S]
+
+    // A = softmax(Q Kᵀ / √d + M), then dropout in training
+    let a = scores
+        .softmax(-1)?
+        .dropout(dropout, ctx.train, &mut ctx.rng)?; // [B, h, L, S]
+
     // A V
     Ok((a.matmul(v)?, a)) // [B, h, L, d]
 }
@@ -210,7 +318,11 @@ pub(crate) fn scaled_dot_product_attention(q: &Tensor, k: &Tensor, v: &Tensor, m
 impl Module for MultiheadAttention {
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
         let mut p = vec![("in_proj_weight".to_string(), self.in_proj_weight.clone())];
-        p.extend(self.in_proj_bias.iter().map(|b| ("in_proj_bias".to_string(), b.clone())));
+        p.extend(
+            self.in_proj_bias
+                .iter()
+                .map(|b| ("in_proj_bias".to_string(), b.clone())),
+        );
         p.extend(prefixed("out_proj", &self.out_proj));
         p
     }

@@ -29,7 +29,13 @@ pub struct PositionalEncoding {
 }
 
 impl PositionalEncoding {
-    pub fn new(d_model: usize, max_len: usize, dropout: f32, batch_first: bool, device: &Device) -> Result<Self> {
+    pub fn new(
+        d_model: usize,
+        max_len: usize,
+        dropout: f32,
+        batch_first: bool,
+        device: &Device,
+    ) -> Result<Self> {
         Ok(PositionalEncoding {
             pe: Self::table(max_len, d_model, device)?,
             dropout: Dropout::new(dropout),
@@ -57,10 +63,22 @@ impl PositionalEncoding {
         let t_axis = if self.batch_first { 1 } else { 0 };
         let t = x.dims().get(t_axis).copied().unwrap_or(0);
         if x.rank() != 3 || t > self.pe.dims()[0] || x.dims()[2] != self.pe.dims()[1] {
-            return Err(invalid("PositionalEncoding", format!("input {} does not fit the table {}", x.shape(), self.pe.shape())));
+            return Err(invalid(
+                "PositionalEncoding",
+                format!(
+                    "input {} does not fit the table {}",
+                    x.shape(),
+                    self.pe.shape()
+                ),
+            ));
         }
         let pe = self.pe.narrow(0, 0, t)?; // [T, D]
-        let pe = if self.batch_first { pe } else { pe.unsqueeze(1)? }; // [T, D] or [T, 1, D]
+        let pe = if self.batch_first {
+            pe
+        } else {
+            pe.unsqueeze(1)?
+        }; // [T, D] or [T, 1, D]
+
         // y = dropout(x + PE[0..T])
         self.dropout.forward(&x.add(&pe)?, ctx) // like x
     }

@@ -105,7 +105,10 @@ impl RnnConfig {
             return Err(invalid(op, format!("sizes must be positive: {self:?}")));
         }
         if !(0.0..1.0).contains(&self.dropout) {
-            return Err(invalid(op, format!("dropout {} is outside [0, 1)", self.dropout)));
+            return Err(invalid(
+                op,
+                format!("dropout {} is outside [0, 1)", self.dropout),
+            ));
         }
         Ok(())
     }
@@ -134,69 +137,113 @@ pub(crate) fn run<C: Cell>(
     lengths: Option<&[usize]>,
     ctx: &mut Ctx,
 ) -> Result<(Tensor, Vec<Tensor>)> {
-    let (dirs, h) = (cfg.directions(), cfg.hidden_size);
+    let dirs = cfg.directions();
     if x.rank() != 3 || x.dims()[2] != cfg.input_size {
-        let want = if cfg.batch_first { "[B, T, I]" } else { "[T, B, I]" };
-        let msg = format!("input has shape {}, expected {want} with I = {}", x.shape(), cfg.input_size);
+        let want = if cfg.batch_first {
+            "[B, T, I]"
+        } else {
+            "[T, B, I]"
+        };
+        let msg = format!(
+            "input has shape {}, expected {want} with I = {}",
+            x.shape(),
+            cfg.input_size
+        );
         return Err(invalid(op, msg));
     }
-    let x = if cfg.batch_first { x.transpose(0, 1)? } else { x.clone() }; // [T, B, I]
+    let x = if cfg.batch_first {
+        x.transpose(0, 1)?
+    } else {
+        x.clone()
+    }; // [T, B, I]
     let (t_len, b) = (x.dims()[0], x.dims()[1]);
     let masks = step_masks(op, lengths, t_len, b, &x)?;
     let states0 = initial_states(op, cfg, n_state, b, init, &x)?;
 
-    let mut input = x;
+    let mut input = x; // [T, B, I] for layer 0, then [T, B, D·H]
     let mut finals: Vec<Vec<Tensor>> = vec![Vec::new(); n_state];
     for l in 0..cfg.num_layers {
         if l > 0 {
+            // dropout between layers, in training only
             input = input.dropout(cfg.dropout, ctx.train, &mut ctx.rng)?;
         }
         let rows = input.reshape([t_len * b, cfg.layer_input(l)])?; // [T·B, I]
         let mut outputs = Vec::with_capacity(dirs);
         for d in 0..dirs {
             let cell = &cells[l * dirs + d];
-            // W_ih x_t + b_ih for every t in one GEMM
+
+            // W_ih x_t + b_ih for every t: one GEMM before the recurrence
             let gi = cell.project_input(&rows)?; // [T·B, G·H]
-            let gi = gi.reshape([t_len, b, gi.dims()[1]])?; // [T, B, G·H]
-            let gi = unbind_time(&gi)?; // T × [B, G·H]
-            let mut state = states0[l * dirs + d].clone();
-            let mut out = vec![None; t_len];
-            let order: Vec<usize> = if d == 0 { (0..t_len).collect() } else { (0..t_len).rev().collect() };
-            for t in order {
-                let next = cell.step(&gi[t], &state)?;
-                match &masks[t] {
-                    None => {
-                        out[t] = Some(next[0].clone());
-                        state = next;
-                    }
-                    Some(m) => {
-                        // padded steps: output 0, state carried over
-                        out[t] = Some(next[0].mul(m)?);
-                        state = next
-                            .iter()
-                            .zip(&state)
-                            .map(|(new, old)| Tensor::where_cond(m, new, old))
-                            .collect::<Result<_>>()?;
-                    }
-                }
-            }
-            let out: Vec<Tensor> = out.into_iter().map(|o| o.expect("every step ran")).collect();
-            outputs.push(Tensor::stack(&out, 0)?); // [T, B, H]
+            let gi = unbind_time(&gi.reshape([t_len, b, gi.dims()[1]])?)?; // T × [B, G·H]
+
+            let (out, state) = unroll(cell, &gi, states0[l * dirs + d].clone(), &masks, d == 1)?;
+            outputs.push(out); // [T, B, H]
             for (k, s) in state.into_iter().enumerate() {
-                finals[k].push(s);
+                finals[k].push(s); // [B, H]
             }
         }
-        input = if dirs == 1 { outputs.pop().expect("one direction") } else { Tensor::cat(&outputs, -1)? }; // [T, B, D·H]
+        // [h→_t ; h←_t]
+        input = match dirs {
+            1 => outputs.remove(0),
+            _ => Tensor::cat(&outputs, -1)?,
+        }; // [T, B, D·H]
     }
-    let output = if cfg.batch_first { input.transpose(0, 1)? } else { input };
-    let finals = finals.iter().map(|f| Tensor::stack(f, 0)).collect::<Result<Vec<_>>>()?; // [L·D, B, H]
-    debug_assert!(finals.iter().all(|f| f.dims() == [cfg.num_layers * dirs, b, h]));
+    let output = if cfg.batch_first {
+        input.transpose(0, 1)?
+    } else {
+        input
+    };
+    let finals = (finals.iter().map(|f| Tensor::stack(f, 0))).collect::<Result<Vec<_>>>()?; // [L·D, B, H]
     Ok((output, finals))
+}
+
+/// One direction of one layer: the cell applied at t = 1 … T (or T … 1 when
+/// `reverse`) → (outputs `[T, B, H]`, final state).
+fn unroll<C: Cell>(
+    cell: &C,
+    gi: &[Tensor],
+    mut state: Vec<Tensor>,
+    masks: &[Option<Tensor>],
+    reverse: bool,
+) -> Result<(Tensor, Vec<Tensor>)> {
+    let t_len = gi.len();
+    let mut out = vec![None; t_len];
+    let order: Vec<usize> = match reverse {
+        false => (0..t_len).collect(),
+        true => (0..t_len).rev().collect(),
+    };
+    for t in order {
+        // h'_t = cell(x_t, h_{t-1})
+        let next = cell.step(&gi[t], &state)?; // [B, H] (and c for the LSTM)
+        let Some(m) = &masks[t] else {
+            out[t] = Some(next[0].clone());
+            state = next;
+            continue;
+        };
+        // y_t = m_t ⊙ h'_t                       (m_t = 1 while step t is real, else 0)
+        out[t] = Some(next[0].mul(m)?); // [B, H]
+
+        // h_t = m_t ? h'_t : h_{t-1}             (and the same for c)
+        state = (next.iter().zip(&state))
+            .map(|(new, old)| Tensor::where_cond(m, new, old))
+            .collect::<Result<_>>()?; // [B, H]
+    }
+    let out: Vec<Tensor> = out
+        .into_iter()
+        .map(|o| o.expect("every step ran"))
+        .collect();
+    Ok((Tensor::stack(&out, 0)?, state)) // [T, B, H]
 }
 
 /// For each step t, `None` while every sequence is still running, else the
 /// mask `[B, 1]` that is 1 where `t < lengths[b]`.
-fn step_masks(op: &'static str, lengths: Option<&[usize]>, t_len: usize, b: usize, like: &Tensor) -> Result<Vec<Option<Tensor>>> {
+fn step_masks(
+    op: &'static str,
+    lengths: Option<&[usize]>,
+    t_len: usize,
+    b: usize,
+    like: &Tensor,
+) -> Result<Vec<Option<Tensor>>> {
     let Some(lengths) = lengths else {
         return Ok(vec![None; t_len]);
     };
@@ -210,14 +257,24 @@ fn step_masks(op: &'static str, lengths: Option<&[usize]>, t_len: usize, b: usiz
             if t < shortest {
                 return Ok(None);
             }
-            let m: Vec<f32> = lengths.iter().map(|&n| if t < n { 1.0 } else { 0.0 }).collect();
+            let m: Vec<f32> = lengths
+                .iter()
+                .map(|&n| if t < n { 1.0 } else { 0.0 })
+                .collect();
             Tensor::from_vec(m, [b, 1], &like.device()).map(Some)
         })
         .collect()
 }
 
 /// The initial state of each (layer, direction): `init[k][l·D + d]`, or zeros.
-fn initial_states(op: &'static str, cfg: &RnnConfig, n_state: usize, b: usize, init: Option<&[&Tensor]>, like: &Tensor) -> Result<Vec<Vec<Tensor>>> {
+fn initial_states(
+    op: &'static str,
+    cfg: &RnnConfig,
+    n_state: usize,
+    b: usize,
+    init: Option<&[&Tensor]>,
+    like: &Tensor,
+) -> Result<Vec<Vec<Tensor>>> {
     let (n, h) = (cfg.num_layers * cfg.directions(), cfg.hidden_size);
     match init {
         None => {
@@ -227,12 +284,18 @@ fn initial_states(op: &'static str, cfg: &RnnConfig, n_state: usize, b: usize, i
         Some(init) => {
             for s in init {
                 if s.dims() != [n, b, h] {
-                    let msg = format!("initial state has shape {}, expected [{n}, {b}, {h}] (L·D, B, H)", s.shape());
+                    let msg = format!(
+                        "initial state has shape {}, expected [{n}, {b}, {h}] (L·D, B, H)",
+                        s.shape()
+                    );
                     return Err(invalid(op, msg));
                 }
             }
-            let per_state: Vec<Vec<Tensor>> = init.iter().map(|s| unbind_time(s)).collect::<Result<_>>()?;
-            Ok((0..n).map(|i| per_state.iter().map(|s| s[i].clone()).collect()).collect())
+            let per_state: Vec<Vec<Tensor>> =
+                init.iter().map(|s| unbind_time(s)).collect::<Result<_>>()?;
+            Ok((0..n)
+                .map(|i| per_state.iter().map(|s| s[i].clone()).collect())
+                .collect())
         }
     }
 }

@@ -36,14 +36,24 @@ pub struct RNNCell {
 
 impl RNNCell {
     /// A cell with every tensor drawn from U(±1/√H), as PyTorch.
-    pub fn new(input_size: usize, hidden_size: usize, bias: bool, rng: &mut Rng, device: &Device) -> Result<RNNCell> {
+    pub fn new(
+        input_size: usize,
+        hidden_size: usize,
+        bias: bool,
+        rng: &mut Rng,
+        device: &Device,
+    ) -> Result<RNNCell> {
         let k = 1.0 / (hidden_size as f32).sqrt();
         let (i, h) = (input_size, hidden_size);
         Ok(RNNCell {
             weight_ih: init::uniform([h, i], k, rng, device)?,
             weight_hh: init::uniform([h, h], k, rng, device)?,
-            bias_ih: bias.then(|| init::uniform([h], k, rng, device)).transpose()?,
-            bias_hh: bias.then(|| init::uniform([h], k, rng, device)).transpose()?,
+            bias_ih: bias
+                .then(|| init::uniform([h], k, rng, device))
+                .transpose()?,
+            bias_hh: bias
+                .then(|| init::uniform([h], k, rng, device))
+                .transpose()?,
         })
     }
 
@@ -64,15 +74,25 @@ impl Cell for RNNCell {
 
     fn step(&self, gi: &Tensor, state: &[Tensor]) -> Result<Vec<Tensor>> {
         let h = &state[0]; // h_{t-1}: [B, H]
+
+        // W_hh h_{t-1} + b_hh (W_ih x_t + b_ih came before the loop)
+        let gh = linear(h, &self.weight_hh, self.bias_hh.as_ref())?; // [B, H]
+
         // h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)
-        let h_t = gi.add(&linear(h, &self.weight_hh, self.bias_hh.as_ref())?)?.tanh()?; // [B, H]
+        let h_t = gi.add(&gh)?.tanh()?; // [B, H]
         Ok(vec![h_t])
     }
 }
 
 impl Module for RNNCell {
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        cell_parameters(&self.weight_ih, &self.weight_hh, &self.bias_ih, &self.bias_hh, "")
+        cell_parameters(
+            &self.weight_ih,
+            &self.weight_hh,
+            &self.bias_ih,
+            &self.bias_hh,
+            "",
+        )
     }
 
     fn parameters_mut(&mut self) -> Vec<&mut Tensor> {
@@ -95,15 +115,38 @@ impl RNN {
         config.validate("RNN")?;
         let n = config.num_layers * config.directions();
         let cells = (0..n)
-            .map(|i| RNNCell::new(config.layer_input(i / config.directions()), config.hidden_size, config.bias, rng, device))
+            .map(|i| {
+                RNNCell::new(
+                    config.layer_input(i / config.directions()),
+                    config.hidden_size,
+                    config.bias,
+                    rng,
+                    device,
+                )
+            })
             .collect::<Result<_>>()?;
         Ok(RNN { config, cells })
     }
 
     /// As [`super::GRU::forward`]: (output, h_n).
-    pub fn forward(&self, x: &Tensor, h0: Option<&Tensor>, lengths: Option<&[usize]>, ctx: &mut Ctx) -> Result<(Tensor, Tensor)> {
+    pub fn forward(
+        &self,
+        x: &Tensor,
+        h0: Option<&Tensor>,
+        lengths: Option<&[usize]>,
+        ctx: &mut Ctx,
+    ) -> Result<(Tensor, Tensor)> {
         let init = h0.map(|h| [h]);
-        let (out, mut finals) = recurrent::run("RNN", &self.cells, &self.config, 1, x, init.as_ref().map(|a| &a[..]), lengths, ctx)?;
+        let (out, mut finals) = recurrent::run(
+            "RNN",
+            &self.cells,
+            &self.config,
+            1,
+            x,
+            init.as_ref().map(|a| &a[..]),
+            lengths,
+            ctx,
+        )?;
         Ok((out, finals.remove(0)))
     }
 }
@@ -112,11 +155,22 @@ impl Module for RNN {
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
         let cfg = &self.config;
         (self.cells.iter().enumerate())
-            .flat_map(|(i, c)| cell_parameters(&c.weight_ih, &c.weight_hh, &c.bias_ih, &c.bias_hh, &cfg.suffix(i)))
+            .flat_map(|(i, c)| {
+                cell_parameters(
+                    &c.weight_ih,
+                    &c.weight_hh,
+                    &c.bias_ih,
+                    &c.bias_hh,
+                    &cfg.suffix(i),
+                )
+            })
             .collect()
     }
 
     fn parameters_mut(&mut self) -> Vec<&mut Tensor> {
-        self.cells.iter_mut().flat_map(|c| c.parameters_mut()).collect()
+        self.cells
+            .iter_mut()
+            .flat_map(|c| c.parameters_mut())
+            .collect()
     }
 }

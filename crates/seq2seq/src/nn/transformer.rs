@@ -1,34 +1,27 @@
-//! The Transformer (Vaswani et al. 2017, "Attention Is All You Need", §3.1
-//! and §3.3), `torch.nn.Transformer` and its parts: encoder and decoder
-//! layers, their stacks, and the whole encoder–decoder.
+//! The Transformer encoder–decoder (Vaswani et al. 2017, "Attention Is All
+//! You Need", §3.1), `torch.nn.TransformerEncoder`, `torch.nn.TransformerDecoder`
+//! and `torch.nn.Transformer`: stacks of the layers in transformer_layer.rs.
 //!
 //! ```text
-//!   FFN(x) = W_2 · dropout(act(W_1 x + b_1)) + b_2                act = ReLU or GELU
-//!   post-norm (Vaswani; norm_first = false):
-//!     encoder:  x = LN_1(x + SelfAttn(x));   x = LN_2(x + FFN(x))
-//!     decoder:  y = LN_1(y + SelfAttn(y));   y = LN_2(y + CrossAttn(y, m));   y = LN_3(y + FFN(y))
-//!   pre-norm (Xiong et al. 2020; norm_first = true):
-//!     encoder:  x = x + SelfAttn(LN_1(x));   x = x + FFN(LN_2(x))
-//!     decoder:  y = y + SelfAttn(LN_1(y));   y = y + CrossAttn(LN_2(y), m);   y = y + FFN(LN_3(y))
-//!   every sub-layer's output goes through dropout before the residual sum
+//!   m = LN_enc(Encoder_N(… Encoder_1(x)))              the memory
+//!   y = LN_dec(Decoder_N(… Decoder_1(y, m) …, m))      every decoder layer attends to m
 //! ```
 //!
 //! Shapes: source x and memory m `[B, S, E]`, target y `[B, T, E]` with
-//! `batch_first` (else `[S, B, E]`, `[T, B, E]`, PyTorch's default); FFN
-//! hidden `[·, ·, F]`. B batch, S source length, T target length, E model
-//! size (`d_model`), F `dim_feedforward`.
+//! `batch_first` (else `[S, B, E]`, `[T, B, E]`, PyTorch's default). B batch,
+//! S source length, T target length, E model size (`d_model`).
 //!
-//! Conventions: PyTorch's parameter names (`layers.0.self_attn.in_proj_weight`,
-//! `linear1`, `norm2`, `multihead_attn`, …, and `encoder.` / `decoder.`
-//! prefixes in [`Transformer`], whose stacks end with a LayerNorm
-//! `encoder.norm` / `decoder.norm` as `torch.nn.Transformer` builds them).
-//! Masks are [`Masks`] (see multihead_attention.rs): the target's
-//! self-attention usually sets `causal`. Initialisation: PyTorch's per-layer
-//! defaults, then xavier_uniform on every matrix for [`Transformer`], as its
-//! `_reset_parameters`.
+//! Conventions: PyTorch's names — `layers.{i}.` inside a stack, `norm.` for
+//! its final LayerNorm, `encoder.` / `decoder.` in [`Transformer`], which
+//! always has both final norms, as `torch.nn.Transformer` builds them (they
+//! matter for pre-norm, whose layers leave their output unnormalised).
+//! Initialisation: PyTorch's per-layer defaults, then xavier_uniform on every
+//! matrix for [`Transformer`], as its `_reset_parameters`. The embeddings,
+//! positional encoding and output projection belong to the model, not here.
 
-use super::multihead_attention::{Masks, MultiheadAttention, Weights};
-use super::{prefixed, Ctx, Dropout, LayerNorm, Linear, Module};
+use super::multihead_attention::Masks;
+use super::transformer_layer::{norm, TransformerDecoderLayer, TransformerEncoderLayer};
+use super::{prefixed, Ctx, LayerNorm, Module};
 use tensor::{init, Device, Result, Rng, Tensor};
 
 /// The feed-forward nonlinearity.
@@ -72,185 +65,6 @@ impl Default for TransformerConfig {
     }
 }
 
-/// What both layers share: the position-wise feed-forward network, the
-/// dropout on every sub-layer, and where the norm sits.
-pub struct Parts {
-    pub linear1: Linear,
-    pub linear2: Linear,
-    pub dropout: Dropout,
-    pub activation: Activation,
-    pub norm_first: bool,
-}
-
-impl Parts {
-    fn new(c: &TransformerConfig, rng: &mut Rng, device: &Device) -> Result<Parts> {
-        Ok(Parts {
-            linear1: Linear::new(c.d_model, c.dim_feedforward, true, rng, device)?,
-            linear2: Linear::new(c.dim_feedforward, c.d_model, true, rng, device)?,
-            dropout: Dropout::new(c.dropout),
-            activation: c.activation,
-            norm_first: c.norm_first,
-        })
-    }
-
-    /// dropout(FFN(x)), FFN(x) = W_2 · dropout(act(W_1 x + b_1)) + b_2
-    fn feed_forward(&self, x: &Tensor, ctx: &mut Ctx) -> Result<Tensor> {
-        let a = self.linear1.forward(x)?; // [B, T, F]
-        let a = match self.activation {
-            Activation::Relu => a.relu()?,
-            Activation::Gelu => a.gelu()?,
-        };
-        let y = self.linear2.forward(&self.dropout.forward(&a, ctx)?)?; // [B, T, E]
-        self.dropout.forward(&y, ctx)
-    }
-
-    /// One residual sub-layer: x + f(LN(x)) with `norm_first`, else LN(x + f(x)).
-    fn residual(&self, x: &Tensor, norm: &LayerNorm, f: impl FnOnce(&Tensor) -> Result<Tensor>) -> Result<Tensor> {
-        match self.norm_first {
-            // pre-norm: x + f(LN(x))
-            true => x.add(&f(&norm.forward(x)?)?),
-            // post-norm: LN(x + f(x))
-            false => norm.forward(&x.add(&f(x)?)?),
-        }
-    }
-
-    fn named(&self) -> Vec<(String, Tensor)> {
-        let mut p = prefixed("linear1", &self.linear1);
-        p.extend(prefixed("linear2", &self.linear2));
-        p
-    }
-
-    fn slots(&mut self) -> Vec<&mut Tensor> {
-        let mut p = self.linear1.parameters_mut();
-        p.extend(self.linear2.parameters_mut());
-        p
-    }
-}
-
-fn norm(c: &TransformerConfig, device: &Device) -> Result<LayerNorm> {
-    let mut n = LayerNorm::new(c.d_model, device)?;
-    n.eps = c.layer_norm_eps;
-    Ok(n)
-}
-
-fn attention(c: &TransformerConfig, rng: &mut Rng, device: &Device) -> Result<MultiheadAttention> {
-    MultiheadAttention::new(c.d_model, c.nhead, c.dropout, true, c.batch_first, rng, device)
-}
-
-/// `torch.nn.TransformerEncoderLayer`: self-attention, then FFN.
-pub struct TransformerEncoderLayer {
-    pub self_attn: MultiheadAttention,
-    pub norm1: LayerNorm,
-    pub norm2: LayerNorm,
-    /// `linear1`, `linear2`, dropout, activation, norm_first.
-    pub parts: Parts,
-}
-
-impl TransformerEncoderLayer {
-    pub fn new(c: &TransformerConfig, rng: &mut Rng, device: &Device) -> Result<Self> {
-        Ok(TransformerEncoderLayer {
-            self_attn: attention(c, rng, device)?,
-            parts: Parts::new(c, rng, device)?,
-            norm1: norm(c, device)?,
-            norm2: norm(c, device)?,
-        })
-    }
-
-    /// `src` `[B, S, E]` → `[B, S, E]`; `mask` for the self-attention.
-    pub fn forward(&self, src: &Tensor, mask: &Masks, ctx: &mut Ctx) -> Result<Tensor> {
-        let p = &self.parts;
-        // x = x + SelfAttn(LN_1(x))   or   x = LN_1(x + SelfAttn(x))
-        let x = p.residual(src, &self.norm1, |x| {
-            let (a, _) = self.self_attn.forward(x, x, x, mask, Weights::None, ctx)?;
-            p.dropout.forward(&a, ctx)
-        })?; // [B, S, E]
-        // x = x + FFN(LN_2(x))   or   x = LN_2(x + FFN(x))
-        p.residual(&x, &self.norm2, |x| p.feed_forward(x, ctx)) // [B, S, E]
-    }
-}
-
-impl Module for TransformerEncoderLayer {
-    fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        let mut p = prefixed("self_attn", &self.self_attn);
-        p.extend(self.parts.named());
-        p.extend(prefixed("norm1", &self.norm1));
-        p.extend(prefixed("norm2", &self.norm2));
-        p
-    }
-
-    fn parameters_mut(&mut self) -> Vec<&mut Tensor> {
-        let mut p = self.self_attn.parameters_mut();
-        p.extend(self.parts.slots());
-        p.extend(self.norm1.parameters_mut());
-        p.extend(self.norm2.parameters_mut());
-        p
-    }
-}
-
-/// `torch.nn.TransformerDecoderLayer`: masked self-attention, attention over
-/// the memory, then FFN.
-pub struct TransformerDecoderLayer {
-    pub self_attn: MultiheadAttention,
-    pub multihead_attn: MultiheadAttention,
-    pub norm1: LayerNorm,
-    pub norm2: LayerNorm,
-    pub norm3: LayerNorm,
-    /// `linear1`, `linear2`, dropout, activation, norm_first.
-    pub parts: Parts,
-}
-
-impl TransformerDecoderLayer {
-    pub fn new(c: &TransformerConfig, rng: &mut Rng, device: &Device) -> Result<Self> {
-        Ok(TransformerDecoderLayer {
-            self_attn: attention(c, rng, device)?,
-            multihead_attn: attention(c, rng, device)?,
-            parts: Parts::new(c, rng, device)?,
-            norm1: norm(c, device)?,
-            norm2: norm(c, device)?,
-            norm3: norm(c, device)?,
-        })
-    }
-
-    /// `tgt` `[B, T, E]`, `memory` `[B, S, E]` → `[B, T, E]`.
-    pub fn forward(&self, tgt: &Tensor, memory: &Tensor, tgt_mask: &Masks, memory_mask: &Masks, ctx: &mut Ctx) -> Result<Tensor> {
-        let p = &self.parts;
-        // y = y + SelfAttn(LN_1(y))   or   y = LN_1(y + SelfAttn(y))
-        let y = p.residual(tgt, &self.norm1, |y| {
-            let (a, _) = self.self_attn.forward(y, y, y, tgt_mask, Weights::None, ctx)?;
-            p.dropout.forward(&a, ctx)
-        })?; // [B, T, E]
-        // y = y + CrossAttn(LN_2(y), m)   or   y = LN_2(y + CrossAttn(y, m))
-        let y = p.residual(&y, &self.norm2, |y| {
-            let (a, _) = self.multihead_attn.forward(y, memory, memory, memory_mask, Weights::None, ctx)?;
-            p.dropout.forward(&a, ctx)
-        })?; // [B, T, E]
-        // y = y + FFN(LN_3(y))   or   y = LN_3(y + FFN(y))
-        p.residual(&y, &self.norm3, |y| p.feed_forward(y, ctx)) // [B, T, E]
-    }
-}
-
-impl Module for TransformerDecoderLayer {
-    fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        let mut p = prefixed("self_attn", &self.self_attn);
-        p.extend(prefixed("multihead_attn", &self.multihead_attn));
-        p.extend(self.parts.named());
-        for (n, l) in [("norm1", &self.norm1), ("norm2", &self.norm2), ("norm3", &self.norm3)] {
-            p.extend(prefixed(n, l));
-        }
-        p
-    }
-
-    fn parameters_mut(&mut self) -> Vec<&mut Tensor> {
-        let mut p = self.self_attn.parameters_mut();
-        p.extend(self.multihead_attn.parameters_mut());
-        p.extend(self.parts.slots());
-        for n in [&mut self.norm1, &mut self.norm2, &mut self.norm3] {
-            p.extend(n.parameters_mut());
-        }
-        p
-    }
-}
-
 /// `torch.nn.TransformerEncoder`: N encoder layers and an optional final norm.
 pub struct TransformerEncoder {
     pub layers: Vec<TransformerEncoderLayer>,
@@ -258,9 +72,17 @@ pub struct TransformerEncoder {
 }
 
 impl TransformerEncoder {
-    pub fn new(c: &TransformerConfig, num_layers: usize, final_norm: bool, rng: &mut Rng, device: &Device) -> Result<Self> {
+    pub fn new(
+        c: &TransformerConfig,
+        num_layers: usize,
+        final_norm: bool,
+        rng: &mut Rng,
+        device: &Device,
+    ) -> Result<Self> {
         Ok(TransformerEncoder {
-            layers: (0..num_layers).map(|_| TransformerEncoderLayer::new(c, rng, device)).collect::<Result<_>>()?,
+            layers: (0..num_layers)
+                .map(|_| TransformerEncoderLayer::new(c, rng, device))
+                .collect::<Result<_>>()?,
             norm: final_norm.then(|| norm(c, device)).transpose()?,
         })
     }
@@ -281,14 +103,29 @@ pub struct TransformerDecoder {
 }
 
 impl TransformerDecoder {
-    pub fn new(c: &TransformerConfig, num_layers: usize, final_norm: bool, rng: &mut Rng, device: &Device) -> Result<Self> {
+    pub fn new(
+        c: &TransformerConfig,
+        num_layers: usize,
+        final_norm: bool,
+        rng: &mut Rng,
+        device: &Device,
+    ) -> Result<Self> {
         Ok(TransformerDecoder {
-            layers: (0..num_layers).map(|_| TransformerDecoderLayer::new(c, rng, device)).collect::<Result<_>>()?,
+            layers: (0..num_layers)
+                .map(|_| TransformerDecoderLayer::new(c, rng, device))
+                .collect::<Result<_>>()?,
             norm: final_norm.then(|| norm(c, device)).transpose()?,
         })
     }
 
-    pub fn forward(&self, tgt: &Tensor, memory: &Tensor, tgt_mask: &Masks, memory_mask: &Masks, ctx: &mut Ctx) -> Result<Tensor> {
+    pub fn forward(
+        &self,
+        tgt: &Tensor,
+        memory: &Tensor,
+        tgt_mask: &Masks,
+        memory_mask: &Masks,
+        ctx: &mut Ctx,
+    ) -> Result<Tensor> {
         let mut y = tgt.clone();
         for layer in &self.layers {
             y = layer.forward(&y, memory, tgt_mask, memory_mask, ctx)?;
@@ -298,12 +135,19 @@ impl TransformerDecoder {
 }
 
 fn stack_parameters<M: Module>(layers: &[M], norm: &Option<LayerNorm>) -> Vec<(String, Tensor)> {
-    let mut p: Vec<_> = layers.iter().enumerate().flat_map(|(i, l)| prefixed(&format!("layers.{i}"), l)).collect();
+    let mut p: Vec<_> = layers
+        .iter()
+        .enumerate()
+        .flat_map(|(i, l)| prefixed(&format!("layers.{i}"), l))
+        .collect();
     p.extend(norm.iter().flat_map(|n| prefixed("norm", n)));
     p
 }
 
-fn stack_slots<'a, M: Module>(layers: &'a mut [M], norm: &'a mut Option<LayerNorm>) -> Vec<&'a mut Tensor> {
+fn stack_slots<'a, M: Module>(
+    layers: &'a mut [M],
+    norm: &'a mut Option<LayerNorm>,
+) -> Vec<&'a mut Tensor> {
     let mut p: Vec<_> = layers.iter_mut().flat_map(|l| l.parameters_mut()).collect();
     p.extend(norm.iter_mut().flat_map(|n| n.parameters_mut()));
     p
@@ -338,8 +182,20 @@ impl Transformer {
     /// Built as `torch.nn.Transformer`: xavier_uniform on every matrix.
     pub fn new(config: TransformerConfig, rng: &mut Rng, device: &Device) -> Result<Self> {
         let t = Transformer {
-            encoder: TransformerEncoder::new(&config, config.num_encoder_layers, true, rng, device)?,
-            decoder: TransformerDecoder::new(&config, config.num_decoder_layers, true, rng, device)?,
+            encoder: TransformerEncoder::new(
+                &config,
+                config.num_encoder_layers,
+                true,
+                rng,
+                device,
+            )?,
+            decoder: TransformerDecoder::new(
+                &config,
+                config.num_decoder_layers,
+                true,
+                rng,
+                device,
+            )?,
             config,
         };
         for p in t.parameters().iter().filter(|p| p.rank() > 1) {
@@ -350,11 +206,21 @@ impl Transformer {
 
     /// `src` `[B, S, E]`, `tgt` `[B, T, E]` → `[B, T, E]`. `memory_mask`
     /// usually repeats the source's key padding mask.
-    pub fn forward(&self, src: &Tensor, tgt: &Tensor, src_mask: &Masks, tgt_mask: &Masks, memory_mask: &Masks, ctx: &mut Ctx) -> Result<Tensor> {
+    pub fn forward(
+        &self,
+        src: &Tensor,
+        tgt: &Tensor,
+        src_mask: &Masks,
+        tgt_mask: &Masks,
+        memory_mask: &Masks,
+        ctx: &mut Ctx,
+    ) -> Result<Tensor> {
         // m = Encoder(x)
         let memory = self.encoder.forward(src, src_mask, ctx)?; // [B, S, E]
+
         // y = Decoder(y, m)
-        self.decoder.forward(tgt, &memory, tgt_mask, memory_mask, ctx) // [B, T, E]
+        self.decoder
+            .forward(tgt, &memory, tgt_mask, memory_mask, ctx) // [B, T, E]
     }
 }
 

@@ -58,7 +58,12 @@ impl Tensor {
             &other.shape().broadcast_strides(&out),
             out.dims(),
         )?;
-        Ok(Tensor::from_op(storage, out, Binary(op), vec![self.clone(), other.clone()]))
+        Ok(Tensor::from_op(
+            storage,
+            out,
+            Binary(op),
+            vec![self.clone(), other.clone()],
+        ))
     }
 
     pub fn add(&self, other: &Tensor) -> Result<Tensor> {

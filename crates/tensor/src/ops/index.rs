@@ -10,7 +10,12 @@ use std::sync::Arc;
 /// Checks that every index is a whole number in `0..size` (or the ignored
 /// value). Runs on host data, so only for CPU tensors: GPU kernels skip
 /// out-of-range ids rather than read outside a buffer.
-pub(crate) fn check_indices(op: &'static str, ids: &Tensor, size: usize, ignore: Option<i64>) -> Result<()> {
+pub(crate) fn check_indices(
+    op: &'static str,
+    ids: &Tensor,
+    size: usize,
+    ignore: Option<i64>,
+) -> Result<()> {
     if ids.device() != Device::Cpu {
         return Ok(());
     }
@@ -70,7 +75,10 @@ impl BackwardOp for IndexSelect {
         let (x, ids) = (&inputs[0], &inputs[1]);
         let (outer, len, inner) = x.shape().split_at_axis(self.axis);
         let gx = backend::index_add(g.storage(), outer, len, inner, ids.storage())?;
-        Ok(vec![Some(Tensor::from_storage(Arc::new(gx), x.shape().clone())), None])
+        Ok(vec![
+            Some(Tensor::from_storage(Arc::new(gx), x.shape().clone())),
+            None,
+        ])
     }
 }
 
@@ -98,7 +106,11 @@ impl Tensor {
     pub fn embedding(&self, ids: &Tensor, padding_idx: Option<usize>) -> Result<Tensor> {
         backend::check_same_device("embedding", self, ids)?;
         if self.rank() != 2 {
-            return Err(Error::bad_shape("embedding", self.shape(), "the table must be [V, D]"));
+            return Err(Error::bad_shape(
+                "embedding",
+                self.shape(),
+                "the table must be [V, D]",
+            ));
         }
         let (rows, dim) = (self.dims()[0], self.dims()[1]);
         if let Some(p) = padding_idx.filter(|&p| p >= rows) {
@@ -112,7 +124,12 @@ impl Tensor {
         let out = backend::gather_rows(self.storage(), dim, ids.storage())?;
         let mut dims = ids.dims().to_vec();
         dims.push(dim);
-        Ok(Tensor::from_op(out, dims, Embedding { padding_idx }, vec![self.clone(), ids.clone()]))
+        Ok(Tensor::from_op(
+            out,
+            dims,
+            Embedding { padding_idx },
+            vec![self.clone(), ids.clone()],
+        ))
     }
 
     /// The entries at positions `ids` (1-D) along `axis`.
@@ -120,21 +137,34 @@ impl Tensor {
         backend::check_same_device("index_select", self, ids)?;
         let a = self.shape().axis("index_select", axis)?;
         if ids.rank() != 1 {
-            return Err(Error::bad_shape("index_select", ids.shape(), "indices must be 1-D"));
+            return Err(Error::bad_shape(
+                "index_select",
+                ids.shape(),
+                "indices must be 1-D",
+            ));
         }
         let (outer, len, inner) = self.shape().split_at_axis(a);
         check_indices("index_select", ids, len, None)?;
         let out = backend::index_select(self.storage(), outer, len, inner, ids.storage())?;
         let mut dims = self.dims().to_vec();
         dims[a] = ids.dims()[0];
-        Ok(Tensor::from_op(out, dims, IndexSelect { axis: a }, vec![self.clone(), ids.clone()]))
+        Ok(Tensor::from_op(
+            out,
+            dims,
+            IndexSelect { axis: a },
+            vec![self.clone(), ids.clone()],
+        ))
     }
 
     /// `a` where `cond` is non-zero, else `b`; all three broadcast together.
     pub fn where_cond(cond: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
         backend::check_same_device("where", cond, a)?;
         backend::check_same_device("where", a, b)?;
-        let shape = Shape::broadcast("where", &Shape::broadcast("where", cond.shape(), a.shape())?, b.shape())?;
+        let shape = Shape::broadcast(
+            "where",
+            &Shape::broadcast("where", cond.shape(), a.shape())?,
+            b.shape(),
+        )?;
         let (c, ax, bx) = (
             cond.detach().broadcast_to(shape.clone())?,
             a.broadcast_to(shape.clone())?,

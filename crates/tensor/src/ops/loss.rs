@@ -51,7 +51,12 @@ impl Tensor {
     /// (f32 holding integers), skipping rows whose target is `ignore_index`.
     /// Returns 0 when every row is ignored (PyTorch returns NaN there; a batch
     /// of padding should not poison training).
-    pub fn cross_entropy(&self, targets: &Tensor, ignore_index: i64, smoothing: f32) -> Result<Tensor> {
+    pub fn cross_entropy(
+        &self,
+        targets: &Tensor,
+        ignore_index: i64,
+        smoothing: f32,
+    ) -> Result<Tensor> {
         backend::check_same_device("cross_entropy", self, targets)?;
         if self.rank() != 2 || targets.rank() != 1 || targets.dims()[0] != self.dims()[0] {
             return Err(Error::shapes_because(
@@ -83,11 +88,18 @@ impl Tensor {
             smoothing,
         };
         let losses = Tensor::from_op(loss_rows, [rows], op, vec![self.clone(), targets.clone()]);
-        losses.sum_all()?.mul_scalar(1.0 / count.max(1) as f32)
+        // The count stays on the device: dividing by it needs no read-back.
+        let count = Tensor::from_storage(Arc::new(count), crate::Shape::scalar());
+        losses.sum_all()?.div(&count.clamp(1.0, f32::MAX)?)
     }
 
     /// The same loss composed from log_softmax, a one-hot mask and a mean, for tests.
-    pub fn cross_entropy_reference(&self, targets: &Tensor, ignore_index: i64, smoothing: f32) -> Result<Tensor> {
+    pub fn cross_entropy_reference(
+        &self,
+        targets: &Tensor,
+        ignore_index: i64,
+        smoothing: f32,
+    ) -> Result<Tensor> {
         let (rows, cols) = (self.dims()[0], self.dims()[1]);
         let logp = self.log_softmax(-1)?;
         let t = targets.to_vec();

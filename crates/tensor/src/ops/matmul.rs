@@ -28,7 +28,11 @@ impl BackwardOp for MatMul {
     fn backward(&self, inputs: &[Tensor], _: &Tensor, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
         let (a, b) = (&inputs[0], &inputs[1]);
         let (ta, tb) = (self.trans_a, self.trans_b);
-        let ga = if ta { b.matmul_t(g, tb, true)? } else { g.matmul_t(b, false, !tb)? };
+        let ga = if ta {
+            b.matmul_t(g, tb, true)?
+        } else {
+            g.matmul_t(b, false, !tb)?
+        };
         let gb = if b.rank() == 2 && a.rank() > 2 && !ta {
             // Shared weight (a Linear layer on [B, T, in]): fold the batch into
             // the rows so the sum over the batch happens inside one GEMM.
@@ -105,7 +109,18 @@ impl Tensor {
         out_dims.extend([m, n]);
         let storage = if batch_b.is_empty() && !trans_a {
             // A stack of row blocks times one matrix is a single taller GEMM.
-            backend::matmul(a.storage(), b.storage(), 1, batch * m, n, k, false, trans_b, 0, 0)?
+            backend::matmul(
+                a.storage(),
+                b.storage(),
+                1,
+                batch * m,
+                n,
+                k,
+                false,
+                trans_b,
+                0,
+                0,
+            )?
         } else {
             let stride_a = if batch_a.is_empty() { 0 } else { m * k };
             let stride_b = if batch_b.is_empty() { 0 } else { k * n };

@@ -165,7 +165,9 @@ impl Tensor {
         let rank = self.rank();
         let mut seen = vec![false; rank];
         let valid = perm.len() == rank
-            && perm.iter().all(|&p| p < rank && !std::mem::replace(&mut seen[p], true));
+            && perm
+                .iter()
+                .all(|&p| p < rank && !std::mem::replace(&mut seen[p], true));
         if !valid {
             return Err(Error::bad_shape(
                 "permute",
@@ -177,7 +179,12 @@ impl Tensor {
         let dims: Vec<usize> = perm.iter().map(|&p| self.dims()[p]).collect();
         let view_strides: Vec<usize> = perm.iter().map(|&p| strides[p]).collect();
         let storage = backend::strided_copy(self.storage(), 0, &dims, &view_strides)?;
-        Ok(Tensor::from_op(storage, dims, Permute(perm.to_vec()), vec![self.clone()]))
+        Ok(Tensor::from_op(
+            storage,
+            dims,
+            Permute(perm.to_vec()),
+            vec![self.clone()],
+        ))
     }
 
     /// Swaps two dimensions.
@@ -199,14 +206,22 @@ impl Tensor {
             return Err(Error::bad_shape(
                 "narrow",
                 self.shape(),
-                format!("range {start}..{} exceeds dimension {a} of size {size}", start + len),
+                format!(
+                    "range {start}..{} exceeds dimension {a} of size {size}",
+                    start + len
+                ),
             ));
         }
         let strides = self.shape().strides();
         let mut dims = self.dims().to_vec();
         dims[a] = len;
         let storage = backend::strided_copy(self.storage(), start * strides[a], &dims, &strides)?;
-        Ok(Tensor::from_op(storage, dims, Narrow { axis: a, start }, vec![self.clone()]))
+        Ok(Tensor::from_op(
+            storage,
+            dims,
+            Narrow { axis: a, start },
+            vec![self.clone()],
+        ))
     }
 
     /// The values repeated along broadcast dimensions to fill `shape`.
@@ -226,7 +241,12 @@ impl Tensor {
         }
         let strides = self.shape().broadcast_strides(&shape);
         let storage = backend::strided_copy(self.storage(), 0, shape.dims(), &strides)?;
-        Ok(Tensor::from_op(storage, shape, BroadcastTo, vec![self.clone()]))
+        Ok(Tensor::from_op(
+            storage,
+            shape,
+            BroadcastTo,
+            vec![self.clone()],
+        ))
     }
 
     /// Joins tensors along an existing axis; all other dimensions must agree.
@@ -240,8 +260,8 @@ impl Tensor {
         for t in tensors {
             backend::check_same_device("cat", first, t)?;
             let same_rank = t.rank() == first.rank();
-            let others_agree = same_rank
-                && (0..t.rank()).all(|i| i == a || t.dims()[i] == first.dims()[i]);
+            let others_agree =
+                same_rank && (0..t.rank()).all(|i| i == a || t.dims()[i] == first.dims()[i]);
             if !others_agree {
                 return Err(Error::shapes_because(
                     "cat",
@@ -255,7 +275,12 @@ impl Tensor {
         let (outer, _, inner) = first.shape().split_at_axis(a);
         let parts: Vec<_> = tensors.iter().map(|t| (t.storage(), t.dims()[a])).collect();
         let storage = backend::cat(&parts, outer, inner)?;
-        Ok(Tensor::from_op(storage, dims, Cat { axis: a }, tensors.to_vec()))
+        Ok(Tensor::from_op(
+            storage,
+            dims,
+            Cat { axis: a },
+            tensors.to_vec(),
+        ))
     }
 
     /// Joins same-shaped tensors along a new axis.

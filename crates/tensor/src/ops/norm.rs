@@ -53,9 +53,18 @@ impl BackwardOp for LayerNorm {
 
 impl Tensor {
     /// Layer norm over the last axis with optional affine `gamma` (weight) and `beta` (bias), each `[cols]`.
-    pub fn layer_norm(&self, gamma: Option<&Tensor>, beta: Option<&Tensor>, eps: f32) -> Result<Tensor> {
+    pub fn layer_norm(
+        &self,
+        gamma: Option<&Tensor>,
+        beta: Option<&Tensor>,
+        eps: f32,
+    ) -> Result<Tensor> {
         if self.rank() == 0 {
-            return Err(Error::bad_shape("layer_norm", self.shape(), "needs at least one axis"));
+            return Err(Error::bad_shape(
+                "layer_norm",
+                self.shape(),
+                "needs at least one axis",
+            ));
         }
         let cols = self.dims()[self.rank() - 1];
         let rows = self.numel() / cols.max(1);
@@ -71,7 +80,10 @@ impl Tensor {
             }
         }
         if gamma.is_none() && beta.is_some() {
-            return Err(Error::invalid("layer_norm", "a bias without a weight is not supported"));
+            return Err(Error::invalid(
+                "layer_norm",
+                "a bias without a weight is not supported",
+            ));
         }
         let (y, mean, rstd) = backend::layer_norm(
             self.storage(),
@@ -95,7 +107,12 @@ impl Tensor {
     }
 
     /// The same layer norm composed from basic ops: slower, obviously right.
-    pub fn layer_norm_reference(&self, gamma: Option<&Tensor>, beta: Option<&Tensor>, eps: f32) -> Result<Tensor> {
+    pub fn layer_norm_reference(
+        &self,
+        gamma: Option<&Tensor>,
+        beta: Option<&Tensor>,
+        eps: f32,
+    ) -> Result<Tensor> {
         let mu = self.mean(&[-1], true)?;
         let centred = self.sub(&mu)?;
         let var = centred.square()?.mean(&[-1], true)?;

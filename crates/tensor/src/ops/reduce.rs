@@ -25,7 +25,9 @@ impl BackwardOp for Reduce {
             // d Σx = 1 everywhere
             ReduceOp::Sum => g.broadcast_to(x.shape().clone())?,
             // d mean = 1/len everywhere
-            ReduceOp::Mean => g.mul_scalar(1.0 / self.len as f32)?.broadcast_to(x.shape().clone())?,
+            ReduceOp::Mean => g
+                .mul_scalar(1.0 / self.len as f32)?
+                .broadcast_to(x.shape().clone())?,
             // the gradient is shared by the elements that reach the extreme
             ReduceOp::Max | ReduceOp::Min => {
                 let hit = x.compare(BinaryOp::Eq, y)?;
@@ -36,8 +38,6 @@ impl BackwardOp for Reduce {
         Ok(vec![Some(gx)])
     }
 }
-
-
 
 impl Tensor {
     /// Reduces one axis, keeping it with size 1.
@@ -53,10 +53,21 @@ impl Tensor {
         let storage = backend::reduce(op, self.storage(), outer, len, inner)?;
         let mut dims = self.dims().to_vec();
         dims[axis] = 1;
-        Ok(Tensor::from_op(storage, dims, Reduce { op, axis, len }, vec![self.clone()]))
+        Ok(Tensor::from_op(
+            storage,
+            dims,
+            Reduce { op, axis, len },
+            vec![self.clone()],
+        ))
     }
 
-    fn reduce_axes(&self, op: ReduceOp, name: &'static str, axes: &[isize], keepdim: bool) -> Result<Tensor> {
+    fn reduce_axes(
+        &self,
+        op: ReduceOp,
+        name: &'static str,
+        axes: &[isize],
+        keepdim: bool,
+    ) -> Result<Tensor> {
         let mut axes: Vec<usize> = axes
             .iter()
             .map(|&a| self.shape().axis(name, a))
@@ -116,7 +127,10 @@ impl Tensor {
         } else {
             dims.remove(a);
         }
-        Ok(Tensor::from_storage(std::sync::Arc::new(storage), dims.into()))
+        Ok(Tensor::from_storage(
+            std::sync::Arc::new(storage),
+            dims.into(),
+        ))
     }
 
     /// Sums a gradient of a broadcast shape back down to `target`, the shape

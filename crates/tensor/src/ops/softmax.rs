@@ -43,7 +43,9 @@ impl Tensor {
     }
 
     fn softmax_impl(&self, axis: isize, log: bool) -> Result<Tensor> {
-        let a = self.shape().axis(if log { "log_softmax" } else { "softmax" }, axis)?;
+        let a = self
+            .shape()
+            .axis(if log { "log_softmax" } else { "softmax" }, axis)?;
         let last = self.rank() - 1;
         if a != last {
             return self
@@ -54,6 +56,11 @@ impl Tensor {
         let cols = self.dims()[last];
         let rows = self.numel() / cols.max(1);
         let storage = backend::softmax(self.storage(), rows, cols, log)?;
-        Ok(Tensor::from_op(storage, self.shape().clone(), Softmax { log }, vec![self.clone()]))
+        Ok(Tensor::from_op(
+            storage,
+            self.shape().clone(),
+            Softmax { log },
+            vec![self.clone()],
+        ))
     }
 }

@@ -57,7 +57,12 @@ impl Tensor {
     /// Applies a pointwise op. Public methods below name each one.
     pub fn map(&self, op: UnaryOp) -> Result<Tensor> {
         let storage = backend::unary(op, self.storage())?;
-        Ok(Tensor::from_op(storage, self.shape().clone(), Unary(op), vec![self.clone()]))
+        Ok(Tensor::from_op(
+            storage,
+            self.shape().clone(),
+            Unary(op),
+            vec![self.clone()],
+        ))
     }
 
     pub fn neg(&self) -> Result<Tensor> {

@@ -14,7 +14,10 @@ pub fn clip_grad_norm(params: &[Tensor], max_norm: f32) -> Result<f32> {
             if !s.is_finite() {
                 return Err(Error::invalid(
                     "clip_grad_norm",
-                    format!("gradient of parameter {i} (shape {}) is not finite", p.shape()),
+                    format!(
+                        "gradient of parameter {i} (shape {}) is not finite",
+                        p.shape()
+                    ),
                 ));
             }
             total += s;

@@ -43,7 +43,9 @@ pub(crate) fn find_state(state: &[(String, Tensor)], name: &str, like: &Tensor) 
         .iter()
         .find(|(n, _)| n == name)
         .map(|(_, t)| t)
-        .ok_or_else(|| crate::Error::invalid("optimizer state", format!("tensor {name:?} is missing")))?;
+        .ok_or_else(|| {
+            crate::Error::invalid("optimizer state", format!("tensor {name:?} is missing"))
+        })?;
     if t.shape() != like.shape() {
         return Err(crate::Error::shapes_because(
             "optimizer state",

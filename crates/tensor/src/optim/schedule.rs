@@ -47,7 +47,10 @@ mod tests {
 
     #[test]
     fn noam_peaks_at_warmup() {
-        let s = LrSchedule::Noam { d_model: 512, warmup: 4000 };
+        let s = LrSchedule::Noam {
+            d_model: 512,
+            warmup: 4000,
+        };
         let peak = s.lr(1.0, 4000);
         assert!((peak - 512f32.powf(-0.5) * 4000f32.powf(-0.5)).abs() < 1e-9);
         assert!(s.lr(1.0, 3999) < peak && s.lr(1.0, 4001) < peak);
@@ -55,8 +58,14 @@ mod tests {
 
     #[test]
     fn step_decay_and_inverse_sqrt() {
-        let s = LrSchedule::StepDecay { step_size: 10, gamma: 0.5 };
-        assert_eq!((s.lr(1.0, 10), s.lr(1.0, 11), s.lr(1.0, 21)), (1.0, 0.5, 0.25));
+        let s = LrSchedule::StepDecay {
+            step_size: 10,
+            gamma: 0.5,
+        };
+        assert_eq!(
+            (s.lr(1.0, 10), s.lr(1.0, 11), s.lr(1.0, 21)),
+            (1.0, 0.5, 0.25)
+        );
         let s = LrSchedule::InverseSqrt { warmup: 100 };
         assert_eq!(s.lr(2.0, 50), 1.0);
         assert_eq!(s.lr(2.0, 400), 1.0);

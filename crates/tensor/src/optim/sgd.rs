@@ -33,7 +33,10 @@ impl Sgd {
             ));
         }
         Ok(Sgd {
-            momentum_buffer: params.iter().map(|p| p.detach().zeros_like()).collect::<Result<_>>()?,
+            momentum_buffer: params
+                .iter()
+                .map(|p| p.detach().zeros_like())
+                .collect::<Result<_>>()?,
             params,
             config,
             step: 0,
@@ -85,7 +88,11 @@ impl Optimizer for Sgd {
 
     fn load_state(&mut self, state: &[(String, Tensor)], step: u64) -> Result<()> {
         for (i, p) in self.params.iter().enumerate() {
-            self.momentum_buffer[i].copy_from(&find_state(state, &format!("{i}.momentum_buffer"), p)?)?;
+            self.momentum_buffer[i].copy_from(&find_state(
+                state,
+                &format!("{i}.momentum_buffer"),
+                p,
+            )?)?;
         }
         self.step = step;
         Ok(())

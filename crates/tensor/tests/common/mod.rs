@@ -12,7 +12,14 @@ pub fn param(shape: &[usize], lo: f32, hi: f32, seed: u64) -> Tensor {
 
 /// Like `param`, but every value at least `margin` away from each of `kinks`,
 /// so a finite difference never straddles a point where the op is not smooth.
-pub fn param_away(shape: &[usize], lo: f32, hi: f32, seed: u64, kinks: &[f32], margin: f32) -> Tensor {
+pub fn param_away(
+    shape: &[usize],
+    lo: f32,
+    hi: f32,
+    seed: u64,
+    kinks: &[f32],
+    margin: f32,
+) -> Tensor {
     let mut v = param(shape, lo, hi, seed).to_vec();
     for x in &mut v {
         for &k in kinks {
@@ -21,7 +28,9 @@ pub fn param_away(shape: &[usize], lo: f32, hi: f32, seed: u64, kinks: &[f32], m
             }
         }
     }
-    Tensor::from_vec(v, shape.to_vec(), &Device::Cpu).unwrap().requires_grad_()
+    Tensor::from_vec(v, shape.to_vec(), &Device::Cpu)
+        .unwrap()
+        .requires_grad_()
 }
 
 /// Host tensor from values (no grad).
@@ -32,6 +41,9 @@ pub fn t(values: &[f32], shape: &[usize]) -> Tensor {
 pub fn assert_close(a: &[f32], b: &[f32], tol: f32) {
     assert_eq!(a.len(), b.len(), "lengths differ");
     for (i, (x, y)) in a.iter().zip(b).enumerate() {
-        assert!((x - y).abs() <= tol * (1.0 + y.abs()), "element {i}: {x} vs {y}");
+        assert!(
+            (x - y).abs() <= tol * (1.0 + y.abs()),
+            "element {i}: {x} vs {y}"
+        );
     }
 }

@@ -1,0 +1,375 @@
+//! The blocked loop nest and the packing routines, generic over a blocking
+//! [`Config`] (micro-tile shape, cache block sizes, vector type) and
+//! monomorphised once per ISA inside a `#[target_feature]` entry point.
+//!
+//! ```text
+//! for jc in 0..n step NC                      one B panel: KC x NC (L2/L3)
+//!   for pc in 0..k step KC
+//!     for ic in 0..m step MC                  one A block: MC x KC (L2), packed
+//!       for jr in 0..NC step NR               one B sliver: KC x NR (L1),
+//!                                             packed lazily on the first ic
+//!         for ir in 0..MC step MR             one MR x NR tile of C: micro-kernel
+//! ```
+
+use super::kernel::{tile, Lanes, Out, P8};
+#[cfg(target_arch = "x86_64")]
+use super::kernel::{Y8, Z16};
+use super::View;
+use std::cell::Cell;
+
+/// A blocking scheme for one ISA.
+pub(super) trait Config {
+    type S: Lanes;
+    /// Rows of the register tile (the packed A sliver width).
+    const MR: usize;
+    /// Columns of the register tile (the packed B sliver width).
+    const NR: usize;
+    /// Depth of one packed slice of k.
+    const KC: usize;
+    /// Rows of C per packed A block (a multiple of MR).
+    const MC: usize;
+    /// Columns of C per packed B panel (a multiple of NR).
+    const NC: usize;
+}
+
+macro_rules! config {
+    ($(#[$doc:meta])* $name:ident, $s:ty, MR = $mr:expr, NV = $nv:expr, KC = $kc:expr, MC = $mc:expr, NC = $nc:expr) => {
+        $(#[$doc])*
+        pub(super) struct $name;
+        impl Config for $name {
+            type S = $s;
+            const MR: usize = $mr;
+            const NR: usize = $nv * <$s as Lanes>::L;
+            const KC: usize = $kc;
+            const MC: usize = $mc;
+            const NC: usize = $nc;
+        }
+    };
+}
+
+#[cfg(target_arch = "x86_64")]
+config!(
+    /// AVX-512: 8 x 48 tile = 24 zmm accumulators, 3 loads of B + 8 broadcasts
+    /// per 24 FMAs.
+    Avx512Cfg, Z16, MR = 8, NV = 3, KC = 256, MC = 192, NC = 3072
+);
+#[cfg(target_arch = "x86_64")]
+config!(
+    /// AVX2: 6 x 16 tile = 12 ymm accumulators (+2 for B, +1 broadcast).
+    Avx2Cfg, Y8, MR = 6, NV = 2, KC = 256, MC = 120, NC = 2048
+);
+config!(
+    /// Portable: 4 x 8 tile of plain arrays (fits 16 SSE registers).
+    PortableCfg, P8, MR = 4, NV = 1, KC = 256, MC = 64, NC = 1024
+);
+
+/// The MR/NR of the configuration an ISA uses (for splitting work into tiles).
+pub(super) fn tile_shape(isa: crate::Isa) -> (usize, usize) {
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        crate::Isa::Avx512 => (Avx512Cfg::MR, Avx512Cfg::NR),
+        #[cfg(target_arch = "x86_64")]
+        crate::Isa::Avx2Fma => (Avx2Cfg::MR, Avx2Cfg::NR),
+        _ => (PortableCfg::MR, PortableCfg::NR),
+    }
+}
+
+/// `R`-row tile with as many vectors as the live columns need.
+#[inline(always)]
+unsafe fn tile_v<S: Lanes, const R: usize, const NV: usize>(
+    kc: usize,
+    a: *const f32,
+    mr: usize,
+    b: *const f32,
+    nr: usize,
+    out: Out,
+) {
+    match out.cols.div_ceil(S::L) {
+        1 if NV > 1 => tile::<S, R, 1>(kc, a, mr, b, nr, out),
+        2 if NV > 2 => tile::<S, R, 2>(kc, a, mr, b, nr, out),
+        _ => tile::<S, R, NV>(kc, a, mr, b, nr, out),
+    }
+}
+
+/// One micro-tile of `rows <= MR` rows: full tiles run the `MR`-row kernel,
+/// remainders are split into 8/4/2/1-row kernels (no wasted rows, no scalar
+/// fallback).
+#[inline(always)]
+unsafe fn micro<C: Config, const MR: usize, const NV: usize>(
+    kc: usize,
+    a: *const f32,
+    b: *const f32,
+    rows: usize,
+    out: Out,
+) {
+    if rows == MR {
+        return tile_v::<C::S, MR, NV>(kc, a, MR, b, C::NR, out);
+    }
+    let mut r0 = 0;
+    while r0 < rows {
+        let left = rows - r0;
+        let o = Out {
+            c: out.c.add(r0 * out.ldc),
+            ..out
+        };
+        let ap = a.add(r0);
+        let take = if left >= 8 && MR > 8 {
+            tile_v::<C::S, 8, NV>(kc, ap, MR, b, C::NR, o);
+            8
+        } else if left >= 4 {
+            tile_v::<C::S, 4, NV>(kc, ap, MR, b, C::NR, o);
+            4
+        } else if left >= 2 {
+            tile_v::<C::S, 2, NV>(kc, ap, MR, b, C::NR, o);
+            2
+        } else {
+            tile_v::<C::S, 1, NV>(kc, ap, MR, b, C::NR, o);
+            1
+        };
+        r0 += take;
+    }
+}
+
+/// Pack rows `i0..i0+mc`, depth `p0..p0+kc` of op(A) into MR-row slivers:
+/// sliver `q` holds `kc` groups of `MR` values (one per row), rows past `mc`
+/// zero.
+#[inline(always)]
+fn pack_a(a: View, i0: usize, p0: usize, mc: usize, kc: usize, mr: usize, out: &mut [f32]) {
+    for (q, sliver) in out[..mc.div_ceil(mr) * kc * mr]
+        .chunks_exact_mut(kc * mr)
+        .enumerate()
+    {
+        let r0 = i0 + q * mr;
+        let live = mr.min(i0 + mc - r0);
+        if a.rs == 1 {
+            // op(A) columns are contiguous (A stored transposed).
+            for (p, dst) in sliver.chunks_exact_mut(mr).enumerate() {
+                let base = (p0 + p) * a.cs + r0;
+                dst[..live].copy_from_slice(&a.data[base..base + live]);
+                dst[live..].fill(0.0);
+            }
+        } else {
+            // op(A) rows are contiguous: a transposing gather, one row at a time.
+            for i in 0..live {
+                let base = (r0 + i) * a.rs + p0 * a.cs;
+                if a.cs == 1 {
+                    let src = &a.data[base..base + kc];
+                    for (dst, &x) in sliver.chunks_exact_mut(mr).zip(src) {
+                        dst[i] = x;
+                    }
+                } else {
+                    for (p, dst) in sliver.chunks_exact_mut(mr).enumerate() {
+                        dst[i] = a.data[base + p * a.cs];
+                    }
+                }
+            }
+            if live < mr {
+                for dst in sliver.chunks_exact_mut(mr) {
+                    dst[live..].fill(0.0);
+                }
+            }
+        }
+    }
+}
+
+/// Pack depth `p0..p0+kc`, columns `j0..j0+cols` (`cols <= nr`) of op(B) into
+/// one sliver of `kc` rows of `nr` values, columns past `cols` zero.
+#[inline(always)]
+fn pack_b(b: View, p0: usize, j0: usize, kc: usize, cols: usize, nr: usize, out: &mut [f32]) {
+    let out = &mut out[..kc * nr];
+    if b.cs == 1 {
+        for (p, dst) in out.chunks_exact_mut(nr).enumerate() {
+            let base = (p0 + p) * b.rs + j0;
+            dst[..cols].copy_from_slice(&b.data[base..base + cols]);
+            dst[cols..].fill(0.0);
+        }
+    } else {
+        // op(B) columns are contiguous when B is stored transposed.
+        let mut j = 0;
+        if b.rs == 1 {
+            // Four columns at a time: four contiguous reads, one 16-byte write.
+            while j + 4 <= cols {
+                let s: [&[f32]; 4] = std::array::from_fn(|t| {
+                    let base = (j0 + j + t) * b.cs + p0;
+                    &b.data[base..base + kc]
+                });
+                for (p, dst) in out.chunks_exact_mut(nr).enumerate() {
+                    let d = &mut dst[j..j + 4];
+                    d[0] = s[0][p];
+                    d[1] = s[1][p];
+                    d[2] = s[2][p];
+                    d[3] = s[3][p];
+                }
+                j += 4;
+            }
+        }
+        for jj in j..cols {
+            let base = (j0 + jj) * b.cs + p0 * b.rs;
+            for (p, dst) in out.chunks_exact_mut(nr).enumerate() {
+                dst[jj] = b.data[base + p * b.rs];
+            }
+        }
+        if cols < nr {
+            for dst in out.chunks_exact_mut(nr) {
+                dst[cols..].fill(0.0);
+            }
+        }
+    }
+}
+
+/// A 64-byte aligned chunk, so packed slivers start on cache lines.
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct Line([f32; 16]);
+
+thread_local! {
+    /// Packing space, reused across calls on this thread.
+    static PACK: Cell<Vec<Line>> = const { Cell::new(Vec::new()) };
+}
+
+/// This thread's packing space, taken from the thread-local cache for one
+/// product and put back on drop. (A guard rather than a closure: a closure
+/// would be compiled without the caller's target features.)
+struct Buffers {
+    lines: Vec<Line>,
+    la: usize,
+}
+
+impl Buffers {
+    /// Room for `na` + `nb` floats, each part 64-byte aligned.
+    #[inline(always)]
+    fn take(na: usize, nb: usize) -> Self {
+        let (la, lb) = (na.div_ceil(16), nb.div_ceil(16));
+        let mut lines = PACK.with(|p| p.take());
+        if lines.len() < la + lb {
+            lines = vec![Line([0.0; 16]); la + lb];
+        }
+        Buffers { lines, la }
+    }
+
+    #[inline(always)]
+    fn split(&mut self) -> (&mut [f32], &mut [f32]) {
+        let (x, y) = self.lines.split_at_mut(self.la);
+        // SAFETY: `Line` is 16 plain f32 with no padding (repr C, size 64).
+        unsafe {
+            (
+                std::slice::from_raw_parts_mut(x.as_mut_ptr() as *mut f32, x.len() * 16),
+                std::slice::from_raw_parts_mut(y.as_mut_ptr() as *mut f32, y.len() * 16),
+            )
+        }
+    }
+}
+
+impl Drop for Buffers {
+    fn drop(&mut self) {
+        let lines = std::mem::take(&mut self.lines);
+        PACK.with(|p| p.set(lines));
+    }
+}
+
+/// The whole blocked product for one block of C (`m x n`, starting at `c`).
+///
+/// # Safety
+/// `c` must be valid for writes to `m` rows of `n` floats with row stride
+/// `ldc`, and no other thread may touch those elements meanwhile; `a` and `b`
+/// must cover `op(A)` (`m x k`) and `op(B)` (`k x n`); `k > 0`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+unsafe fn serial<C: Config, const MR: usize, const NV: usize>(
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f32,
+    a: View,
+    b: View,
+    beta: f32,
+    c: *mut f32,
+    ldc: usize,
+) {
+    const {
+        assert!(C::MR == MR && C::NR == NV * <C::S as Lanes>::L);
+        assert!(C::MC % MR == 0 && C::NC % (NV * <C::S as Lanes>::L) == 0);
+    }
+    let (nr, kcm) = (C::NR, k.min(C::KC));
+    let na = kcm * m.min(C::MC).next_multiple_of(MR);
+    let nb = kcm * n.min(C::NC).next_multiple_of(nr);
+    let mut bufs = Buffers::take(na, nb);
+    let (apack, bpack) = bufs.split();
+    {
+        for jc in (0..n).step_by(C::NC) {
+            let nc = C::NC.min(n - jc);
+            for pc in (0..k).step_by(C::KC) {
+                let kc = C::KC.min(k - pc);
+                // Later slices of k accumulate onto the first one's result.
+                let beta = if pc == 0 { beta } else { 1.0 };
+                for ic in (0..m).step_by(C::MC) {
+                    let mc = C::MC.min(m - ic);
+                    pack_a(a, ic, pc, mc, kc, MR, apack);
+                    for jr in (0..nc).step_by(nr) {
+                        let cols = nr.min(nc - jr);
+                        let bs = &mut bpack[jr / nr * kc * nr..][..kc * nr];
+                        if ic == 0 {
+                            // Packed just before first use, while it is hot in L1.
+                            pack_b(b, pc, jc + jr, kc, cols, nr, bs);
+                        }
+                        for ir in (0..mc).step_by(MR) {
+                            let out = Out {
+                                c: c.add((ic + ir) * ldc + jc + jr),
+                                ldc,
+                                cols,
+                                alpha,
+                                beta,
+                            };
+                            let ap = apack.as_ptr().add(ir / MR * kc * MR);
+                            micro::<C, MR, NV>(kc, ap, bs.as_ptr(), MR.min(mc - ir), out);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Arguments of one serial block product (see [`serial`]).
+#[derive(Clone, Copy)]
+pub(super) struct Job<'a> {
+    pub m: usize,
+    pub n: usize,
+    pub k: usize,
+    pub alpha: f32,
+    pub a: View<'a>,
+    pub b: View<'a>,
+    pub beta: f32,
+    pub c: *mut f32,
+    pub ldc: usize,
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn run_avx512(j: Job) {
+    serial::<Avx512Cfg, 8, 3>(j.m, j.n, j.k, j.alpha, j.a, j.b, j.beta, j.c, j.ldc)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn run_avx2(j: Job) {
+    serial::<Avx2Cfg, 6, 2>(j.m, j.n, j.k, j.alpha, j.a, j.b, j.beta, j.c, j.ldc)
+}
+
+unsafe fn run_portable(j: Job) {
+    serial::<PortableCfg, 4, 1>(j.m, j.n, j.k, j.alpha, j.a, j.b, j.beta, j.c, j.ldc)
+}
+
+/// Run one block product with the kernels of `isa`.
+///
+/// # Safety
+/// As for [`serial`]; `isa` must be supported by the CPU (what `isa()` returns).
+pub(super) unsafe fn run(isa: crate::Isa, j: Job) {
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        crate::Isa::Avx512 => run_avx512(j),
+        #[cfg(target_arch = "x86_64")]
+        crate::Isa::Avx2Fma => run_avx2(j),
+        _ => run_portable(j),
+    }
+}

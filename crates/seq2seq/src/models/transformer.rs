@@ -1,0 +1,213 @@
+//! The Transformer translation model (Vaswani et al. 2017, §3): embeddings
+//! scaled by √d plus sinusoidal positions, `nn::Transformer`, and a linear
+//! layer to the target vocabulary.
+//!
+//! ```text
+//!   x = PE(√d · E_src x);   y = PE(√d · E_tgt y_<t)
+//!   m = Encoder(x, key padding of x)
+//!   o = Decoder(y, m, causal, key padding of x)
+//!   p(y_t | y_<t, x) = softmax(W_out o_t + b_out)      W_out = E_tgt when tied (§3.4)
+//! ```
+//!
+//! Shapes: source `[B, S]`, target `[B, T]`, model size d, logits
+//! `[B, T, V]`. Options: one table for both sides (`share_embeddings`, needs
+//! a joint vocabulary) and the output projection tied to the target table
+//! (`tie_output`, Press & Wolf 2017). Embeddings start at N(0, 1/d) (as
+//! fairseq), so √d · E has unit scale and a tied output starts small.
+//!
+//! Incremental decoding keeps the memory and the prefix, and reruns the
+//! decoder over the prefix at every step: O(T²), simple, and cheap at the
+//! lengths we translate (a key/value cache is a later optimisation).
+//!
+//! Parameter names: `src_embed.weight`, `tgt_embed.weight` (absent when
+//! shared), `transformer.encoder.*`, `transformer.decoder.*` (PyTorch's
+//! `nn.Transformer` names), `generator.weight` (absent when tied),
+//! `generator.bias`.
+
+use super::config::TransformerSeq2SeqConfig;
+use super::{Seq2Seq, Source, Step, Target};
+use crate::data::Vocab;
+use crate::nn::{
+    prefixed, Activation, Ctx, Embedding, Linear, Masks, Module, PositionalEncoding, Transformer,
+    TransformerConfig,
+};
+use tensor::{Device, Result, Rng, Tensor};
+
+/// The Transformer encoder–decoder with embeddings and generator.
+pub struct TransformerSeq2Seq {
+    pub config: TransformerSeq2SeqConfig,
+    pub src_embed: Embedding,
+    /// `None` when the source table is shared.
+    pub tgt_embed: Option<Embedding>,
+    pub positional: PositionalEncoding,
+    pub transformer: Transformer,
+    /// d → V; its weight is the target table's when tied.
+    pub generator: Linear,
+}
+
+/// The encoder's memory, its padding mask, and the tokens so far.
+#[derive(Clone)]
+pub struct TransformerState {
+    pub memory: Tensor,
+    pub mask: Tensor,
+    /// `[B, t]`: `<bos>` and the tokens decoded so far.
+    pub prefix: Option<Tensor>,
+}
+
+impl TransformerSeq2Seq {
+    pub fn new(config: TransformerSeq2SeqConfig, rng: &mut Rng, device: &Device) -> Result<Self> {
+        let c = &config;
+        let d = c.d_model;
+        let embed = |v: usize, rng: &mut Rng| -> Result<Embedding> {
+            let e = Embedding::new(v, d, Some(Vocab::PAD as usize), rng, device)?;
+            e.weight
+                .copy_from(&e.weight.detach().mul_scalar((d as f32).powf(-0.5))?)?;
+            Ok(e)
+        };
+        let src_embed = embed(c.src_vocab, rng)?;
+        let tgt_embed = match c.share_embeddings {
+            true => None,
+            false => Some(embed(c.tgt_vocab, rng)?),
+        };
+        let tc = TransformerConfig {
+            d_model: d,
+            nhead: c.nhead,
+            num_encoder_layers: c.num_encoder_layers,
+            num_decoder_layers: c.num_decoder_layers,
+            dim_feedforward: c.dim_feedforward,
+            dropout: c.dropout,
+            activation: Activation::Relu,
+            layer_norm_eps: 1e-5,
+            batch_first: true,
+            norm_first: c.norm_first,
+        };
+        let transformer = Transformer::new(tc, rng, device)?;
+        let mut generator = Linear::new(d, c.tgt_vocab, true, rng, device)?;
+        if c.tie_output {
+            let table = tgt_embed.as_ref().unwrap_or(&src_embed);
+            generator.weight = table.weight.clone();
+        }
+        Ok(TransformerSeq2Seq {
+            positional: PositionalEncoding::new(d, c.max_len, c.dropout, true, device)?,
+            src_embed,
+            tgt_embed,
+            transformer,
+            generator,
+            config,
+        })
+    }
+
+    fn target_table(&self) -> &Embedding {
+        self.tgt_embed.as_ref().unwrap_or(&self.src_embed)
+    }
+
+    /// PE(√d · E ids): `[B, L]` → `[B, L, d]`.
+    fn embed(&self, table: &Embedding, ids: &Tensor, ctx: &mut Ctx) -> Result<Tensor> {
+        let scale = (self.config.d_model as f32).sqrt();
+        let x = table.forward(ids)?.mul_scalar(scale)?;
+        self.positional.forward(&x, ctx)
+    }
+
+    fn encode(&self, src: &Source, ctx: &mut Ctx) -> Result<Tensor> {
+        let x = self.embed(&self.src_embed, &src.ids, ctx)?; // [B, S, d]
+        let masks = Masks {
+            key_padding_mask: Some(&src.pad_mask),
+            ..Default::default()
+        };
+        self.transformer.encoder.forward(&x, &masks, ctx) // [B, S, d]
+    }
+
+    fn decode(&self, memory: &Tensor, mask: &Tensor, ids: &Tensor, ctx: &mut Ctx) -> Result<Tensor> {
+        let y = self.embed(self.target_table(), ids, ctx)?; // [B, T, d]
+        let causal = Masks {
+            causal: true,
+            ..Default::default()
+        };
+        let memory_mask = Masks {
+            key_padding_mask: Some(mask),
+            ..Default::default()
+        };
+        let o = self
+            .transformer
+            .decoder
+            .forward(&y, memory, &causal, &memory_mask, ctx)?; // [B, T, d]
+        self.generator.forward(&o) // [B, T, V]
+    }
+}
+
+impl Seq2Seq for TransformerSeq2Seq {
+    type State = TransformerState;
+
+    fn forward(&self, src: &Source, target: &Target, ctx: &mut Ctx) -> Result<Tensor> {
+        let memory = self.encode(src, ctx)?;
+        self.decode(&memory, &src.pad_mask, &target.input, ctx)
+    }
+
+    fn start(&self, src: &Source) -> Result<TransformerState> {
+        Ok(TransformerState {
+            memory: self.encode(src, &mut Ctx::eval())?,
+            mask: src.pad_mask.clone(),
+            prefix: None,
+        })
+    }
+
+    fn step(&self, state: &TransformerState, prev: &Tensor) -> Result<Step<TransformerState>> {
+        let prev = prev.unsqueeze(1)?; // [B, 1]
+        let prefix = match &state.prefix {
+            Some(p) => Tensor::cat(&[p.clone(), prev], 1)?,
+            None => prev,
+        }; // [B, t]
+        let logits = self.decode(&state.memory, &state.mask, &prefix, &mut Ctx::eval())?;
+        let t = prefix.dims()[1];
+        Ok(Step {
+            logits: logits.narrow(1, t - 1, 1)?.squeeze(1)?, // [B, V]
+            attention: None,
+            state: TransformerState {
+                memory: state.memory.clone(),
+                mask: state.mask.clone(),
+                prefix: Some(prefix),
+            },
+        })
+    }
+
+    fn reorder(&self, state: &TransformerState, rows: &Tensor) -> Result<TransformerState> {
+        Ok(TransformerState {
+            memory: state.memory.index_select(0, rows)?,
+            mask: state.mask.index_select(0, rows)?,
+            prefix: state
+                .prefix
+                .as_ref()
+                .map(|p| p.index_select(0, rows))
+                .transpose()?,
+        })
+    }
+}
+
+impl Module for TransformerSeq2Seq {
+    fn named_parameters(&self) -> Vec<(String, Tensor)> {
+        let mut p = prefixed("src_embed", &self.src_embed);
+        if let Some(t) = &self.tgt_embed {
+            p.extend(prefixed("tgt_embed", t));
+        }
+        p.extend(prefixed("transformer", &self.transformer));
+        for (name, t) in prefixed("generator", &self.generator) {
+            if !(self.config.tie_output && name == "generator.weight") {
+                p.push((name, t));
+            }
+        }
+        p
+    }
+
+    fn parameters_mut(&mut self) -> Vec<&mut Tensor> {
+        let mut p = self.src_embed.parameters_mut();
+        if let Some(t) = &mut self.tgt_embed {
+            p.extend(t.parameters_mut());
+        }
+        p.extend(self.transformer.parameters_mut());
+        if !self.config.tie_output {
+            p.push(&mut self.generator.weight);
+        }
+        p.extend(self.generator.bias.as_mut());
+        p
+    }
+}

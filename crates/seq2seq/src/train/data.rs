@@ -1,0 +1,241 @@
+//! From a data description to numbered examples: read (or generate) the
+//! sentence pairs, split them, learn the tokenizers and vocabularies on the
+//! training side, and number every sentence.
+//!
+//! The description ([`DataConfig`]) is saved in the checkpoint, so a
+//! resumed run rebuilds exactly the same examples; the tokenizers and
+//! vocabularies are saved too, and a resumed run uses the saved ones.
+
+use crate::data::{
+    generate_dates, read_parallel, read_tsv, split_by_seed, Bpe, DataError, DateTaskConfig,
+    Example, Normalization, Pair, ReadOptions, Side, Splits, Tokenizer, TsvColumns,
+    TutorialFilter, Vocab,
+};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// Where the sentence pairs come from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum DataSource {
+    /// The built-in task: dates written many ways → ISO dates (data/dates.rs).
+    Dates(DateTaskConfig),
+    /// One tab-separated file (Tatoeba / manythings), split by seed.
+    Tsv {
+        path: PathBuf,
+        /// Translate column 1 → column 0 instead of 0 → 1.
+        reverse: bool,
+        /// Keep only the PyTorch tutorial's short "i am / he is …" pairs.
+        tutorial_filter: bool,
+        valid_fraction: f64,
+        test_fraction: f64,
+    },
+    /// Moses-style parallel files (Multi30k): one sentence per line.
+    Parallel {
+        train_src: PathBuf,
+        train_tgt: PathBuf,
+        valid_src: PathBuf,
+        valid_tgt: PathBuf,
+        /// Held-out test files; the validation files are used when absent.
+        test: Option<(PathBuf, PathBuf)>,
+    },
+}
+
+/// Token granularity before the vocabulary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenizerKind {
+    Char,
+    Word,
+}
+
+/// The whole data description.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DataConfig {
+    pub source: DataSource,
+    pub normalization: Normalization,
+    pub lowercase: bool,
+    pub skip_bad_lines: bool,
+    pub tokenizer: TokenizerKind,
+    /// BPE merges learned on the training side (0: no BPE).
+    pub bpe_merges: usize,
+    pub min_freq: usize,
+    pub max_vocab: Option<usize>,
+    /// One vocabulary (and BPE) for both sides, for shared embeddings.
+    pub joint_vocab: bool,
+    /// Training pairs with more tokens than this on either side are dropped.
+    pub max_len: Option<usize>,
+    /// Seed of the train/valid/test split of a single-file corpus.
+    pub split_seed: u64,
+}
+
+impl DataConfig {
+    /// The built-in dates task with its defaults: characters in, characters out.
+    pub fn dates(task: DateTaskConfig) -> DataConfig {
+        DataConfig {
+            source: DataSource::Dates(task),
+            normalization: Normalization::Nfc,
+            lowercase: false,
+            skip_bad_lines: false,
+            tokenizer: TokenizerKind::Char,
+            bpe_merges: 0,
+            min_freq: 1,
+            max_vocab: None,
+            joint_vocab: false,
+            max_len: None,
+            split_seed: 0,
+        }
+    }
+}
+
+/// The text side of the data: tokenizers and vocabularies.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Lexicon {
+    pub src_tokenizer: Tokenizer,
+    pub tgt_tokenizer: Tokenizer,
+    pub src_vocab: Vocab,
+    pub tgt_vocab: Vocab,
+}
+
+impl Lexicon {
+    /// Source text → ids, with the `<eos>` every source carries.
+    pub fn encode_source(&self, text: &str) -> Vec<u32> {
+        let mut ids = self.src_vocab.encode(&self.src_tokenizer.encode(text));
+        ids.push(Vocab::EOS);
+        ids
+    }
+
+    /// Target text → ids (no `<bos>`/`<eos>`).
+    pub fn encode_target(&self, text: &str) -> Vec<u32> {
+        self.tgt_vocab.encode(&self.tgt_tokenizer.encode(text))
+    }
+
+    /// Target ids → text.
+    pub fn decode_target(&self, ids: &[u32]) -> String {
+        self.tgt_tokenizer.decode(&self.tgt_vocab.decode(ids))
+    }
+
+    fn example(&self, p: &Pair) -> Example {
+        Example::from_pair(
+            p,
+            (&self.src_tokenizer, &self.src_vocab),
+            (&self.tgt_tokenizer, &self.tgt_vocab),
+        )
+    }
+}
+
+/// Everything the trainer needs from the data.
+pub struct TaskData {
+    pub lexicon: Lexicon,
+    pub train: Vec<Example>,
+    pub valid: Vec<Example>,
+    /// Held-out pairs for exact-match accuracy.
+    pub test: Vec<Pair>,
+    /// What was read, for the user: lines, pairs, skipped lines.
+    pub summary: String,
+}
+
+/// Reads or generates the pairs, split three ways.
+fn load_pairs(cfg: &DataConfig) -> Result<(Splits<Pair>, String), DataError> {
+    let opts = ReadOptions {
+        normalization: cfg.normalization,
+        lowercase: cfg.lowercase,
+        skip_bad_lines: cfg.skip_bad_lines,
+    };
+    Ok(match &cfg.source {
+        DataSource::Dates(task) => {
+            let s = generate_dates(task)?;
+            let msg = format!("dates task (seed {}): generated", task.seed);
+            (s, msg)
+        }
+        DataSource::Tsv { path, reverse, tutorial_filter, valid_fraction, test_fraction } => {
+            let cols = if *reverse { TsvColumns::REVERSE } else { TsvColumns::FORWARD };
+            let corpus = read_tsv(path, cols, &opts)?;
+            let mut pairs = corpus.pairs;
+            let mut msg = format!("{}: {}", path.display(), corpus.summary);
+            if *tutorial_filter {
+                let english = if *reverse { Side::Target } else { Side::Source };
+                pairs = TutorialFilter::pytorch(english).apply(&pairs);
+                msg += &format!("; tutorial filter kept {}", pairs.len());
+            }
+            (split_by_seed(&pairs, *valid_fraction, *test_fraction, cfg.split_seed)?, msg)
+        }
+        DataSource::Parallel { train_src, train_tgt, valid_src, valid_tgt, test } => {
+            let train = read_parallel(train_src, train_tgt, &opts)?;
+            let valid = read_parallel(valid_src, valid_tgt, &opts)?;
+            let test = match test {
+                Some((s, t)) => read_parallel(s, t, &opts)?.pairs,
+                None => valid.pairs.clone(),
+            };
+            let msg = format!("train {}; valid {}", train.summary, valid.summary);
+            (Splits { train: train.pairs, valid: valid.pairs, test }, msg)
+        }
+    })
+}
+
+/// Learns tokenizers and vocabularies from the training pairs.
+fn learn_lexicon(cfg: &DataConfig, train: &[Pair]) -> Lexicon {
+    let base = match cfg.tokenizer {
+        TokenizerKind::Char => Tokenizer::Char,
+        TokenizerKind::Word => Tokenizer::Word,
+    };
+    let words = |side: Side| -> Vec<Vec<String>> {
+        let text = |p: &Pair| if side == Side::Source { p.src.clone() } else { p.tgt.clone() };
+        train.iter().map(|p| base.encode(&text(p))).collect()
+    };
+    let (src_words, tgt_words) = (words(Side::Source), words(Side::Target));
+    let bpe = |sents: &[Vec<String>]| Tokenizer::Bpe(Bpe::learn_from_sentences(sents, cfg.bpe_merges, 2));
+    let use_bpe = cfg.bpe_merges > 0 && cfg.tokenizer == TokenizerKind::Word;
+    let (src_tok, tgt_tok) = match (use_bpe, cfg.joint_vocab) {
+        (false, _) => (base.clone(), base),
+        (true, false) => (bpe(&src_words), bpe(&tgt_words)),
+        (true, true) => {
+            let joint = bpe(&[src_words.clone(), tgt_words.clone()].concat());
+            (joint.clone(), joint)
+        }
+    };
+    let tokens = |tok: &Tokenizer, side: Side| -> Vec<Vec<String>> {
+        let text = |p: &Pair| if side == Side::Source { p.src.clone() } else { p.tgt.clone() };
+        train.iter().map(|p| tok.encode(&text(p))).collect()
+    };
+    let (src_tokens, tgt_tokens) = (tokens(&src_tok, Side::Source), tokens(&tgt_tok, Side::Target));
+    let (src_vocab, tgt_vocab) = if cfg.joint_vocab {
+        let v = Vocab::build(&[src_tokens, tgt_tokens].concat(), cfg.min_freq, cfg.max_vocab);
+        (v.clone(), v)
+    } else {
+        (
+            Vocab::build(&src_tokens, cfg.min_freq, cfg.max_vocab),
+            Vocab::build(&tgt_tokens, cfg.min_freq, cfg.max_vocab),
+        )
+    };
+    Lexicon { src_tokenizer: src_tok, tgt_tokenizer: tgt_tok, src_vocab, tgt_vocab }
+}
+
+impl TaskData {
+    /// Prepares the data; with `lexicon` (a resumed run) the saved
+    /// tokenizers and vocabularies are used instead of learning new ones.
+    pub fn prepare(cfg: &DataConfig, lexicon: Option<Lexicon>) -> Result<TaskData, DataError> {
+        let (splits, summary) = load_pairs(cfg)?;
+        if splits.train.is_empty() || splits.valid.is_empty() {
+            let msg = format!(
+                "need training and validation pairs, got {} and {} ({summary})",
+                splits.train.len(),
+                splits.valid.len()
+            );
+            return Err(DataError::Invalid(msg));
+        }
+        let lexicon = lexicon.unwrap_or_else(|| learn_lexicon(cfg, &splits.train));
+        let fits = |e: &Example| cfg.max_len.is_none_or(|m| e.src.len() <= m && e.tgt.len() <= m);
+        let train: Vec<Example> = splits.train.iter().map(|p| lexicon.example(p)).filter(fits).collect();
+        let valid = splits.valid.iter().map(|p| lexicon.example(p)).collect();
+        let summary = format!(
+            "{summary}; {} train / {} valid / {} test pairs; vocab {} → {}",
+            train.len(),
+            splits.valid.len(),
+            splits.test.len(),
+            lexicon.src_vocab.len(),
+            lexicon.tgt_vocab.len()
+        );
+        Ok(TaskData { lexicon, train, valid, test: splits.test, summary })
+    }
+}

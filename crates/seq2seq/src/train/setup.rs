@@ -1,0 +1,142 @@
+//! Starting a run, fresh or resumed.
+//!
+//! A run directory holds:
+//!
+//! ```text
+//!   best/        the checkpoint with the lowest validation loss (translate with it)
+//!   last/        the latest checkpoint (resume from it)
+//!   log.csv  log.jsonl  loss.svg
+//! ```
+
+use super::checkpoint;
+use super::config::TrainConfig;
+use super::data::{DataConfig, TaskData};
+use super::error::{Result, TrainError};
+use super::log::Logger;
+use super::progress::Verbosity;
+use super::state::TrainState;
+use super::trainer::Trainer;
+use crate::data::Batcher;
+use crate::models::{Model, ModelConfig};
+use crate::nn::Module;
+use std::path::{Path, PathBuf};
+use tensor::optim::{Adam, Optimizer};
+use tensor::{Device, Rng};
+
+/// The files of a run directory.
+#[derive(Clone, Debug)]
+pub struct RunPaths {
+    pub root: PathBuf,
+    pub best: PathBuf,
+    pub last: PathBuf,
+    pub svg: PathBuf,
+}
+
+impl RunPaths {
+    pub fn new(root: &Path) -> Result<RunPaths> {
+        std::fs::create_dir_all(root).map_err(|e| {
+            TrainError::checkpoint(root, format!("cannot create the run directory: {e}"))
+        })?;
+        Ok(RunPaths {
+            root: root.to_path_buf(),
+            best: root.join("best"),
+            last: root.join("last"),
+            svg: root.join("loss.svg"),
+        })
+    }
+}
+
+fn batchers(data: &TaskData, train: &TrainConfig) -> Result<(Batcher, Batcher)> {
+    Ok((
+        Batcher::new(data.train.clone(), train.batch_size, true)?,
+        Batcher::new(data.valid.clone(), train.batch_size, true)?,
+    ))
+}
+
+impl Trainer {
+    /// A fresh run: prepares the data, then builds the model that
+    /// `model_config(src_vocab, tgt_vocab)` describes, seeded by `train.seed`.
+    pub fn new(
+        train: TrainConfig,
+        data: DataConfig,
+        model_config: impl FnOnce(usize, usize) -> ModelConfig,
+        out: &Path,
+        device: Device,
+        verbosity: Verbosity,
+    ) -> Result<Trainer> {
+        train.validate().map_err(TrainError::Config)?;
+        let task = TaskData::prepare(&data, None)?;
+        let config = model_config(task.lexicon.src_vocab.len(), task.lexicon.tgt_vocab.len());
+        let model = Model::new(&config, &mut Rng::new(train.seed), &device)?;
+        let optimizer = Adam::new(model.parameters(), train.adam())?;
+        let (train_batches, valid_batches) = batchers(&task, &train)?;
+        let paths = RunPaths::new(out)?;
+        Ok(Trainer {
+            model,
+            data: task,
+            optimizer,
+            state: TrainState::new(train, data),
+            log: Logger::open(&paths.root, None)?,
+            paths,
+            device,
+            train_batches,
+            valid_batches,
+            verbosity,
+        })
+    }
+
+    /// Continues the run whose checkpoint is `dir` (a run directory or a
+    /// checkpoint directory), writing to `out` (default: the run directory
+    /// it came from). `adjust` may change the settings that only say how
+    /// long to go on (`epochs`, `max_steps`); the rest must stay as saved
+    /// for the run to continue exactly.
+    pub fn resume(
+        dir: &Path,
+        out: Option<&Path>,
+        device: Device,
+        verbosity: Verbosity,
+        adjust: impl FnOnce(&mut TrainConfig),
+    ) -> Result<Trainer> {
+        let ck = checkpoint::load(dir, "last", &device)?;
+        let state_path = ck.dir.join("state.json");
+        let mut state = ck.state.ok_or_else(|| {
+            TrainError::checkpoint(&state_path, "missing: this checkpoint cannot be resumed")
+        })?;
+        let opt_path = ck.dir.join("optimizer.safetensors");
+        let saved_opt = ck.optimizer.ok_or_else(|| {
+            TrainError::checkpoint(&opt_path, "missing: this checkpoint cannot be resumed")
+        })?;
+        adjust(&mut state.train);
+        state.train.validate().map_err(TrainError::Config)?;
+        if state.epoch < state.train.epochs as u64 {
+            state.finished = false;
+        }
+        let mut optimizer = Adam::new(ck.model.parameters(), state.train.adam())?;
+        optimizer
+            .load_state(&saved_opt, state.step)
+            .map_err(|e| TrainError::checkpoint(&opt_path, e.to_string()))?;
+        let task = TaskData::prepare(&state.data, Some(ck.lexicon))?;
+        let (train_batches, valid_batches) = batchers(&task, &state.train)?;
+        // a checkpoint dir `R/last` belongs to the run directory `R`
+        let root = match out {
+            Some(o) => o.to_path_buf(),
+            None if ck.dir.file_name().is_some_and(|n| n == "last" || n == "best") => {
+                ck.dir.parent().unwrap_or(Path::new(".")).to_path_buf()
+            }
+            None => ck.dir.clone(),
+        };
+        let paths = RunPaths::new(&root)?;
+        Ok(Trainer {
+            model: ck.model,
+            data: task,
+            optimizer,
+            log: Logger::open(&paths.root, Some(state.step))?,
+            state,
+            paths,
+            device,
+            train_batches,
+            valid_batches,
+            verbosity,
+        })
+    }
+}

@@ -1,0 +1,248 @@
+//! The training loop.
+//!
+//! ```text
+//! for epoch in epochs:
+//!     for each group of `accumulate` batches (order: seed + epoch, data/batch.rs):
+//!         loss = Σ_b (tokens_b / tokens) · CE_b        one backward per batch b
+//!         clip ‖∇‖ to `clip`;  η ← schedule(step);  Adam(W) step
+//!         every `log_every` steps: read the mean loss back, log it, update the bar
+//!         every `save_every` steps: save last/
+//!     validation loss → log; best so far → save best/; early stopping by patience
+//!     save last/, draw loss.svg
+//! ```
+//!
+//! The losses stay on the device between logs (summed there), so a step
+//! never waits for the host except where the log asks for a number.
+//! Everything that decides the next step is in the checkpoint (state.rs),
+//! so a resumed run makes the very same steps as one never interrupted.
+
+use super::checkpoint;
+use super::error::{Result, TrainError};
+use super::eval::validation_loss;
+use super::log::{LogRow, Logger};
+use super::progress::{Progress, Verbosity};
+use super::setup::RunPaths;
+use super::state::TrainState;
+use super::svg::loss_curve;
+use super::data::TaskData;
+use crate::data::{epoch_rng, Batch, Batcher};
+use crate::models::{Model, Source, Target};
+use crate::nn::{Ctx, Module};
+use std::time::Instant;
+use tensor::optim::{clip_grad_norm, Adam, Optimizer};
+use tensor::{Device, Tensor};
+
+/// A run in progress: the model, its optimizer, the data and where it stands.
+pub struct Trainer {
+    pub model: Model,
+    pub data: TaskData,
+    pub optimizer: Adam,
+    pub state: TrainState,
+    pub paths: RunPaths,
+    pub device: Device,
+    pub(super) train_batches: Batcher,
+    pub(super) valid_batches: Batcher,
+    pub(super) log: Logger,
+    pub(super) verbosity: Verbosity,
+}
+
+/// How a run ended.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub steps: u64,
+    pub epochs: u64,
+    pub best_valid_loss: Option<f32>,
+    pub stopped_early: bool,
+    /// Seconds of training, over all sessions of the run.
+    pub elapsed: f64,
+}
+
+/// Device-side sums between two log rows.
+struct Window {
+    loss: Option<Tensor>,
+    steps: u64,
+    tokens: u64,
+    since: Instant,
+}
+
+impl Window {
+    fn new() -> Window {
+        Window { loss: None, steps: 0, tokens: 0, since: Instant::now() }
+    }
+}
+
+impl Trainer {
+    /// Trains until the epochs are done, `max_steps` is reached, or early
+    /// stopping ends the run.
+    pub fn run(&mut self) -> Result<Outcome> {
+        let started = Instant::now();
+        let base_elapsed = self.state.elapsed;
+        let cfg = self.state.train.clone();
+        let epochs = cfg.epochs as u64;
+        let per_epoch = self.train_batches.plan(&mut epoch_rng(cfg.seed, 0)).len().div_ceil(cfg.accumulate) as u64;
+        let total = cfg.max_steps.unwrap_or(u64::MAX).min(per_epoch * epochs);
+        let bar = Progress::new(total, self.state.step, self.verbosity);
+        let mut window = Window::new();
+        let mut stopped_early = false;
+        let elapsed = move || base_elapsed + started.elapsed().as_secs_f64();
+
+        while self.state.epoch < epochs && !self.state.finished {
+            let plan = self.train_batches.plan(&mut epoch_rng(cfg.seed, self.state.epoch));
+            while self.state.batch_in_epoch < plan.len() {
+                if cfg.max_steps.is_some_and(|m| self.state.step >= m) {
+                    break;
+                }
+                let take = cfg.accumulate.min(plan.len() - self.state.batch_in_epoch);
+                let group = &plan[self.state.batch_in_epoch..self.state.batch_in_epoch + take];
+                let batches: Vec<Batch> = group.iter().map(|ix| self.train_batches.batch(ix)).collect();
+                let (loss, norm, tokens) = self.optimizer_step(&batches)?;
+                self.state.batch_in_epoch += take;
+                window.loss = Some(match window.loss.take() {
+                    Some(sum) => sum.add(&loss)?,
+                    None => loss,
+                });
+                window.steps += 1;
+                window.tokens += tokens as u64;
+                let step = self.state.step;
+                if step % cfg.log_every == 0 {
+                    let mean = window.loss.take().expect("a step was summed").item()? / window.steps as f32;
+                    if !mean.is_finite() {
+                        let msg = format!("the training loss became {mean} at step {step}: try a lower --lr, or --clip 1");
+                        return Err(TrainError::Diverged(msg));
+                    }
+                    let rate = window.tokens as f64 / window.since.elapsed().as_secs_f64().max(1e-9);
+                    self.log.write(LogRow {
+                        kind: "train".into(),
+                        step,
+                        epoch: self.state.epoch + 1,
+                        loss: mean,
+                        lr: self.optimizer.lr(),
+                        grad_norm: norm,
+                        tokens_per_sec: rate,
+                        elapsed: elapsed(),
+                    })?;
+                    bar.update(step, self.state.epoch + 1, epochs, mean, rate);
+                    window = Window::new();
+                } else {
+                    bar.tick(step);
+                }
+                if cfg.save_every > 0 && step % cfg.save_every == 0 {
+                    self.state.elapsed = elapsed();
+                    self.save_last()?;
+                }
+            }
+            if self.state.batch_in_epoch < plan.len() {
+                break; // max_steps reached mid-epoch
+            }
+            // end of epoch: validate, keep the best, maybe stop
+            let valid = validation_loss(&self.model, &self.valid_batches, &self.device)?;
+            let improved = self.state.best_valid_loss.is_none_or(|b| valid < b);
+            self.state.epoch += 1;
+            self.state.batch_in_epoch = 0;
+            self.state.elapsed = elapsed();
+            self.log.write(LogRow {
+                kind: "valid".into(),
+                step: self.state.step,
+                epoch: self.state.epoch,
+                loss: valid,
+                lr: self.optimizer.lr(),
+                grad_norm: 0.0,
+                tokens_per_sec: 0.0,
+                elapsed: self.state.elapsed,
+            })?;
+            if improved {
+                self.state.best_valid_loss = Some(valid);
+                self.state.best_step = self.state.step;
+                self.state.bad_epochs = 0;
+            } else {
+                self.state.bad_epochs += 1;
+            }
+            if cfg.patience > 0 && self.state.bad_epochs >= cfg.patience {
+                stopped_early = true;
+                self.state.finished = true;
+            }
+            if self.state.epoch >= epochs {
+                self.state.finished = true;
+            }
+            bar.println(format!(
+                "epoch {}/{epochs}: validation loss {valid:.4} (perplexity {:.2}){}",
+                self.state.epoch,
+                valid.exp(),
+                if improved { ", best so far: saved" } else { "" }
+            ));
+            if improved {
+                self.save(&self.paths.best.clone())?;
+            }
+            self.save_last()?;
+        }
+        if !self.state.finished {
+            self.state.elapsed = elapsed();
+            self.save_last()?;
+        }
+        bar.finish();
+        Ok(Outcome {
+            steps: self.state.step,
+            epochs: self.state.epoch,
+            best_valid_loss: self.state.best_valid_loss,
+            stopped_early,
+            elapsed: elapsed(),
+        })
+    }
+
+    /// One optimizer step over `batches` (gradient accumulation): returns
+    /// the token-weighted mean loss (on the device), the gradient norm
+    /// before clipping, and the number of target tokens.
+    fn optimizer_step(&mut self, batches: &[Batch]) -> Result<(Tensor, f32, usize)> {
+        let cfg = &self.state.train;
+        self.optimizer.zero_grad();
+        let tokens: usize = batches.iter().map(Batch::target_tokens).sum();
+        let mut ctx = Ctx::train(self.state.rng.clone());
+        let mut sum: Option<Tensor> = None;
+        for b in batches {
+            let (src, tgt) = (Source::from_batch(b, &self.device)?, Target::from_batch(b, &self.device)?);
+            let weight = b.target_tokens() as f32 / tokens.max(1) as f32;
+            let loss = self.model.loss(&src, &tgt, cfg.label_smoothing, &mut ctx)?.mul_scalar(weight)?;
+            loss.backward()?;
+            let loss = loss.detach();
+            sum = Some(match sum {
+                Some(s) => s.add(&loss)?,
+                None => loss,
+            });
+        }
+        self.state.rng = ctx.rng;
+        let norm = match cfg.clip > 0.0 {
+            true => clip_grad_norm(self.optimizer.params(), cfg.clip)?,
+            false => 0.0,
+        };
+        self.optimizer.set_lr(cfg.schedule.lr(cfg.lr, self.state.step + 1));
+        self.optimizer.step()?;
+        self.state.step += 1;
+        self.state.tokens += tokens as u64;
+        Ok((sum.expect("at least one batch"), norm, tokens))
+    }
+
+    /// Saves a full checkpoint (model, vocabularies, optimizer, state) to `dir`.
+    pub fn save(&self, dir: &std::path::Path) -> Result<()> {
+        checkpoint::save(
+            dir,
+            &self.model,
+            &self.data.lexicon,
+            Some(&self.optimizer.state()),
+            Some(&self.state),
+        )
+    }
+
+    /// Saves `last/` and redraws `loss.svg`.
+    fn save_last(&mut self) -> Result<()> {
+        self.save(&self.paths.last.clone())?;
+        let title = format!("{} — loss per target token", self.model.config().name());
+        let svg = loss_curve(&title, &self.log.series("train"), &self.log.series("valid"));
+        tensor::io::write_atomic(&self.paths.svg, svg.as_bytes())?;
+        Ok(())
+    }
+
+    /// Number of trainable scalars.
+    pub fn num_parameters(&self) -> usize {
+        self.model.parameters().iter().map(Tensor::numel).sum()
+    }
+}

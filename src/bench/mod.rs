@@ -1,0 +1,325 @@
+//! `s2s bench`: time kernels on this machine and print a table.
+//!
+//! ```text
+//! s2s bench matmul --threads 1,2
+//! s2s bench matmul softmax copy --shapes 512x512x512 --json out.json --plot out.svg
+//! s2s bench peak
+//! ```
+//!
+//! Method (the machine is noisy, so one run means little): every
+//! (kernel, shape, threads) case is measured once per *round*, the rounds are
+//! interleaved so slow phases of the machine hit every case alike, and the
+//! table reports the median over rounds. A sample is a batch of calls lasting
+//! about `--sample-ms`; the first call of each case is a warm-up.
+//!
+//! Kernels: `matmul` (GFLOP/s and % of the measured FMA peak), `softmax`,
+//! `layer_norm`, `add`, `adam` and `copy` (GB/s; `copy` is a plain
+//! `copy_from_slice` of the same bytes, the bandwidth baseline), and `peak`
+//! (the FMA-loop peak itself). Each kernel says how it runs on each device in
+//! [`kernels`]; the GPU side plugs in per kernel through [`gpu::runner`].
+
+mod gpu;
+mod kernels;
+mod plot;
+
+use anyhow::{bail, Context, Result};
+use kernels::{Kernel, Runner};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// Where to run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum DeviceSel {
+    Cpu,
+    Gpu,
+    All,
+}
+
+/// Arguments of `s2s bench`.
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Kernels to time: matmul, softmax, layer_norm, add, adam, copy, peak (or `all`).
+    #[arg(required = true, num_args = 1..)]
+    pub kernels: Vec<String>,
+    /// Device to run on.
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub device: DeviceSel,
+    /// CPU thread counts, comma-separated (default: 1 and all cores).
+    #[arg(long, value_delimiter = ',')]
+    pub threads: Vec<usize>,
+    /// Shapes, comma-separated: MxNxK for matmul, ROWSxCOLS for softmax and
+    /// layer_norm, an element count (or any product AxB...) for add, adam, copy.
+    #[arg(long, value_delimiter = ',')]
+    pub shapes: Vec<String>,
+    /// Interleaved rounds; the table shows the median.
+    #[arg(long, default_value_t = 5)]
+    pub rounds: usize,
+    /// Target length of one timed batch of calls, in milliseconds.
+    #[arg(long, default_value_t = 30)]
+    pub sample_ms: u64,
+    /// Write one JSON record per measurement to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Write a bar chart of GFLOP/s (and GB/s) per shape to this SVG file.
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+}
+
+/// One line of the table and one JSON record.
+#[derive(Clone, Debug)]
+pub struct Record {
+    pub kernel: String,
+    pub device: &'static str,
+    pub shape: Vec<usize>,
+    pub threads: usize,
+    pub seconds: f64,
+    pub gflops: Option<f64>,
+    pub gbps: Option<f64>,
+    /// GFLOP/s as a percentage of the FMA peak at this thread count.
+    pub peak_pct: Option<f64>,
+}
+
+impl Record {
+    fn json(&self) -> String {
+        let opt = |v: Option<f64>| v.map_or("null".to_string(), |x| format!("{x:.4}"));
+        let shape: Vec<String> = self.shape.iter().map(|d| d.to_string()).collect();
+        format!(
+            "{{\"kernel\":\"{}\",\"device\":\"{}\",\"shape\":[{}],\"threads\":{},\"seconds\":{:e},\"gflops\":{},\"gbps\":{}}}",
+            self.kernel,
+            self.device,
+            shape.join(","),
+            self.threads,
+            self.seconds,
+            opt(self.gflops),
+            opt(self.gbps)
+        )
+    }
+}
+
+fn parse_shape(s: &str) -> Result<Vec<usize>> {
+    s.split('x')
+        .map(|d| {
+            d.trim()
+                .parse::<usize>()
+                .with_context(|| format!("bad shape {s:?}: expected e.g. 512x512x512"))
+        })
+        .collect()
+}
+
+/// Seconds per call of `f`: a warm-up call, then a batch lasting about `sample`.
+fn time(f: &mut dyn FnMut(), sample: Duration) -> f64 {
+    let t = Instant::now();
+    f();
+    let once = t.elapsed().max(Duration::from_nanos(50));
+    let reps = (sample.as_secs_f64() / once.as_secs_f64()).clamp(1.0, 1e6) as usize;
+    let t = Instant::now();
+    for _ in 0..reps {
+        f();
+    }
+    t.elapsed().as_secs_f64() / reps as f64
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// One (kernel, device, shape, threads) case with its prepared runner.
+struct Case {
+    kernel: Kernel,
+    device: &'static str,
+    shape: Vec<usize>,
+    threads: usize,
+    run: Runner,
+    secs: Vec<f64>,
+}
+
+/// Run `s2s bench`.
+pub fn run(args: BenchArgs) -> Result<()> {
+    let mut names: Vec<String> = Vec::new();
+    for k in &args.kernels {
+        if k == "all" {
+            names.extend(kernels::ALL.iter().map(|s| s.to_string()));
+        } else {
+            names.push(k.clone());
+        }
+    }
+    let kinds: Vec<Kernel> = names
+        .iter()
+        .map(|n| Kernel::parse(n))
+        .collect::<Result<_>>()?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut threads = args.threads.clone();
+    if threads.is_empty() {
+        threads = vec![1, cores];
+    }
+    threads.dedup();
+    let shapes: Vec<Vec<usize>> = args
+        .shapes
+        .iter()
+        .map(|s| parse_shape(s))
+        .collect::<Result<_>>()?;
+    let devices: Vec<&'static str> = match args.device {
+        DeviceSel::Cpu => vec!["cpu"],
+        DeviceSel::Gpu => vec!["gpu"],
+        DeviceSel::All => vec!["cpu", "gpu"],
+    };
+
+    // The FMA peak per thread count, for the % of peak column.
+    let mut peaks = Vec::new();
+    if kinds.contains(&Kernel::Matmul) {
+        for &t in &threads {
+            peaks.push((
+                t,
+                kernels_cpu::peak::fma_peak(t, Duration::from_millis(300)).gflops,
+            ));
+        }
+    }
+
+    let mut cases = Vec::new();
+    let mut records = Vec::new();
+    for &kind in &kinds {
+        let kshapes = if shapes.is_empty() {
+            kind.default_shapes()
+        } else {
+            shapes.clone()
+        };
+        for &device in &devices {
+            for shape in &kshapes {
+                kind.check_shape(shape)?;
+                for &t in &threads {
+                    if kind == Kernel::Peak {
+                        if device == "gpu" {
+                            bail!("peak: the FMA peak is a CPU measurement");
+                        }
+                        continue;
+                    }
+                    let run = if device == "cpu" {
+                        kernels::cpu_runner(kind, shape, t)?
+                    } else {
+                        gpu::runner(kind, shape)?
+                    };
+                    cases.push(Case {
+                        kernel: kind,
+                        device,
+                        shape: shape.clone(),
+                        threads: t,
+                        run,
+                        secs: Vec::new(),
+                    });
+                }
+                if device == "gpu" {
+                    // Thread counts do not apply; one case per shape is enough.
+                }
+            }
+        }
+        if kind == Kernel::Peak {
+            for &t in &threads {
+                let mut g = Vec::new();
+                for _ in 0..args.rounds.max(1) {
+                    g.push(kernels_cpu::peak::fma_peak(t, Duration::from_millis(200)).gflops);
+                }
+                let gflops = median(g);
+                records.push(Record {
+                    kernel: "peak".into(),
+                    device: "cpu",
+                    shape: vec![],
+                    threads: t,
+                    seconds: 0.2,
+                    gflops: Some(gflops),
+                    gbps: None,
+                    peak_pct: Some(100.0),
+                });
+            }
+        }
+    }
+
+    let sample = Duration::from_millis(args.sample_ms);
+    for _ in 0..args.rounds.max(1) {
+        for c in cases.iter_mut() {
+            c.secs.push(time(&mut *c.run, sample));
+        }
+    }
+    for c in cases {
+        let seconds = median(c.secs);
+        let gflops = c.kernel.flops(&c.shape).map(|f| f / seconds / 1e9);
+        let gbps = c.kernel.bytes(&c.shape).map(|b| b / seconds / 1e9);
+        let peak_pct = match (gflops, peaks.iter().find(|p| p.0 == c.threads)) {
+            (Some(g), Some(&(_, p))) if c.kernel == Kernel::Matmul && c.device == "cpu" => {
+                Some(100.0 * g / p)
+            }
+            _ => None,
+        };
+        records.push(Record {
+            kernel: c.kernel.name().into(),
+            device: c.device,
+            shape: c.shape,
+            threads: c.threads,
+            seconds,
+            gflops,
+            gbps,
+            peak_pct,
+        });
+    }
+
+    print_table(&records, args.rounds.max(1));
+    if let Some(path) = &args.json {
+        let mut s = String::new();
+        for r in &records {
+            s.push_str(&r.json());
+            s.push('\n');
+        }
+        std::fs::write(path, s).with_context(|| format!("writing {}", path.display()))?;
+    }
+    if let Some(path) = &args.plot {
+        std::fs::write(path, plot::svg(&records))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn fmt_time(s: f64) -> String {
+    if s < 1e-3 {
+        format!("{:.1} us", s * 1e6)
+    } else if s < 1.0 {
+        format!("{:.3} ms", s * 1e3)
+    } else {
+        format!("{s:.3} s")
+    }
+}
+
+fn print_table(records: &[Record], rounds: usize) {
+    println!(
+        "{:<11} {:<6} {:<16} {:>7} {:>11} {:>9} {:>9} {:>7}",
+        "kernel", "device", "shape", "threads", "time", "GFLOP/s", "GB/s", "% peak"
+    );
+    for r in records {
+        let shape: Vec<String> = r.shape.iter().map(|d| d.to_string()).collect();
+        let opt = |v: Option<f64>, p: usize| v.map_or("-".to_string(), |x| format!("{x:.p$}"));
+        println!(
+            "{:<11} {:<6} {:<16} {:>7} {:>11} {:>9} {:>9} {:>7}",
+            r.kernel,
+            r.device,
+            if shape.is_empty() {
+                "-".to_string()
+            } else {
+                shape.join("x")
+            },
+            r.threads,
+            if r.kernel == "peak" {
+                "-".to_string()
+            } else {
+                fmt_time(r.seconds)
+            },
+            opt(r.gflops, 1),
+            opt(r.gbps, 1),
+            opt(r.peak_pct, 0),
+        );
+    }
+    println!("(median of {rounds} interleaved rounds; SIMD {:?})", kernels_cpu::isa());
+}
