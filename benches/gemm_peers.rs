@@ -51,23 +51,15 @@ fn env_usize(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-type Contender = (&'static str, Box<dyn FnMut()>);
+type Contender = (&'static str, Box<dyn FnMut() + Send>);
 
 fn contenders(m: usize, n: usize, k: usize, threads: usize) -> Vec<Contender> {
     let a: Vec<f32> = (0..m * k).map(|i| ((i * 7 % 13) as f32 - 6.0) / 7.0).collect();
     let b: Vec<f32> = (0..k * n).map(|i| ((i * 5 % 11) as f32 - 5.0) / 5.0).collect();
-    let pool = std::sync::Arc::new(
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap(),
-    );
-    let (a1, b1, p1) = (a.clone(), b.clone(), pool.clone());
+    let (a1, b1) = (a.clone(), b.clone());
     let mut c1 = vec![0.0f32; m * n];
     let ours = move || {
-        p1.install(|| {
-            kernels_cpu::sgemm(false, false, m, n, k, 1.0, &a1, k, &b1, n, 0.0, &mut c1, n)
-        });
+        kernels_cpu::sgemm(false, false, m, n, k, 1.0, &a1, k, &b1, n, 0.0, &mut c1, n);
         black_box(&c1);
     };
     let (a2, b2) = (a.clone(), b.clone());
@@ -94,7 +86,7 @@ fn contenders(m: usize, n: usize, k: usize, threads: usize) -> Vec<Contender> {
         };
         black_box(&c2);
     };
-    let (a3, b3, p3) = (a, b, pool);
+    let (a3, b3) = (a, b);
     let mut c3 = vec![0.0f32; m * n];
     let par = if threads > 1 {
         gemm::Parallelism::Rayon(threads)
@@ -102,9 +94,8 @@ fn contenders(m: usize, n: usize, k: usize, threads: usize) -> Vec<Contender> {
         gemm::Parallelism::None
     };
     let gm = move || {
-        p3.install(|| {
-            // SAFETY: as above; `gemm` computes dst = alpha*dst + beta*lhs*rhs.
-            unsafe {
+        // SAFETY: as above; `gemm` computes dst = alpha*dst + beta*lhs*rhs.
+        unsafe {
                 gemm::gemm(
                     m,
                     n,
@@ -124,10 +115,9 @@ fn contenders(m: usize, n: usize, k: usize, threads: usize) -> Vec<Contender> {
                     false,
                     false,
                     false,
-                    par,
-                )
-            }
-        });
+                par,
+            )
+        };
         black_box(&c3);
     };
     vec![
@@ -138,7 +128,7 @@ fn contenders(m: usize, n: usize, k: usize, threads: usize) -> Vec<Contender> {
 }
 
 /// Seconds per call: a batch of calls lasting about `sample`.
-fn time(f: &mut dyn FnMut(), sample: Duration) -> f64 {
+fn time(f: &mut (dyn FnMut() + Send), sample: Duration) -> f64 {
     let t = Instant::now();
     f();
     let once = t.elapsed().max(Duration::from_nanos(100));
@@ -165,6 +155,12 @@ fn run(threads: usize) {
     let sample = Duration::from_millis(env_usize("S2S_BENCH_SAMPLE_MS", 30) as u64);
     let peak = kernels_cpu::peak::fma_peak(threads, Duration::from_millis(300)).gflops;
     let shapes = shapes();
+    // Every contender runs on the pool's worker thread (the whole timed batch
+    // inside one `install`), so no call pays for a hop between threads.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
     let mut all: Vec<Vec<Contender>> = shapes
         .iter()
         .map(|&(m, n, k)| contenders(m, n, k, threads))
@@ -174,7 +170,7 @@ fn run(threads: usize) {
     for _round in 0..rounds {
         for (s, cs) in all.iter_mut().enumerate() {
             for (i, (_, f)) in cs.iter_mut().enumerate() {
-                secs[s][i].push(time(f.as_mut(), sample));
+                secs[s][i].push(pool.install(|| time(f.as_mut(), sample)));
             }
         }
     }

@@ -99,6 +99,7 @@ parity_tests! {
     indexing_matches_cpu => index,
     movement_matches_cpu => movement,
     dropout_matches_cpu => dropout,
+    fused_attention_matches_composed => attention,
 }
 
 /// Embedding → linear → GELU → layer norm → dropout → linear → cross-entropy,

@@ -64,6 +64,11 @@ fn dropout_masks_its_gradient() {
 }
 
 #[test]
+fn attention_fused_and_composed() {
+    cases::attention(&mut |name, f, inputs| ok(name, f, inputs));
+}
+
+#[test]
 fn the_padding_row_of_an_embedding_gets_no_gradient() {
     let table = param(&[6, 4], -1.0, 1.0, 80);
     let ids = t(&[1.0, 3.0, 1.0, 0.0, 5.0, 0.0], &[2, 3]);

@@ -51,12 +51,12 @@ macro_rules! config {
 config!(
     /// AVX-512: 8 x 48 tile = 24 zmm accumulators, 3 loads of B + 8 broadcasts
     /// per 24 FMAs.
-    Avx512Cfg, Z16, MR = 8, NV = 3, KC = 256, MC = 192, NC = 3072
+    Avx512Cfg, Z16, MR = 12, NV = 2, KC = 256, MC = 192, NC = 1024
 );
 #[cfg(target_arch = "x86_64")]
 config!(
     /// AVX2: 6 x 16 tile = 12 ymm accumulators (+2 for B, +1 broadcast).
-    Avx2Cfg, Y8, MR = 6, NV = 2, KC = 256, MC = 120, NC = 2048
+    Avx2Cfg, Y8, MR = 6, NV = 2, KC = 256, MC = 120, NC = 1024
 );
 config!(
     /// Portable: 4 x 8 tile of plain arrays (fits 16 SSE registers).
@@ -217,6 +217,32 @@ fn pack_b(b: View, p0: usize, j0: usize, kc: usize, cols: usize, nr: usize, out:
     }
 }
 
+/// Pack the whole `kc x nc` panel of op(B) at `(p0, j0)` into `nr`-wide
+/// slivers. When B's rows are contiguous, walk them row by row across all
+/// slivers: long sequential reads the hardware prefetcher can follow (a
+/// sliver at a time would be `kc` short reads on `kc` different pages).
+#[inline(always)]
+fn pack_b_panel(b: View, p0: usize, j0: usize, kc: usize, nc: usize, nr: usize, out: &mut [f32]) {
+    if b.cs == 1 && nc > nr {
+        let slivers = nc.div_ceil(nr);
+        let out = &mut out[..slivers * kc * nr];
+        for p in 0..kc {
+            let base = (p0 + p) * b.rs + j0;
+            let row = &b.data[base..base + nc];
+            for (q, src) in row.chunks(nr).enumerate() {
+                let dst = &mut out[(q * kc + p) * nr..][..nr];
+                dst[..src.len()].copy_from_slice(src);
+                dst[src.len()..].fill(0.0);
+            }
+        }
+    } else {
+        for jr in (0..nc).step_by(nr) {
+            let cols = nr.min(nc - jr);
+            pack_b(b, p0, j0 + jr, kc, cols, nr, &mut out[jr / nr * kc * nr..]);
+        }
+    }
+}
+
 /// A 64-byte aligned chunk, so packed slivers start on cache lines.
 #[derive(Clone, Copy)]
 #[repr(C, align(64))]
@@ -305,13 +331,12 @@ unsafe fn serial<C: Config, const MR: usize, const NV: usize>(
                 for ic in (0..m).step_by(C::MC) {
                     let mc = C::MC.min(m - ic);
                     pack_a(a, ic, pc, mc, kc, MR, apack);
+                    if ic == 0 {
+                        pack_b_panel(b, pc, jc, kc, nc, nr, bpack);
+                    }
                     for jr in (0..nc).step_by(nr) {
                         let cols = nr.min(nc - jr);
-                        let bs = &mut bpack[jr / nr * kc * nr..][..kc * nr];
-                        if ic == 0 {
-                            // Packed just before first use, while it is hot in L1.
-                            pack_b(b, pc, jc + jr, kc, cols, nr, bs);
-                        }
+                        let bs = &bpack[jr / nr * kc * nr..][..kc * nr];
                         for ir in (0..mc).step_by(MR) {
                             let out = Out {
                                 c: c.add((ic + ir) * ldc + jc + jr),
@@ -347,7 +372,7 @@ pub(super) struct Job<'a> {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
 unsafe fn run_avx512(j: Job) {
-    serial::<Avx512Cfg, 8, 3>(j.m, j.n, j.k, j.alpha, j.a, j.b, j.beta, j.c, j.ldc)
+    serial::<Avx512Cfg, 12, 2>(j.m, j.n, j.k, j.alpha, j.a, j.b, j.beta, j.c, j.ldc)
 }
 
 #[cfg(target_arch = "x86_64")]

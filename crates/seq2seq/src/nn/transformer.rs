@@ -219,8 +219,10 @@ impl Transformer {
         let memory = self.encoder.forward(src, src_mask, ctx)?; // [B, S, E]
 
         // y = Decoder(y, m)
-        self.decoder
-            .forward(tgt, &memory, tgt_mask, memory_mask, ctx) // [B, T, E]
+        let y = self
+            .decoder
+            .forward(tgt, &memory, tgt_mask, memory_mask, ctx)?; // [B, T, E]
+        Ok(y)
     }
 }
 

@@ -1,6 +1,54 @@
-//! Training: the loop, checkpoints, logs and plots.
+//! Training: from a data description and a model configuration to a
+//! trained checkpoint, with the care of a production trainer.
+//!
+//! | file | what |
+//! |---|---|
+//! | config.rs | [`TrainConfig`]: optimizer, schedule, clipping, smoothing, batching, stopping |
+//! | data.rs | [`DataConfig`] → [`TaskData`]: pairs, split, tokenizers, vocabularies, examples |
+//! | setup.rs | [`Trainer::new`] and [`Trainer::resume`]; the run directory |
+//! | trainer.rs | [`Trainer::run`]: the loop |
+//! | eval.rs | validation loss, exact-match accuracy of greedy decoding |
+//! | checkpoint.rs | the checkpoint directory, written so that a kill never loses one |
+//! | state.rs | `state.json`: everything a resumed run needs to continue exactly |
+//! | log.rs, svg.rs, progress.rs | log.csv / log.jsonl, loss.svg, the progress bar |
+//!
+//! ```no_run
+//! use seq2seq::data::DateTaskConfig;
+//! use seq2seq::models::{AttnConfig, CellKind, ModelConfig, ScoreKind};
+//! use seq2seq::train::{DataConfig, TrainConfig, Trainer, Verbosity};
+//! let mut trainer = Trainer::new(
+//!     TrainConfig::default(),
+//!     DataConfig::dates(DateTaskConfig::default()),
+//!     |src_vocab, tgt_vocab| ModelConfig::Attn(AttnConfig {
+//!         cell: CellKind::Gru, score: ScoreKind::Bahdanau, src_vocab, tgt_vocab,
+//!         embed_size: 32, hidden_size: 64, num_layers: 1, bidirectional: true,
+//!         attn_size: 64, dropout: 0.0, input_feeding: false, teacher_forcing: 1.0,
+//!     }),
+//!     std::path::Path::new("runs/example"),
+//!     tensor::Device::Cpu,
+//!     Verbosity::Normal,
+//! ).unwrap();
+//! let outcome = trainer.run().unwrap();
+//! println!("best validation loss {:?}", outcome.best_valid_loss);
+//! ```
+
 pub mod checkpoint;
-pub mod config;
-pub mod data;
-pub mod error;
-pub mod state;
+mod config;
+mod data;
+mod error;
+pub mod eval;
+mod log;
+mod progress;
+mod setup;
+mod state;
+pub mod svg;
+mod trainer;
+
+pub use config::{OptimizerKind, TrainConfig};
+pub use data::{DataConfig, DataSource, Lexicon, TaskData, TokenizerKind};
+pub use error::{Result, TrainError};
+pub use log::{LogRow, Logger};
+pub use progress::{Progress, Verbosity};
+pub use setup::RunPaths;
+pub use state::TrainState;
+pub use trainer::{Outcome, Trainer};

@@ -245,3 +245,37 @@ pub fn dropout(run: Run) {
         vec![x],
     );
 }
+
+pub fn attention(run: Run) {
+    let q = param(&[2, 2, 3, 4], -1.0, 1.0, 120);
+    let k = param(&[2, 2, 5, 4], -1.0, 1.0, 121);
+    let v = param(&[2, 2, 5, 3], -1.0, 1.0, 122);
+    let scale = 0.5;
+    run(
+        "attention",
+        &|x| Tensor::attention(&x[0], &x[1], &x[2], None, false, scale),
+        vec![q.clone(), k.clone(), v.clone()],
+    );
+    // Sequence 0 masks its last two keys, sequence 1 none.
+    let ninf = f32::NEG_INFINITY;
+    let bias = t(
+        &[0.0, 0.0, 0.0, ninf, ninf, 0.0, 0.0, 0.0, 0.0, 0.0],
+        &[2, 5],
+    );
+    run(
+        "attention key padding",
+        &|x| Tensor::attention(&x[0], &x[1], &x[2], Some(&x[3]), false, scale),
+        vec![q.clone(), k.clone(), v.clone(), bias.clone()],
+    );
+    run(
+        "attention causal tq < tk",
+        &|x| Tensor::attention(&x[0], &x[1], &x[2], Some(&x[3]), true, scale),
+        vec![q.clone(), k.clone(), v.clone(), bias],
+    );
+    let s = param(&[3, 4, 6], -1.0, 1.0, 123);
+    run(
+        "self-attention causal [B, T, D]",
+        &|x| Tensor::attention(&x[0], &x[0], &x[0], None, true, 0.4),
+        vec![s],
+    );
+}
