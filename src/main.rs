@@ -4,6 +4,10 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+mod train_args;
+mod train_cmd;
+mod translate_cmd;
+
 #[derive(Parser)]
 #[command(
     name = "s2s",
@@ -20,11 +24,18 @@ enum Command {
     /// List the devices tensors can run on: the CPU (its SIMD level and
     /// threads) and every GPU adapter wgpu finds.
     Devices,
+    /// Train a translation model: the built-in dates task by default, or a
+    /// corpus (--data, or --train-src/--train-tgt/--valid-src/--valid-tgt).
+    Train(Box<train_args::TrainArgs>),
+    /// Translate sentences with a trained model (greedy decoding).
+    Translate(translate_cmd::TranslateArgs),
 }
 
 fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Devices => devices(),
+        Command::Train(args) => train_cmd::run(*args),
+        Command::Translate(args) => translate_cmd::run(args),
     }
 }
 

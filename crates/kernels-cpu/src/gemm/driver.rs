@@ -79,15 +79,15 @@ pub(super) fn tile_shape(isa: crate::Isa) -> (usize, usize) {
 unsafe fn tile_v<S: Lanes, const R: usize, const NV: usize>(
     kc: usize,
     a: *const f32,
-    mr: usize,
+    (ars, acs): (usize, usize),
     b: *const f32,
     nr: usize,
     out: Out,
 ) {
     match out.cols.div_ceil(S::L) {
-        1 if NV > 1 => tile::<S, R, 1>(kc, a, mr, b, nr, out),
-        2 if NV > 2 => tile::<S, R, 2>(kc, a, mr, b, nr, out),
-        _ => tile::<S, R, NV>(kc, a, mr, b, nr, out),
+        1 if NV > 1 => tile::<S, R, 1>(kc, a, ars, acs, b, nr, out),
+        2 if NV > 2 => tile::<S, R, 2>(kc, a, ars, acs, b, nr, out),
+        _ => tile::<S, R, NV>(kc, a, ars, acs, b, nr, out),
     }
 }
 
@@ -98,12 +98,13 @@ unsafe fn tile_v<S: Lanes, const R: usize, const NV: usize>(
 unsafe fn micro<C: Config, const MR: usize, const NV: usize>(
     kc: usize,
     a: *const f32,
+    ast: (usize, usize),
     b: *const f32,
     rows: usize,
     out: Out,
 ) {
     if rows == MR {
-        return tile_v::<C::S, MR, NV>(kc, a, MR, b, C::NR, out);
+        return tile_v::<C::S, MR, NV>(kc, a, ast, b, C::NR, out);
     }
     let mut r0 = 0;
     while r0 < rows {
@@ -112,60 +113,78 @@ unsafe fn micro<C: Config, const MR: usize, const NV: usize>(
             c: out.c.add(r0 * out.ldc),
             ..out
         };
-        let ap = a.add(r0);
+        let ap = a.add(r0 * ast.0);
         let take = if left >= 8 && MR > 8 {
-            tile_v::<C::S, 8, NV>(kc, ap, MR, b, C::NR, o);
+            tile_v::<C::S, 8, NV>(kc, ap, ast, b, C::NR, o);
             8
         } else if left >= 4 {
-            tile_v::<C::S, 4, NV>(kc, ap, MR, b, C::NR, o);
+            tile_v::<C::S, 4, NV>(kc, ap, ast, b, C::NR, o);
             4
         } else if left >= 2 {
-            tile_v::<C::S, 2, NV>(kc, ap, MR, b, C::NR, o);
+            tile_v::<C::S, 2, NV>(kc, ap, ast, b, C::NR, o);
             2
         } else {
-            tile_v::<C::S, 1, NV>(kc, ap, MR, b, C::NR, o);
+            tile_v::<C::S, 1, NV>(kc, ap, ast, b, C::NR, o);
             1
         };
         r0 += take;
     }
 }
 
-/// Pack rows `i0..i0+mc`, depth `p0..p0+kc` of op(A) into MR-row slivers:
-/// sliver `q` holds `kc` groups of `MR` values (one per row), rows past `mc`
-/// zero.
+/// How a packed A sliver is laid out: element `(i, p)` at `i * ars + p * acs`.
+///
+/// * rows (A not transposed): each of the MR rows is a plain copy of `kc`
+///   contiguous values, rows `kcs` apart — packing is a memcpy, and the
+///   micro-kernel's broadcasts read MR short streams;
+/// * interleaved (A transposed): `kc` groups of MR values, one per row —
+///   again a contiguous copy, since op(A)'s columns are contiguous then.
 #[inline(always)]
-fn pack_a(a: View, i0: usize, p0: usize, mc: usize, kc: usize, mr: usize, out: &mut [f32]) {
-    for (q, sliver) in out[..mc.div_ceil(mr) * kc * mr]
-        .chunks_exact_mut(kc * mr)
+fn a_layout(a: View, mr: usize, kcs: usize) -> (usize, usize) {
+    if a.cs == 1 {
+        (kcs, 1)
+    } else {
+        (1, mr)
+    }
+}
+
+/// Pack rows `i0..i0+mc`, depth `p0..p0+kc` of op(A) into MR-row slivers of
+/// `slen` floats each, in the layout [`a_layout`] gives (`kcs >= kc` is the
+/// row pitch of the rows layout; rows past `mc` are never read).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn pack_a(
+    a: View,
+    i0: usize,
+    p0: usize,
+    mc: usize,
+    kc: usize,
+    mr: usize,
+    kcs: usize,
+    slen: usize,
+    out: &mut [f32],
+) {
+    for (q, sliver) in out[..mc.div_ceil(mr) * slen]
+        .chunks_exact_mut(slen)
         .enumerate()
     {
         let r0 = i0 + q * mr;
         let live = mr.min(i0 + mc - r0);
-        if a.rs == 1 {
-            // op(A) columns are contiguous (A stored transposed).
-            for (p, dst) in sliver.chunks_exact_mut(mr).enumerate() {
+        if a.cs == 1 {
+            for i in 0..live {
+                let base = (r0 + i) * a.rs + p0;
+                sliver[i * kcs..i * kcs + kc].copy_from_slice(&a.data[base..base + kc]);
+            }
+        } else if a.rs == 1 {
+            for (p, dst) in sliver.chunks_exact_mut(mr).take(kc).enumerate() {
                 let base = (p0 + p) * a.cs + r0;
                 dst[..live].copy_from_slice(&a.data[base..base + live]);
                 dst[live..].fill(0.0);
             }
         } else {
-            // op(A) rows are contiguous: a transposing gather, one row at a time.
-            for i in 0..live {
-                let base = (r0 + i) * a.rs + p0 * a.cs;
-                if a.cs == 1 {
-                    let src = &a.data[base..base + kc];
-                    for (dst, &x) in sliver.chunks_exact_mut(mr).zip(src) {
-                        dst[i] = x;
-                    }
-                } else {
-                    for (p, dst) in sliver.chunks_exact_mut(mr).enumerate() {
-                        dst[i] = a.data[base + p * a.cs];
-                    }
-                }
-            }
-            if live < mr {
-                for dst in sliver.chunks_exact_mut(mr) {
-                    dst[live..].fill(0.0);
+            // General strides (not produced by the public API): element-wise.
+            for (p, dst) in sliver.chunks_exact_mut(mr).take(kc).enumerate() {
+                for (i, d) in dst.iter_mut().enumerate().take(live) {
+                    *d = a.data[(r0 + i) * a.rs + (p0 + p) * a.cs];
                 }
             }
         }
@@ -317,7 +336,11 @@ unsafe fn serial<C: Config, const MR: usize, const NV: usize>(
         assert!(C::MC % MR == 0 && C::NC % (NV * <C::S as Lanes>::L) == 0);
     }
     let (nr, kcm) = (C::NR, k.min(C::KC));
-    let na = kcm * m.min(C::MC).next_multiple_of(MR);
+    // Row pitch of the rows layout: a constant (so the kernel's broadcasts use
+    // fixed offsets), padded by a cache line so rows do not alias in L1.
+    let kcs = C::KC + 16;
+    let slen = if a.cs == 1 { MR * kcs } else { kcm * MR };
+    let na = slen * m.min(C::MC).div_ceil(MR);
     let nb = kcm * n.min(C::NC).next_multiple_of(nr);
     let mut bufs = Buffers::take(na, nb);
     let (apack, bpack) = bufs.split();
@@ -330,7 +353,8 @@ unsafe fn serial<C: Config, const MR: usize, const NV: usize>(
                 let beta = if pc == 0 { beta } else { 1.0 };
                 for ic in (0..m).step_by(C::MC) {
                     let mc = C::MC.min(m - ic);
-                    pack_a(a, ic, pc, mc, kc, MR, apack);
+                    let slen = if a.cs == 1 { slen } else { kc * MR };
+                    pack_a(a, ic, pc, mc, kc, MR, kcs, slen, apack);
                     if ic == 0 {
                         pack_b_panel(b, pc, jc, kc, nc, nr, bpack);
                     }
@@ -345,8 +369,15 @@ unsafe fn serial<C: Config, const MR: usize, const NV: usize>(
                                 alpha,
                                 beta,
                             };
-                            let ap = apack.as_ptr().add(ir / MR * kc * MR);
-                            micro::<C, MR, NV>(kc, ap, bs.as_ptr(), MR.min(mc - ir), out);
+                            let ap = apack.as_ptr().add(ir / MR * slen);
+                            let rows = MR.min(mc - ir);
+                            // Two call sites with constant strides: each
+                            // instantiation sees its layout as constants.
+                            if a.cs == 1 {
+                                micro::<C, MR, NV>(kc, ap, (kcs, 1), bs.as_ptr(), rows, out);
+                            } else {
+                                micro::<C, MR, NV>(kc, ap, (1, MR), bs.as_ptr(), rows, out);
+                            }
                         }
                     }
                 }

@@ -223,6 +223,7 @@ impl Lanes for P8 {
 unsafe fn step<S: Lanes, const R: usize, const V: usize>(
     acc: &mut [[S::V; V]; R],
     a: *const f32,
+    ars: usize,
     b: *const f32,
 ) {
     let mut bv = [S::zero(); V];
@@ -230,7 +231,7 @@ unsafe fn step<S: Lanes, const R: usize, const V: usize>(
         *x = S::load(b.add(v * S::L));
     }
     for (i, row) in acc.iter_mut().enumerate() {
-        let x = S::bcast(a.add(i));
+        let x = S::bcast(a.add(i * ars));
         for v in 0..V {
             row[v] = S::fma(x, bv[v], row[v]);
         }
@@ -249,18 +250,21 @@ pub(super) struct Out {
 }
 
 /// One `R x (V * L)` tile: `kc` rank-1 updates from the packed slivers `a`
-/// (stride `mr` floats per step of k) and `b` (stride `nr` floats per step),
-/// then the alpha/beta write-back of the first `out.cols` columns.
+/// (element `(i, p)` at `a[i * ars + p * acs]`) and `b` (stride `nr` floats
+/// per step of k), then the alpha/beta write-back of the first `out.cols`
+/// columns. `ars`/`acs` are compile-time constants after inlining, so the
+/// broadcasts of A use fixed displacements from one pointer.
 ///
 /// # Safety
-/// `a` must hold `kc * mr` floats with `R <= mr`, `b` must hold `kc * nr`
-/// floats with `V * L <= nr`, and `out` must describe `R` valid rows of at
-/// least `out.cols <= V * L` writable floats.
+/// `a` must cover `R` rows and `kc` steps at those strides, `b` must hold
+/// `kc * nr` floats with `V * L <= nr`, and `out` must describe `R` valid rows
+/// of at least `out.cols <= V * L` writable floats.
 #[inline(always)]
 pub(super) unsafe fn tile<S: Lanes, const R: usize, const V: usize>(
     kc: usize,
     a: *const f32,
-    mr: usize,
+    ars: usize,
+    acs: usize,
     b: *const f32,
     nr: usize,
     out: Out,
@@ -276,8 +280,8 @@ pub(super) unsafe fn tile<S: Lanes, const R: usize, const V: usize>(
     // Not unrolled by hand: with 24 accumulators live, unrolling makes LLVM
     // hoist the next steps' loads of B and spill accumulators to the stack.
     for _ in 0..kc {
-        step::<S, R, V>(&mut acc, a, b);
-        a = a.add(mr);
+        step::<S, R, V>(&mut acc, a, ars, b);
+        a = a.add(acs);
         b = b.add(nr);
     }
     let va = S::splat(out.alpha);
