@@ -54,8 +54,12 @@ fn env_usize(name: &str, default: usize) -> usize {
 type Contender = (&'static str, Box<dyn FnMut() + Send>);
 
 fn contenders(m: usize, n: usize, k: usize, threads: usize) -> Vec<Contender> {
-    let a: Vec<f32> = (0..m * k).map(|i| ((i * 7 % 13) as f32 - 6.0) / 7.0).collect();
-    let b: Vec<f32> = (0..k * n).map(|i| ((i * 5 % 11) as f32 - 5.0) / 5.0).collect();
+    let a: Vec<f32> = (0..m * k)
+        .map(|i| ((i * 7 % 13) as f32 - 6.0) / 7.0)
+        .collect();
+    let b: Vec<f32> = (0..k * n)
+        .map(|i| ((i * 5 % 11) as f32 - 5.0) / 5.0)
+        .collect();
     let (a1, b1) = (a.clone(), b.clone());
     let mut c1 = vec![0.0f32; m * n];
     let ours = move || {
@@ -96,25 +100,25 @@ fn contenders(m: usize, n: usize, k: usize, threads: usize) -> Vec<Contender> {
     let gm = move || {
         // SAFETY: as above; `gemm` computes dst = alpha*dst + beta*lhs*rhs.
         unsafe {
-                gemm::gemm(
-                    m,
-                    n,
-                    k,
-                    c3.as_mut_ptr(),
-                    1,
-                    n as isize,
-                    false,
-                    a3.as_ptr(),
-                    1,
-                    k as isize,
-                    b3.as_ptr(),
-                    1,
-                    n as isize,
-                    0.0f32,
-                    1.0f32,
-                    false,
-                    false,
-                    false,
+            gemm::gemm(
+                m,
+                n,
+                k,
+                c3.as_mut_ptr(),
+                1,
+                n as isize,
+                false,
+                a3.as_ptr(),
+                1,
+                k as isize,
+                b3.as_ptr(),
+                1,
+                n as isize,
+                0.0f32,
+                1.0f32,
+                false,
+                false,
+                false,
                 par,
             )
         };

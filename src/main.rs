@@ -4,6 +4,8 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+mod bench;
+mod score_cmd;
 mod train_args;
 mod train_cmd;
 mod translate_cmd;
@@ -27,15 +29,23 @@ enum Command {
     /// Train a translation model: the built-in dates task by default, or a
     /// corpus (--data, or --train-src/--train-tgt/--valid-src/--valid-tgt).
     Train(Box<train_args::TrainArgs>),
+    /// Score hypotheses against references with sacreBLEU-compatible BLEU
+    /// (13a tokenizer, exp smoothing) and chrF, like the sacreBLEU command line.
+    Score(score_cmd::ScoreArgs),
     /// Translate sentences with a trained model (greedy decoding).
     Translate(translate_cmd::TranslateArgs),
+    /// Time kernels and print a table (GFLOP/s, GB/s, % of the FMA peak):
+    /// `s2s bench matmul --threads 1,2 --json out.json --plot out.svg`.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Devices => devices(),
+        Command::Score(args) => score_cmd::run(args),
         Command::Train(args) => train_cmd::run(*args),
         Command::Translate(args) => translate_cmd::run(args),
+        Command::Bench(args) => bench::run(args),
     }
 }
 

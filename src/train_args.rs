@@ -208,7 +208,12 @@ pub struct TrainArgs {
     /// Weight decay (L2 for adam, decoupled for adamw).
     #[arg(long, default_value_t = 0.0, help_heading = "Training")]
     pub weight_decay: f32,
-    #[arg(long, value_enum, default_value = "constant", help_heading = "Training")]
+    #[arg(
+        long,
+        value_enum,
+        default_value = "constant",
+        help_heading = "Training"
+    )]
     pub schedule: ScheduleKind,
     /// Warm-up steps (noam, inverse-sqrt).
     #[arg(long, default_value_t = 400, help_heading = "Training")]

@@ -4,6 +4,7 @@
 
 use crate::train_args::{AttentionKind, ModelKind, NormalizeKind, ScheduleKind, TrainArgs};
 use anyhow::{bail, Context, Result};
+use clap::ValueEnum;
 use seq2seq::data::{BatchSize, DateTaskConfig, Normalization};
 use seq2seq::models::{
     AttnConfig, CellKind, ModelConfig, RnnSeq2SeqConfig, ScoreKind, TransformerSeq2SeqConfig,
@@ -19,7 +20,11 @@ use tensor::Device;
 /// Runs `s2s train`.
 pub fn run(args: TrainArgs) -> Result<()> {
     let device = Device::parse_choice(&args.device)?;
-    let verbosity = if args.quiet { Verbosity::Quiet } else { Verbosity::Normal };
+    let verbosity = if args.quiet {
+        Verbosity::Quiet
+    } else {
+        Verbosity::Normal
+    };
     let mut trainer = match &args.resume {
         Some(dir) => Trainer::resume(dir, args.out.as_deref(), device, verbosity, |t| {
             if let Some(e) = args.epochs {
@@ -31,11 +36,17 @@ pub fn run(args: TrainArgs) -> Result<()> {
         })?,
         None => {
             let (data, task_name) = data_config(&args)?;
-            let out = args
-                .out
-                .clone()
-                .unwrap_or_else(|| PathBuf::from(format!("runs/{task_name}-{}", model_name(&args))));
-            Trainer::new(train_config(&args)?, data, |s, t| model_config(&args, s, t), &out, device, verbosity)?
+            let out = args.out.clone().unwrap_or_else(|| {
+                PathBuf::from(format!("runs/{task_name}-{}", model_name(&args)))
+            });
+            Trainer::new(
+                train_config(&args)?,
+                data,
+                |s, t| model_config(&args, s, t),
+                &out,
+                device,
+                verbosity,
+            )?
         }
     };
     if !args.quiet {
@@ -47,25 +58,44 @@ pub fn run(args: TrainArgs) -> Result<()> {
             trainer.paths.root.display()
         );
         if trainer.state.step > 0 {
-            println!("resuming at step {} (epoch {})", trainer.state.step, trainer.state.epoch + 1);
+            println!(
+                "resuming at step {} (epoch {})",
+                trainer.state.step,
+                trainer.state.epoch + 1
+            );
         }
     }
     let outcome = trainer.run()?;
-    let how = if outcome.stopped_early { " (stopped early: no improvement)" } else { "" };
+    let how = if outcome.stopped_early {
+        " (stopped early: no improvement)"
+    } else {
+        ""
+    };
     println!(
         "trained {} steps, {} epochs in {:.0}s{how}; best validation loss {}",
         outcome.steps,
         outcome.epochs,
         outcome.elapsed,
-        outcome.best_valid_loss.map_or("-".into(), |l| format!("{l:.4}"))
+        outcome
+            .best_valid_loss
+            .map_or("-".into(), |l| format!("{l:.4}"))
     );
     if !trainer.paths.best.exists() {
-        println!("no epoch finished yet: resume with  s2s train --resume {}", trainer.paths.root.display());
+        println!(
+            "no epoch finished yet: resume with  s2s train --resume {}",
+            trainer.paths.root.display()
+        );
         return Ok(());
     }
     let best = checkpoint::load(&trainer.paths.best, "best", &device)?;
     let max_len = trainer.state.train.max_decode_len;
-    let (acc, decoded) = eval::exact_match(&best.model, &best.lexicon, &trainer.data.test, max_len, &device)?;
+    let (acc, decoded) = eval::exact_match(
+        &best.model,
+        &best.lexicon,
+        &trainer.data.test,
+        max_len,
+        &device,
+    )?;
     for d in decoded.iter().take(5) {
         let mark = if d.correct { "✓" } else { "✗" };
         println!("  {mark} {:<36} → {}", d.source, d.hypothesis);
@@ -77,15 +107,25 @@ pub fn run(args: TrainArgs) -> Result<()> {
         decoded.len()
     );
     let root = trainer.paths.root.display();
-    println!("checkpoint: {}/best  (resume from {root}/last; log {root}/log.csv; plot {root}/loss.svg)", root);
-    let example = decoded.first().map_or("…".to_string(), |d| d.source.clone());
+    println!(
+        "checkpoint: {}/best  (resume from {root}/last; log {root}/log.csv; plot {root}/loss.svg)",
+        root
+    );
+    let example = decoded
+        .first()
+        .map_or("…".to_string(), |d| d.source.clone());
     println!("try next:   cargo run --release -- translate --model {root} \"{example}\"");
     Ok(())
 }
 
 /// The short model name of run directories: `gru-attn`, `lstm`, `transformer`.
 fn model_name(args: &TrainArgs) -> String {
-    let base = args.model.to_possible_value().expect("a named variant").get_name().to_string();
+    let base = args
+        .model
+        .to_possible_value()
+        .expect("a named variant")
+        .get_name()
+        .to_string();
     match args.model {
         ModelKind::GruAttn | ModelKind::LstmAttn if args.attention != AttentionKind::Bahdanau => {
             format!("{base}-{:?}", args.attention).to_lowercase()
@@ -103,7 +143,10 @@ fn data_config(a: &TrainArgs) -> Result<(DataConfig, String)> {
         None if a.tutorial_filter => Normalization::Tutorial,
         None => Normalization::Nfc,
     };
-    let stem = |p: &Path| p.file_stem().map_or("data".into(), |s| s.to_string_lossy().to_string());
+    let stem = |p: &Path| {
+        p.file_stem()
+            .map_or("data".into(), |s| s.to_string_lossy().to_string())
+    };
     let (source, name, tokenizer) = if let Some(path) = &a.data {
         let reverse = tsv_direction(path, a)?;
         let source = DataSource::Tsv {
@@ -115,7 +158,10 @@ fn data_config(a: &TrainArgs) -> Result<(DataConfig, String)> {
         };
         (source, stem(path), TokenizerKind::Word)
     } else if let Some(train_src) = &a.train_src {
-        let req = |p: &Option<PathBuf>, opt: &str| p.clone().with_context(|| format!("{opt} is required with --train-src"));
+        let req = |p: &Option<PathBuf>, opt: &str| {
+            p.clone()
+                .with_context(|| format!("{opt} is required with --train-src"))
+        };
         let source = DataSource::Parallel {
             train_src: train_src.clone(),
             train_tgt: req(&a.train_tgt, "--train-tgt")?,
@@ -132,9 +178,16 @@ fn data_config(a: &TrainArgs) -> Result<(DataConfig, String)> {
             test: a.held_out_size,
             ..Default::default()
         };
-        (DataSource::Dates(task), "dates".to_string(), TokenizerKind::Char)
+        (
+            DataSource::Dates(task),
+            "dates".to_string(),
+            TokenizerKind::Char,
+        )
     } else {
-        bail!("--task {:?}: the built-in task is `dates` (or give --data / --train-src)", a.task);
+        bail!(
+            "--task {:?}: the built-in task is `dates` (or give --data / --train-src)",
+            a.task
+        );
     };
     let config = DataConfig {
         source,
@@ -161,7 +214,10 @@ fn tsv_direction(path: &Path, a: &TrainArgs) -> Result<bool> {
         }
         return Ok(a.reverse);
     };
-    let stem = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
     let langs: Vec<&str> = stem.split('-').collect();
     match langs.as_slice() {
         [first, second] if first == src && second == tgt => Ok(a.reverse),
@@ -176,11 +232,21 @@ fn tsv_direction(path: &Path, a: &TrainArgs) -> Result<bool> {
 fn train_config(a: &TrainArgs) -> Result<TrainConfig> {
     let schedule = match a.schedule {
         ScheduleKind::Constant => LrSchedule::Constant,
-        ScheduleKind::Step => LrSchedule::StepDecay { step_size: a.step_size, gamma: a.gamma },
-        ScheduleKind::Noam => LrSchedule::Noam { d_model: a.d_model, warmup: a.warmup },
+        ScheduleKind::Step => LrSchedule::StepDecay {
+            step_size: a.step_size,
+            gamma: a.gamma,
+        },
+        ScheduleKind::Noam => LrSchedule::Noam {
+            d_model: a.d_model,
+            warmup: a.warmup,
+        },
         ScheduleKind::InverseSqrt => LrSchedule::InverseSqrt { warmup: a.warmup },
     };
-    let default_lr = if a.schedule == ScheduleKind::Noam { 1.0 } else { 3e-3 };
+    let default_lr = if a.schedule == ScheduleKind::Noam {
+        1.0
+    } else {
+        3e-3
+    };
     Ok(TrainConfig {
         seed: a.seed,
         epochs: a.epochs.unwrap_or(6),
@@ -190,7 +256,11 @@ fn train_config(a: &TrainArgs) -> Result<TrainConfig> {
             None => BatchSize::Sentences(a.batch_size),
         },
         accumulate: a.accumulate,
-        optimizer: if a.optimizer == "adamw" { OptimizerKind::AdamW } else { OptimizerKind::Adam },
+        optimizer: if a.optimizer == "adamw" {
+            OptimizerKind::AdamW
+        } else {
+            OptimizerKind::Adam
+        },
         lr: a.lr.unwrap_or(default_lr),
         weight_decay: a.weight_decay,
         schedule,

@@ -30,12 +30,17 @@ pub fn run(args: TranslateArgs) -> Result<()> {
     let device = Device::parse_choice(&args.device)?;
     let ck = checkpoint::load(&args.model, "best", &device)?;
     let lines: Vec<String> = match args.text.is_empty() {
-        true => std::io::stdin().lock().lines().collect::<std::io::Result<_>>()?,
+        true => std::io::stdin()
+            .lock()
+            .lines()
+            .collect::<std::io::Result<_>>()?,
         false => args.text,
     };
     for chunk in lines.chunks(64) {
         let ids: Vec<Vec<u32>> = chunk.iter().map(|l| ck.lexicon.encode_source(l)).collect();
-        let out = ck.model.greedy(&Source::from_ids(&ids, &device)?, args.max_len)?;
+        let out = ck
+            .model
+            .greedy(&Source::from_ids(&ids, &device)?, args.max_len)?;
         for hyp in out {
             println!("{}", ck.lexicon.decode_target(&hyp));
         }

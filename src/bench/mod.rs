@@ -48,7 +48,8 @@ pub struct BenchArgs {
     #[arg(long, value_delimiter = ',')]
     pub threads: Vec<usize>,
     /// Shapes, comma-separated: MxNxK for matmul, ROWSxCOLS for softmax and
-    /// layer_norm, an element count (or any product AxB...) for add, adam, copy.
+    /// layer_norm, an element count (or any product AxB...) for add, adam, copy;
+    /// each kernel takes the shapes that fit it.
     #[arg(long, value_delimiter = ',')]
     pub shapes: Vec<String>,
     /// Interleaved rounds; the table shows the median.
@@ -184,15 +185,31 @@ pub fn run(args: BenchArgs) -> Result<()> {
     let mut cases = Vec::new();
     let mut records = Vec::new();
     for &kind in &kinds {
-        let kshapes = if shapes.is_empty() {
+        // --shapes applies to the kernels it fits (MxNxK to matmul, RxC to
+        // softmax and layer_norm, anything to the elementwise ones).
+        let kshapes: Vec<Vec<usize>> = if shapes.is_empty() {
             kind.default_shapes()
         } else {
-            shapes.clone()
+            let fit: Vec<Vec<usize>> = shapes
+                .iter()
+                .filter(|s| kind.check_shape(s).is_ok())
+                .cloned()
+                .collect();
+            if fit.is_empty() && kind != Kernel::Peak {
+                kind.check_shape(&shapes[0])?;
+            }
+            fit
         };
         for &device in &devices {
             for shape in &kshapes {
                 kind.check_shape(shape)?;
-                for &t in &threads {
+                // Thread counts are a CPU notion: one GPU case per shape.
+                let ts = if device == "gpu" {
+                    &threads[..1]
+                } else {
+                    &threads[..]
+                };
+                for &t in ts {
                     if kind == Kernel::Peak {
                         if device == "gpu" {
                             bail!("peak: the FMA peak is a CPU measurement");
@@ -212,9 +229,6 @@ pub fn run(args: BenchArgs) -> Result<()> {
                         run,
                         secs: Vec::new(),
                     });
-                }
-                if device == "gpu" {
-                    // Thread counts do not apply; one case per shape is enough.
                 }
             }
         }
@@ -321,5 +335,8 @@ fn print_table(records: &[Record], rounds: usize) {
             opt(r.peak_pct, 0),
         );
     }
-    println!("(median of {rounds} interleaved rounds; SIMD {:?})", kernels_cpu::isa());
+    println!(
+        "(median of {rounds} interleaved rounds; SIMD {:?})",
+        kernels_cpu::isa()
+    );
 }

@@ -376,10 +376,45 @@ fn sgemm_alpha_zero_and_empty_k() {
     each_isa(|isa| {
         for (alpha, kk) in [(0.0f32, kk), (1.0, 0)] {
             let mut c = vec![2.0f32; m * n];
-            k::sgemm(false, false, m, n, kk, alpha, &a, kk.max(1), &b, n, 0.5, &mut c, n);
-            assert_close("alpha0 / k0, beta 0.5", isa, &c, &vec![1.0; m * n], 0.0, 0.0);
+            k::sgemm(
+                false,
+                false,
+                m,
+                n,
+                kk,
+                alpha,
+                &a,
+                kk.max(1),
+                &b,
+                n,
+                0.5,
+                &mut c,
+                n,
+            );
+            assert_close(
+                "alpha0 / k0, beta 0.5",
+                isa,
+                &c,
+                &vec![1.0; m * n],
+                0.0,
+                0.0,
+            );
             let mut c = vec![f32::NAN; m * n];
-            k::sgemm(false, false, m, n, kk, alpha, &a, kk.max(1), &b, n, 0.0, &mut c, n);
+            k::sgemm(
+                false,
+                false,
+                m,
+                n,
+                kk,
+                alpha,
+                &a,
+                kk.max(1),
+                &b,
+                n,
+                0.0,
+                &mut c,
+                n,
+            );
             assert_close("alpha0 / k0, beta 0", isa, &c, &vec![0.0; m * n], 0.0, 0.0);
         }
     });
@@ -390,7 +425,11 @@ fn sgemm_alpha_zero_and_empty_k() {
 #[test]
 fn sgemm_batched_broadcast_large() {
     let (batch, m, n, kk) = (3, 70, 150, 260);
-    for (sa_on, sb_on, tb) in [(true, false, false), (false, true, true), (true, true, false)] {
+    for (sa_on, sb_on, tb) in [
+        (true, false, false),
+        (false, true, true),
+        (true, true, false),
+    ] {
         let sa = if sa_on { m * kk } else { 0 };
         let sb = if sb_on { kk * n } else { 0 };
         let a = det_floats(m * kk * if sa_on { batch } else { 1 }, 31, -1.0, 1.0);
@@ -398,12 +437,44 @@ fn sgemm_batched_broadcast_large() {
         let ldb = if tb { kk } else { n };
         let mut want = vec![0.0; batch * m * n];
         r::sgemm_batched(
-            batch, false, tb, m, n, kk, 1.0, &a, kk, sa, &b, ldb, sb, 0.0, &mut want, n, m * n,
+            batch,
+            false,
+            tb,
+            m,
+            n,
+            kk,
+            1.0,
+            &a,
+            kk,
+            sa,
+            &b,
+            ldb,
+            sb,
+            0.0,
+            &mut want,
+            n,
+            m * n,
         );
         each_isa(|isa| {
             let mut got = vec![f32::NAN; batch * m * n];
             k::sgemm_batched(
-                batch, false, tb, m, n, kk, 1.0, &a, kk, sa, &b, ldb, sb, 0.0, &mut got, n, m * n,
+                batch,
+                false,
+                tb,
+                m,
+                n,
+                kk,
+                1.0,
+                &a,
+                kk,
+                sa,
+                &b,
+                ldb,
+                sb,
+                0.0,
+                &mut got,
+                n,
+                m * n,
             );
             assert_close("batched broadcast", isa, &got, &want, 1e-4, 1e-4);
         });

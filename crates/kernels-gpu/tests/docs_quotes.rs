@@ -165,7 +165,8 @@ fn every_chapter_quotes_code_and_is_linked_from_the_index() {
 /// The checker itself: a drifted quote must fail, or the test above proves nothing.
 #[test]
 fn a_drifted_quote_is_caught() {
-    let text = "intro\n```wgsl file=shaders/softmax.wgsl\nstruct Params {\n    rows: u32,\n// …\n}\n```\n";
+    let text =
+        "intro\n```wgsl file=shaders/softmax.wgsl\nstruct Params {\n    rows: u32,\n// …\n}\n```\n";
     let found = quotes(text);
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].line, 2);

@@ -129,12 +129,11 @@ fn readme_links_every_chapter_in_reading_order() {
         positions.windows(2).all(|w| w[0] < w[1]),
         "reading order must be {order:?}"
     );
-    for image in ["img/luong-dot-attention.svg"] {
-        assert!(
-            repo().join("docs/layers").join(image).exists(),
-            "{image} is missing"
-        );
-    }
+    let image = "img/luong-dot-attention.svg";
+    assert!(
+        repo().join("docs/layers").join(image).exists(),
+        "{image} is missing"
+    );
 }
 
 /// The tiny example of the heatmap: target words attend over source words

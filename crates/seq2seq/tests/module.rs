@@ -259,6 +259,10 @@ fn bad_input_is_an_error_not_a_panic() {
         ctx
     ))
     .contains("initial state"));
+    assert!(
+        msg(gru.forward(&Tensor::zeros([0, 2, 3], &CPU).unwrap(), None, None, ctx))
+            .contains("no steps")
+    );
     assert!(GRU::new(RnnConfig::new(3, 2).dropout(1.0), rng, &CPU).is_err());
     assert!(MultiheadAttention::new(5, 2, 0.0, true, true, rng, &CPU).is_err());
     let mha = MultiheadAttention::new(4, 2, 0.0, true, true, rng, &CPU).unwrap();

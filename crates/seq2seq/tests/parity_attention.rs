@@ -73,6 +73,22 @@ fn mha(device: &Device, case: &str) {
         inputs.extend([("key", &k), ("value", &v)]);
     }
     fx.check(&m, &[("output", &out), ("weights", &w)], &inputs);
+    // Without weights, the heads take the engine's attention op where the masks allow.
+    let (q, k, v) = (q.detach(), k.detach(), v.detach());
+    let (q, k, v) = match fx.flag("self_attn") {
+        true => (q.clone(), q.clone(), q),
+        false => (q, k, v),
+    };
+    let (out, none) = m
+        .forward(&q, &k, &v, &masks, Weights::None, &mut Ctx::eval())
+        .unwrap();
+    assert!(none.is_none());
+    assert_close(
+        &format!("{case} without weights"),
+        &out,
+        &fx.output("output"),
+        FORWARD,
+    );
 }
 
 on_devices! {

@@ -6,8 +6,8 @@
 //! for jc in 0..n step NC                      one B panel: KC x NC (L2/L3)
 //!   for pc in 0..k step KC
 //!     for ic in 0..m step MC                  one A block: MC x KC (L2), packed
-//!       for jr in 0..NC step NR               one B sliver: KC x NR (L1),
-//!                                             packed lazily on the first ic
+//!       for jr in 0..NC step NR               one B sliver: KC x NR (L1);
+//!                                             the panel is packed on the first ic
 //!         for ir in 0..MC step MR             one MR x NR tile of C: micro-kernel
 //! ```
 
@@ -49,8 +49,9 @@ macro_rules! config {
 
 #[cfg(target_arch = "x86_64")]
 config!(
-    /// AVX-512: 8 x 48 tile = 24 zmm accumulators, 3 loads of B + 8 broadcasts
-    /// per 24 FMAs.
+    /// AVX-512: 12 x 32 tile = 24 zmm accumulators, 2 loads of B + 12
+    /// broadcasts per 24 FMAs; a KC x NR sliver of B is 32 KiB (L1 is 48 KiB),
+    /// an MC x KC block of A 192 KiB (L2 is 2 MiB), a KC x NC panel of B 1 MiB.
     Avx512Cfg, Z16, MR = 12, NV = 2, KC = 256, MC = 192, NC = 1024
 );
 #[cfg(target_arch = "x86_64")]
@@ -131,25 +132,18 @@ unsafe fn micro<C: Config, const MR: usize, const NV: usize>(
     }
 }
 
-/// How a packed A sliver is laid out: element `(i, p)` at `i * ars + p * acs`.
-///
-/// * rows (A not transposed): each of the MR rows is a plain copy of `kc`
-///   contiguous values, rows `kcs` apart — packing is a memcpy, and the
-///   micro-kernel's broadcasts read MR short streams;
-/// * interleaved (A transposed): `kc` groups of MR values, one per row —
-///   again a contiguous copy, since op(A)'s columns are contiguous then.
-#[inline(always)]
-fn a_layout(a: View, mr: usize, kcs: usize) -> (usize, usize) {
-    if a.cs == 1 {
-        (kcs, 1)
-    } else {
-        (1, mr)
-    }
-}
-
 /// Pack rows `i0..i0+mc`, depth `p0..p0+kc` of op(A) into MR-row slivers of
-/// `slen` floats each, in the layout [`a_layout`] gives (`kcs >= kc` is the
-/// row pitch of the rows layout; rows past `mc` are never read).
+/// `slen` floats each; element `(i, p)` of a sliver sits at `i * ars + p * acs`:
+///
+/// * rows layout, `(ars, acs) = (kcs, 1)`, when A is not transposed: each of
+///   the MR rows is a plain copy of `kc` contiguous values, rows `kcs >= kc`
+///   apart — packing is a memcpy, and the micro-kernel's broadcasts read MR
+///   short streams;
+/// * interleaved layout, `(1, MR)`, when A is transposed: `kc` groups of MR
+///   values, one per row — again contiguous copies, since op(A)'s columns are
+///   contiguous then.
+///
+/// Rows past `mc` are never read (edge tiles run fewer-row kernels).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn pack_a(

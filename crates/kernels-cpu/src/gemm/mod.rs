@@ -166,8 +166,7 @@ pub fn sgemm_batched(
         gemm_parallel(isa, m, n, k, alpha, a, b, beta, c, ldc, allow_par);
     };
     let per = m * n * k.max(1);
-    if batch > 1 && per < PAR_FMAS && per * batch >= PAR_FMAS && rayon::current_num_threads() > 1
-    {
+    if batch > 1 && per < PAR_FMAS && per * batch >= PAR_FMAS && rayon::current_num_threads() > 1 {
         // Many small products: one task per matrix.
         c.par_chunks_mut(stride_c)
             .take(batch)
@@ -187,6 +186,13 @@ struct CPtr(*mut f32);
 unsafe impl Send for CPtr {}
 // SAFETY: as above.
 unsafe impl Sync for CPtr {}
+
+impl CPtr {
+    /// A method (not `.0`) so closures capture the whole `Send` wrapper.
+    fn get(self) -> *mut f32 {
+        self.0
+    }
+}
 
 /// Split a product across threads when it is large, then run the serial
 /// blocked algorithm on each block.
@@ -237,7 +243,6 @@ fn gemm_parallel(
     let part = len.div_ceil(tasks).next_multiple_of(unit);
     let cp = CPtr(job.c);
     (0..len.div_ceil(part)).into_par_iter().for_each(|t| {
-        let cp = cp;
         let lo = t * part;
         let w = part.min(len - lo);
         let j = if split_m {
@@ -245,7 +250,7 @@ fn gemm_parallel(
                 m: w,
                 a: a.at(lo, 0),
                 // SAFETY: row `lo` lies inside C's span.
-                c: unsafe { cp.0.add(lo * ldc) },
+                c: unsafe { cp.get().add(lo * ldc) },
                 ..job
             }
         } else {
@@ -253,7 +258,7 @@ fn gemm_parallel(
                 n: w,
                 b: b.at(0, lo),
                 // SAFETY: column `lo < n` lies inside C's span.
-                c: unsafe { cp.0.add(lo) },
+                c: unsafe { cp.get().add(lo) },
                 ..job
             }
         };

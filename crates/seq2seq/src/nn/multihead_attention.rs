@@ -24,9 +24,13 @@
 //! A row with every key removed gives NaN, as PyTorch. Conventions: W_Q, W_K,
 //! W_V are stacked in `in_proj_weight` `[3E, E]` and `in_proj_bias` `[3E]`;
 //! self-attention (query, key and value the same tensor) projects all three
-//! with one GEMM. `out_proj.weight`, `out_proj.bias` hold W_O, b_O. Q is
-//! scaled by 1/√d before the product, as PyTorch. Dropout on the attention
-//! weights in training; the returned weights are after dropout, as PyTorch.
+//! with one GEMM. `out_proj.weight`, `out_proj.bias` hold W_O, b_O. When
+//! only the output is needed (no weights, no `attn_mask`, no active dropout)
+//! the heads go through the engine's `Tensor::attention` op, fused
+//! (flash-style) on the GPU; otherwise through the composition
+//! [`scaled_dot_product_attention`], which scales Q by 1/√d before the
+//! product, as PyTorch. Dropout on the attention weights in training; the
+//! returned weights are after dropout, as PyTorch.
 //! Initialisation as PyTorch: xavier_uniform for `in_proj_weight`, zero
 //! biases, U(±1/√E) for `out_proj.weight`.
 
@@ -151,8 +155,7 @@ impl MultiheadAttention {
 
         // Q = X_q W_Qᵀ + b_Q,   K = X_k W_Kᵀ + b_K,   V = X_v W_Vᵀ + b_V
         let (q, k, v) = self.project(&bf(query)?, &bf(key)?, &bf(value)?, same)?; // [B, L|S, E]
-        let (b, l, s) = (q.dims()[0], q.dims()[1], k.dims()[1]);
-        let mask = self.additive_mask(masks, b, l, s, &q.device())?; // M: [B|1, h|1, L, S]
+        let (b, l) = (q.dims()[0], q.dims()[1]);
 
         // Q_i, K_i, V_i: the i-th slice of d = E/h features
         let (q, k, v) = (
@@ -162,8 +165,7 @@ impl MultiheadAttention {
         ); // [B, h, L|S, d]
 
         // head_i = softmax(Q_i K_iᵀ / √d + M) V_i
-        let (heads, weights) =
-            scaled_dot_product_attention(&q, &k, &v, mask.as_ref(), self.dropout, ctx)?; // [B, h, L, d]
+        let (heads, weights) = self.heads(&q, &k, &v, masks, need_weights, ctx)?; // [B, h, L, d]
 
         // [head_1; …; head_h]
         let concat = heads.permute(&[0, 2, 1, 3])?.reshape([b, l, e])?; // [B, L, E]
@@ -175,12 +177,49 @@ impl MultiheadAttention {
         } else {
             out.transpose(0, 1)?
         };
-        let weights = match need_weights {
-            Weights::None => None,
-            Weights::Averaged => Some(weights.mean(&[1], false)?), // [B, L, S]
-            Weights::PerHead => Some(weights),                     // [B, h, L, S]
+        let weights = match (need_weights, weights) {
+            (Weights::Averaged, Some(w)) => Some(w.mean(&[1], false)?), // [B, L, S]
+            (Weights::PerHead, Some(w)) => Some(w),                     // [B, h, L, S]
+            _ => None,
         };
         Ok((out, weights))
+    }
+
+    /// Every head at once, `[B, h, L|S, d]` in → (`[B, h, L, d]`, weights
+    /// `[B, h, L, S]` if asked). When only the output is needed — no
+    /// weights, no `attn_mask`, no active dropout, causal only when L = S —
+    /// this is the engine's attention op, fused where the device has a
+    /// kernel; otherwise [`scaled_dot_product_attention`] spells it out.
+    fn heads(
+        &self,
+        q: &Tensor,
+        k: &Tensor,
+        v: &Tensor,
+        masks: &Masks,
+        need_weights: Weights,
+        ctx: &mut Ctx,
+    ) -> Result<(Tensor, Option<Tensor>)> {
+        let (b, l, s, d) = (q.dims()[0], q.dims()[2], k.dims()[2], q.dims()[3]);
+        let dropout_active = ctx.train && self.dropout > 0.0;
+        let fused = need_weights == Weights::None
+            && masks.attn_mask.is_none()
+            && !dropout_active
+            && (!masks.causal || l == s);
+        if fused {
+            let bias = masks
+                .key_padding_mask
+                .map(|p| padding_bias(p, b, s))
+                .transpose()?; // [B, S]
+            let scale = 1.0 / (d as f32).sqrt();
+            return Ok((
+                Tensor::attention(q, k, v, bias.as_ref(), masks.causal, scale)?,
+                None,
+            ));
+        }
+        let mask = self.additive_mask(masks, b, l, s, &q.device())?; // M: [B|1, h|1, L, S]
+        let (heads, weights) =
+            scaled_dot_product_attention(q, k, v, mask.as_ref(), self.dropout, ctx)?;
+        Ok((heads, Some(weights)))
     }
 
     /// Q, K, V (batch-first): one GEMM for self-attention, else one per input
@@ -259,20 +298,22 @@ impl MultiheadAttention {
             add(causal_mask(l, s, device)?.reshape([1, 1, l, s])?)?;
         }
         if let Some(p) = masks.key_padding_mask {
-            if p.dims() != [b, s] {
-                return Err(invalid(
-                    "MultiheadAttention",
-                    format!(
-                        "key_padding_mask has shape {}, expected [{b}, {s}]",
-                        p.shape()
-                    ),
-                ));
-            }
-            let zeros = Tensor::zeros([b, 1, 1, s], device)?;
-            add(zeros.masked_fill(&p.reshape([b, 1, 1, s])?, f32::NEG_INFINITY)?)?;
+            add(padding_bias(p, b, s)?.reshape([b, 1, 1, s])?)?;
         }
         Ok(m)
     }
+}
+
+/// The key padding mask `[B, S]` (1 = padding) as an additive bias: 0 or -∞.
+fn padding_bias(mask: &Tensor, b: usize, s: usize) -> Result<Tensor> {
+    if mask.dims() != [b, s] {
+        let msg = format!(
+            "key_padding_mask has shape {}, expected [{b}, {s}]",
+            mask.shape()
+        );
+        return Err(invalid("MultiheadAttention", msg));
+    }
+    Tensor::zeros([b, s], &mask.device())?.masked_fill(mask, f32::NEG_INFINITY)
 }
 
 /// `[B, T, E]` → `[B, h, T, d]`.

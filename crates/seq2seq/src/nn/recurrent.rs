@@ -157,6 +157,12 @@ pub(crate) fn run<C: Cell>(
         x.clone()
     }; // [T, B, I]
     let (t_len, b) = (x.dims()[0], x.dims()[1]);
+    if t_len == 0 || b == 0 {
+        return Err(invalid(
+            op,
+            format!("input {} has no steps or no sequences", x.shape()),
+        ));
+    }
     let masks = step_masks(op, lengths, t_len, b, &x)?;
     let states0 = initial_states(op, cfg, n_state, b, init, &x)?;
 
@@ -305,6 +311,9 @@ fn initial_states(
 /// slices would cost O(T·N) in the backward pass; halving costs O(N log T).
 pub(crate) fn unbind_time(x: &Tensor) -> Result<Vec<Tensor>> {
     let t = x.dims()[0];
+    if t == 0 {
+        return Ok(Vec::new());
+    }
     if t == 1 {
         return Ok(vec![x.squeeze(0)?]);
     }

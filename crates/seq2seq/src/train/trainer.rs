@@ -241,6 +241,11 @@ impl Trainer {
         Ok(())
     }
 
+    /// Every row logged so far (a resumed run: including those before it).
+    pub fn log_rows(&self) -> &[super::log::LogRow] {
+        &self.log.rows
+    }
+
     /// Number of trainable scalars.
     pub fn num_parameters(&self) -> usize {
         self.model.parameters().iter().map(Tensor::numel).sum()

@@ -184,7 +184,11 @@ pub fn assert_close(what: &str, got: &Tensor, want: &Tensor, tol: Tol) {
         }
     }
     if std::env::var_os("S2S_PARITY_REPORT").is_some() {
-        let max = g.iter().zip(&w).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        let max = g
+            .iter()
+            .zip(&w)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
         eprintln!("PARITY {what}: max |ours - torch| = {max:.2e}");
     }
     if let Some((i, _)) = worst {

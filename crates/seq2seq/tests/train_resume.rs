@@ -1,0 +1,169 @@
+//! Checkpoints: a resumed run makes exactly the steps of an uninterrupted
+//! one; a write interrupted at any moment leaves the last good checkpoint
+//! loadable; a corrupt or mismatched checkpoint is an error naming the file.
+
+mod train_support;
+
+use seq2seq::models::{AttnConfig, CellKind, ModelConfig, ScoreKind};
+use seq2seq::nn::Module;
+use seq2seq::train::{checkpoint, LogRow, TrainConfig, Trainer, Verbosity};
+use std::path::Path;
+use tensor::Device;
+use train_support::*;
+
+/// A tiny model with dropout and teacher forcing below 1, so the resumed
+/// run must also restore the random stream to match.
+fn tiny(src_vocab: usize, tgt_vocab: usize) -> ModelConfig {
+    ModelConfig::Attn(AttnConfig {
+        cell: CellKind::Lstm,
+        score: ScoreKind::Bahdanau,
+        src_vocab,
+        tgt_vocab,
+        embed_size: 8,
+        hidden_size: 16,
+        num_layers: 2,
+        bidirectional: true,
+        attn_size: 16,
+        dropout: 0.2,
+        input_feeding: false,
+        teacher_forcing: 0.7,
+    })
+}
+
+fn settings_every_step(max_steps: Option<u64>) -> TrainConfig {
+    TrainConfig {
+        epochs: 2,
+        max_steps,
+        batch_size: seq2seq::data::BatchSize::Sentences(50),
+        accumulate: 2,
+        log_every: 1,
+        label_smoothing: 0.1,
+        ..Default::default()
+    }
+}
+
+fn fresh(dir: &Path, max_steps: Option<u64>) -> Trainer {
+    Trainer::new(settings_every_step(max_steps), dates(600), tiny, dir, Device::Cpu, Verbosity::Quiet).unwrap()
+}
+
+fn resume(dir: &Path, max_steps: Option<u64>) -> Trainer {
+    Trainer::resume(dir, None, Device::Cpu, Verbosity::Quiet, |t| t.max_steps = max_steps).unwrap()
+}
+
+fn rows(t: &Trainer) -> Vec<(String, u64, f32)> {
+    t.log_rows().iter().map(|r: &LogRow| (r.kind.clone(), r.step, r.loss)).collect()
+}
+
+#[test]
+fn resumed_run_equals_uninterrupted_run() {
+    let dir = scratch("resume-equal");
+    let mut whole = fresh(&dir.join("whole"), None);
+    whole.run().unwrap();
+    let expected = rows(&whole);
+    // 600 pairs / 50 = 12 batches = 6 steps per epoch (accumulating 2)
+    assert_eq!(whole.state.step, 12);
+
+    let split = dir.join("split");
+    fresh(&split, Some(4)).run().unwrap(); // stops mid-epoch 1
+    resume(&split, Some(9)).run().unwrap(); // over the epoch boundary, stops mid-epoch 2
+    let mut last = resume(&split, None);
+    last.run().unwrap();
+    let got = rows(&last);
+    assert_eq!(got.len(), expected.len(), "{got:?}\nvs\n{expected:?}");
+    for (g, e) in got.iter().zip(&expected) {
+        assert_eq!((g.0.as_str(), g.1), (e.0.as_str(), e.1));
+        assert_eq!(g.2.to_bits(), e.2.to_bits(), "loss at step {} differs: {} vs {}", g.1, g.2, e.2);
+    }
+    // the final weights are equal too
+    for ((n, a), (_, b)) in whole.model.named_parameters().iter().zip(last.model.named_parameters()) {
+        assert_eq!(a.to_vec(), b.to_vec(), "parameter {n} differs");
+    }
+}
+
+#[test]
+fn interrupted_checkpoint_write_leaves_the_old_one_loadable() {
+    let dir = scratch("kill");
+    let mut t = fresh(&dir, Some(3));
+    t.run().unwrap();
+    let last = dir.join("last");
+    let before = checkpoint::load(&last, "last", &Device::Cpu).unwrap();
+    assert_eq!(before.state.as_ref().unwrap().step, 3);
+
+    // killed after staging, before the rename: the old checkpoint is still `last`
+    let mut later = t.state.clone();
+    later.step = 99;
+    let staged = checkpoint::stage(&last, &t.model, &t.data.lexicon, None, Some(&later)).unwrap();
+    assert!(staged.exists());
+    let loaded = checkpoint::load(&dir, "last", &Device::Cpu).unwrap();
+    assert_eq!(loaded.state.unwrap().step, 3);
+
+    // killed between the two renames: `last` is gone, `last.old` is found
+    std::fs::rename(&last, dir.join("last.old")).unwrap();
+    let loaded = checkpoint::load(&dir, "last", &Device::Cpu).unwrap();
+    assert_eq!(loaded.state.unwrap().step, 3);
+    assert!(loaded.dir.ends_with("last.old"));
+    // and the run resumes from it, writing a good `last` again
+    let mut r = resume(&dir, Some(5));
+    r.run().unwrap();
+    assert_eq!(checkpoint::load(&last, "last", &Device::Cpu).unwrap().state.unwrap().step, 5);
+    assert!(!dir.join("last.old").exists());
+
+    // a completed commit replaces the checkpoint
+    let staged = checkpoint::stage(&last, &t.model, &t.data.lexicon, None, Some(&later)).unwrap();
+    checkpoint::commit(&staged, &last).unwrap();
+    assert_eq!(checkpoint::load(&last, "last", &Device::Cpu).unwrap().state.unwrap().step, 99);
+}
+
+/// Copies a good checkpoint, breaks it with `damage`, and returns the
+/// error of loading (and resuming) it.
+fn broken(name: &str, damage: impl FnOnce(&Path)) -> String {
+    let dir = scratch(name);
+    fresh(&dir, Some(1)).run().unwrap();
+    let ck = dir.join("last");
+    damage(&ck);
+    let err = match checkpoint::load(&ck, "last", &Device::Cpu) {
+        Err(e) => e.to_string(),
+        Ok(_) => match Trainer::resume(&ck, None, Device::Cpu, Verbosity::Quiet, |_| {}) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("{name}: the damaged checkpoint loaded"),
+        },
+    };
+    eprintln!("{name}: {err}");
+    err
+}
+
+#[test]
+fn corrupt_or_mismatched_checkpoints_name_the_file() {
+    let e = broken("truncated-weights", |d| {
+        let p = d.join("model.safetensors");
+        let bytes = std::fs::read(&p).unwrap();
+        std::fs::write(&p, &bytes[..bytes.len() / 2]).unwrap();
+    });
+    assert!(e.contains("model.safetensors"), "{e}");
+
+    let e = broken("bad-config", |d| std::fs::write(d.join("config.json"), "{ not json").unwrap());
+    assert!(e.contains("config.json") && e.contains("invalid"), "{e}");
+
+    let e = broken("other-sizes", |d| {
+        let p = d.join("config.json");
+        let text = std::fs::read_to_string(&p).unwrap().replace("\"hidden_size\": 16", "\"hidden_size\": 20");
+        std::fs::write(&p, text).unwrap();
+    });
+    assert!(e.contains("model.safetensors") && e.contains("shape"), "{e}");
+
+    let e = broken("vocab-size", |d| {
+        let p = d.join("tgt_vocab.json");
+        let text = std::fs::read_to_string(&p).unwrap().replacen("\"9\",", "", 1);
+        std::fs::write(&p, text).unwrap();
+    });
+    assert!(e.contains("tgt_vocab.json"), "{e}");
+
+    let e = broken("no-state", |d| std::fs::remove_file(d.join("state.json")).unwrap());
+    assert!(e.contains("state.json") && e.contains("missing"), "{e}");
+
+    let e = broken("bad-optimizer", |d| std::fs::write(d.join("optimizer.safetensors"), b"garbage").unwrap());
+    assert!(e.contains("optimizer.safetensors"), "{e}");
+
+    let e = broken("missing-dir", |d| std::fs::remove_dir_all(d).unwrap());
+    assert!(e.contains("no checkpoint"), "{e}");
+}
