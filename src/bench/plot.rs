@@ -16,6 +16,9 @@ fn esc(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// One section of the chart: its unit, its records and how to read a value.
+type Section<'a> = (&'static str, Vec<&'a Record>, fn(&Record) -> f64);
+
 /// The chart for `records`.
 pub fn svg(records: &[Record]) -> String {
     let flops: Vec<&Record> = records.iter().filter(|r| r.gflops.is_some()).collect();
@@ -23,7 +26,7 @@ pub fn svg(records: &[Record]) -> String {
         .iter()
         .filter(|r| r.gflops.is_none() && r.gbps.is_some())
         .collect();
-    let sections: Vec<(&str, Vec<&Record>, fn(&Record) -> f64)> = vec![
+    let sections: Vec<Section> = vec![
         ("GFLOP/s", flops, |r| r.gflops.unwrap_or(0.0)),
         ("GB/s", bw, |r| r.gbps.unwrap_or(0.0)),
     ];

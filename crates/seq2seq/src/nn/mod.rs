@@ -36,6 +36,7 @@ mod multihead_attention;
 mod positional;
 mod recurrent;
 mod rnn;
+mod scaled_dot_product;
 mod transformer;
 mod transformer_layer;
 

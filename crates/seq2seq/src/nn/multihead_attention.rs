@@ -35,6 +35,8 @@
 //! biases, U(±1/√E) for `out_proj.weight`.
 
 use super::linear::{linear, Linear};
+pub use super::scaled_dot_product::causal_mask;
+use super::scaled_dot_product::{padding_bias, scaled_dot_product_attention};
 use super::{invalid, prefixed, Ctx, Module};
 use tensor::{init, Device, Result, Rng, Tensor};
 
@@ -74,21 +76,6 @@ pub struct MultiheadAttention {
     pub dropout: f32,
     /// Inputs and outputs are `[B, T, E]` rather than `[T, B, E]`.
     pub batch_first: bool,
-}
-
-/// The additive causal mask `[L, S]`: 0 where s ≤ l, -∞ above the diagonal
-/// (`nn.Transformer.generate_square_subsequent_mask` for L = S).
-pub fn causal_mask(l: usize, s: usize, device: &Device) -> Result<Tensor> {
-    let m = (0..l * s)
-        .map(|i| {
-            if i % s > i / s {
-                f32::NEG_INFINITY
-            } else {
-                0.0
-            }
-        })
-        .collect();
-    Tensor::from_vec(m, [l, s], device)
 }
 
 impl MultiheadAttention {
@@ -304,56 +291,10 @@ impl MultiheadAttention {
     }
 }
 
-/// The key padding mask `[B, S]` (1 = padding) as an additive bias: 0 or -∞.
-fn padding_bias(mask: &Tensor, b: usize, s: usize) -> Result<Tensor> {
-    if mask.dims() != [b, s] {
-        let msg = format!(
-            "key_padding_mask has shape {}, expected [{b}, {s}]",
-            mask.shape()
-        );
-        return Err(invalid("MultiheadAttention", msg));
-    }
-    Tensor::zeros([b, s], &mask.device())?.masked_fill(mask, f32::NEG_INFINITY)
-}
-
 /// `[B, T, E]` → `[B, h, T, d]`.
 fn split_heads(x: &Tensor, h: usize) -> Result<Tensor> {
     let (b, t, e) = (x.dims()[0], x.dims()[1], x.dims()[2]);
     x.reshape([b, t, h, e / h])?.permute(&[0, 2, 1, 3])
-}
-
-/// softmax(Q Kᵀ / √d + M) V for `[B, h, T, d]` inputs → (output
-/// `[B, h, L, d]`, weights `[B, h, L, S]`). The one place a fused attention
-/// kernel plugs in when the engine has one.
-pub(crate) fn scaled_dot_product_attention(
-    q: &Tensor,
-    k: &Tensor,
-    v: &Tensor,
-    mask: Option<&Tensor>,
-    dropout: f32,
-    ctx: &mut Ctx,
-) -> Result<(Tensor, Tensor)> {
-    let d = q.dims()[3];
-
-    // Q / √d   (scaled before the product, as PyTorch)
-    let q = q.mul_scalar(1.0 / (d as f32).sqrt())?; // [B, h, L, d]
-
-    // Q Kᵀ / √d   (Kᵀ through the GEMM's transpose flag, not a copy)
-    let scores = q.matmul_t(k, false, true)?; // [B, h, L, S]
-
-    // Q Kᵀ / √d + M
-    let scores = match mask {
-        Some(m) => scores.add(m)?, // [B, h, L, S]
-        None => scores,
-    };
-
-    // A = softmax(Q Kᵀ / √d + M), then dropout in training
-    let a = scores
-        .softmax(-1)?
-        .dropout(dropout, ctx.train, &mut ctx.rng)?; // [B, h, L, S]
-
-    // A V
-    Ok((a.matmul(v)?, a)) // [B, h, L, d]
 }
 
 impl Module for MultiheadAttention {
