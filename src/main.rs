@@ -8,6 +8,7 @@ mod bench;
 mod score_cmd;
 mod train_args;
 mod train_cmd;
+mod train_settings;
 mod translate_cmd;
 
 #[derive(Parser)]

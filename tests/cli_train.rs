@@ -6,11 +6,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn s2s(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_s2s")).args(args).output().expect("s2s runs")
+    Command::new(env!("CARGO_BIN_EXE_s2s"))
+        .args(args)
+        .output()
+        .expect("s2s runs")
 }
 
 fn text(o: &Output) -> (String, String) {
-    (String::from_utf8_lossy(&o.stdout).into(), String::from_utf8_lossy(&o.stderr).into())
+    (
+        String::from_utf8_lossy(&o.stdout).into(),
+        String::from_utf8_lossy(&o.stderr).into(),
+    )
 }
 
 fn scratch(name: &str) -> PathBuf {
@@ -24,9 +30,24 @@ fn scratch(name: &str) -> PathBuf {
 fn tiny_run(out: &Path, extra: &[&str]) -> Output {
     let out = out.to_str().unwrap();
     let mut args = vec![
-        "train", "--train-size", "400", "--held-out-size", "40", "--epochs", "1",
-        "--embed-size", "8", "--hidden-size", "16", "--attn-size", "16",
-        "--device", "cpu", "--quiet", "--out", out,
+        "train",
+        "--train-size",
+        "400",
+        "--held-out-size",
+        "40",
+        "--epochs",
+        "1",
+        "--embed-size",
+        "8",
+        "--hidden-size",
+        "16",
+        "--attn-size",
+        "16",
+        "--device",
+        "cpu",
+        "--quiet",
+        "--out",
+        out,
     ];
     args.extend_from_slice(extra);
     s2s(&args)
@@ -36,11 +57,35 @@ fn tiny_run(out: &Path, extra: &[&str]) -> Output {
 fn help_documents_every_option() {
     let (out, _) = text(&s2s(&["train", "--help"]));
     for opt in [
-        "--task", "--data", "--src", "--tgt", "--reverse", "--tutorial-filter", "--train-src",
-        "--train-tgt", "--valid-src", "--valid-tgt", "--skip-bad-lines", "--bpe-merges",
-        "--model", "--attention", "--hidden-size", "--layers", "--teacher-forcing", "--epochs",
-        "--batch-size", "--lr", "--schedule", "--clip", "--label-smoothing", "--accumulate",
-        "--patience", "--out", "--resume", "--device", "--seed",
+        "--task",
+        "--data",
+        "--src",
+        "--tgt",
+        "--reverse",
+        "--tutorial-filter",
+        "--train-src",
+        "--train-tgt",
+        "--valid-src",
+        "--valid-tgt",
+        "--skip-bad-lines",
+        "--bpe-merges",
+        "--model",
+        "--attention",
+        "--hidden-size",
+        "--layers",
+        "--teacher-forcing",
+        "--epochs",
+        "--batch-size",
+        "--lr",
+        "--schedule",
+        "--clip",
+        "--label-smoothing",
+        "--accumulate",
+        "--patience",
+        "--out",
+        "--resume",
+        "--device",
+        "--seed",
     ] {
         assert!(out.contains(opt), "--help does not mention {opt}:\n{out}");
     }
@@ -55,22 +100,55 @@ fn trains_translates_and_resumes() {
     let (out, err) = text(&o);
     assert!(o.status.success(), "{out}\n{err}");
     assert!(out.contains("held-out exact match"), "{out}");
-    assert!(out.contains("checkpoint:") && out.contains("translate --model"), "{out}");
-    for f in ["best/model.safetensors", "best/config.json", "last/state.json", "last/optimizer.safetensors",
-              "last/src_vocab.json", "last/tgt_tokenizer.json", "log.csv", "log.jsonl", "loss.svg"] {
+    assert!(
+        out.contains("checkpoint:") && out.contains("translate --model"),
+        "{out}"
+    );
+    for f in [
+        "best/model.safetensors",
+        "best/config.json",
+        "last/state.json",
+        "last/optimizer.safetensors",
+        "last/src_vocab.json",
+        "last/tgt_tokenizer.json",
+        "log.csv",
+        "log.jsonl",
+        "loss.svg",
+    ] {
         assert!(run.join(f).is_file(), "{f} is missing");
     }
-    let o = s2s(&["translate", "--device", "cpu", "--model", run.to_str().unwrap(), "3/3/21", "March 3rd, 2021"]);
+    let o = s2s(&[
+        "translate",
+        "--device",
+        "cpu",
+        "--model",
+        run.to_str().unwrap(),
+        "3/3/21",
+        "March 3rd, 2021",
+    ]);
     let (out, err) = text(&o);
     assert!(o.status.success(), "{err}");
     assert_eq!(out.lines().count(), 2, "{out}");
 
-    let o = s2s(&["train", "--resume", run.to_str().unwrap(), "--epochs", "2", "--quiet", "--device", "cpu"]);
+    let o = s2s(&[
+        "train",
+        "--resume",
+        run.to_str().unwrap(),
+        "--epochs",
+        "2",
+        "--quiet",
+        "--device",
+        "cpu",
+    ]);
     let (out, err) = text(&o);
     assert!(o.status.success(), "{out}\n{err}");
     assert!(out.contains("2 epochs"), "{out}");
     let csv = std::fs::read_to_string(run.join("log.csv")).unwrap();
-    assert_eq!(csv.lines().filter(|l| l.starts_with("valid,")).count(), 2, "{csv}");
+    assert_eq!(
+        csv.lines().filter(|l| l.starts_with("valid,")).count(),
+        2,
+        "{csv}"
+    );
 }
 
 #[test]
@@ -80,15 +158,32 @@ fn malformed_corpus_names_file_and_line_or_is_skipped() {
     let mut lines: Vec<String> = (0..60).map(|i| format!("i am {i}\tje suis {i}")).collect();
     lines[6] = "only one column".into();
     std::fs::write(&data, lines.join("\n")).unwrap();
-    let base = ["train", "--data", data.to_str().unwrap(), "--epochs", "1", "--hidden-size", "8",
-                "--embed-size", "8", "--attn-size", "8", "--device", "cpu", "--quiet"];
+    let base = [
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--epochs",
+        "1",
+        "--hidden-size",
+        "8",
+        "--embed-size",
+        "8",
+        "--attn-size",
+        "8",
+        "--device",
+        "cpu",
+        "--quiet",
+    ];
     let out_dir = dir.join("out");
     let mut args = base.to_vec();
     args.extend(["--out", out_dir.to_str().unwrap()]);
     let o = s2s(&args);
     let (_, err) = text(&o);
     assert!(!o.status.success());
-    assert!(err.contains("eng-fra.txt:7") && err.contains("column"), "{err}");
+    assert!(
+        err.contains("eng-fra.txt:7") && err.contains("tab-separated"),
+        "{err}"
+    );
 
     args.push("--skip-bad-lines");
     let o = s2s(&args);
@@ -107,7 +202,14 @@ fn damaged_checkpoint_is_an_error_naming_the_file() {
     let run = dir.join("dates");
     assert!(tiny_run(&run, &["--max-steps", "2"]).status.success());
     std::fs::write(run.join("last/model.safetensors"), b"not weights").unwrap();
-    let o = s2s(&["train", "--resume", run.to_str().unwrap(), "--device", "cpu", "--quiet"]);
+    let o = s2s(&[
+        "train",
+        "--resume",
+        run.to_str().unwrap(),
+        "--device",
+        "cpu",
+        "--quiet",
+    ]);
     let (_, err) = text(&o);
     assert!(!o.status.success());
     assert!(err.contains("model.safetensors"), "{err}");

@@ -101,12 +101,12 @@ impl Kernel {
             Kernel::Peak => true,
             Kernel::Matmul => shape.len() == 3,
             Kernel::Softmax | Kernel::LayerNorm => shape.len() == 2,
-            Kernel::Add | Kernel::Adam | Kernel::Copy => !shape.is_empty(),
+            Kernel::Add | Kernel::Adam | Kernel::Copy => matches!(shape.len(), 1 | 2),
         };
         if !ok || shape.contains(&0) {
             bail!(
                 "{}: bad shape {shape:?} (matmul takes MxNxK, softmax/layer_norm ROWSxCOLS, \
-                 add/adam/copy an element count)",
+                 add/adam/copy an element count N or RxC)",
                 self.name()
             );
         }

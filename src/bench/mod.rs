@@ -48,7 +48,7 @@ pub struct BenchArgs {
     #[arg(long, value_delimiter = ',')]
     pub threads: Vec<usize>,
     /// Shapes, comma-separated: MxNxK for matmul, ROWSxCOLS for softmax and
-    /// layer_norm, an element count (or any product AxB...) for add, adam, copy;
+    /// layer_norm, an element count N (or ROWSxCOLS) for add, adam, copy;
     /// each kernel takes the shapes that fit it.
     #[arg(long, value_delimiter = ',')]
     pub shapes: Vec<String>,
@@ -186,7 +186,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
     let mut records = Vec::new();
     for &kind in &kinds {
         // --shapes applies to the kernels it fits (MxNxK to matmul, RxC to
-        // softmax and layer_norm, anything to the elementwise ones).
+        // softmax and layer_norm, N or RxC to the elementwise ones).
         let kshapes: Vec<Vec<usize>> = if shapes.is_empty() {
             kind.default_shapes()
         } else {

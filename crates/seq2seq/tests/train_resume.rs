@@ -43,15 +43,29 @@ fn settings_every_step(max_steps: Option<u64>) -> TrainConfig {
 }
 
 fn fresh(dir: &Path, max_steps: Option<u64>) -> Trainer {
-    Trainer::new(settings_every_step(max_steps), dates(600), tiny, dir, Device::Cpu, Verbosity::Quiet).unwrap()
+    Trainer::new(
+        settings_every_step(max_steps),
+        dates(600),
+        tiny,
+        dir,
+        Device::Cpu,
+        Verbosity::Quiet,
+    )
+    .unwrap()
 }
 
 fn resume(dir: &Path, max_steps: Option<u64>) -> Trainer {
-    Trainer::resume(dir, None, Device::Cpu, Verbosity::Quiet, |t| t.max_steps = max_steps).unwrap()
+    Trainer::resume(dir, None, Device::Cpu, Verbosity::Quiet, |t| {
+        t.max_steps = max_steps
+    })
+    .unwrap()
 }
 
 fn rows(t: &Trainer) -> Vec<(String, u64, f32)> {
-    t.log_rows().iter().map(|r: &LogRow| (r.kind.clone(), r.step, r.loss)).collect()
+    t.log_rows()
+        .iter()
+        .map(|r: &LogRow| (r.kind.clone(), r.step, r.loss))
+        .collect()
 }
 
 #[test]
@@ -72,10 +86,22 @@ fn resumed_run_equals_uninterrupted_run() {
     assert_eq!(got.len(), expected.len(), "{got:?}\nvs\n{expected:?}");
     for (g, e) in got.iter().zip(&expected) {
         assert_eq!((g.0.as_str(), g.1), (e.0.as_str(), e.1));
-        assert_eq!(g.2.to_bits(), e.2.to_bits(), "loss at step {} differs: {} vs {}", g.1, g.2, e.2);
+        assert_eq!(
+            g.2.to_bits(),
+            e.2.to_bits(),
+            "loss at step {} differs: {} vs {}",
+            g.1,
+            g.2,
+            e.2
+        );
     }
     // the final weights are equal too
-    for ((n, a), (_, b)) in whole.model.named_parameters().iter().zip(last.model.named_parameters()) {
+    for ((n, a), (_, b)) in whole
+        .model
+        .named_parameters()
+        .iter()
+        .zip(last.model.named_parameters())
+    {
         assert_eq!(a.to_vec(), b.to_vec(), "parameter {n} differs");
     }
 }
@@ -105,13 +131,27 @@ fn interrupted_checkpoint_write_leaves_the_old_one_loadable() {
     // and the run resumes from it, writing a good `last` again
     let mut r = resume(&dir, Some(5));
     r.run().unwrap();
-    assert_eq!(checkpoint::load(&last, "last", &Device::Cpu).unwrap().state.unwrap().step, 5);
+    assert_eq!(
+        checkpoint::load(&last, "last", &Device::Cpu)
+            .unwrap()
+            .state
+            .unwrap()
+            .step,
+        5
+    );
     assert!(!dir.join("last.old").exists());
 
     // a completed commit replaces the checkpoint
     let staged = checkpoint::stage(&last, &t.model, &t.data.lexicon, None, Some(&later)).unwrap();
     checkpoint::commit(&staged, &last).unwrap();
-    assert_eq!(checkpoint::load(&last, "last", &Device::Cpu).unwrap().state.unwrap().step, 99);
+    assert_eq!(
+        checkpoint::load(&last, "last", &Device::Cpu)
+            .unwrap()
+            .state
+            .unwrap()
+            .step,
+        99
+    );
 }
 
 /// Copies a good checkpoint, breaks it with `damage`, and returns the
@@ -141,27 +181,40 @@ fn corrupt_or_mismatched_checkpoints_name_the_file() {
     });
     assert!(e.contains("model.safetensors"), "{e}");
 
-    let e = broken("bad-config", |d| std::fs::write(d.join("config.json"), "{ not json").unwrap());
+    let e = broken("bad-config", |d| {
+        std::fs::write(d.join("config.json"), "{ not json").unwrap()
+    });
     assert!(e.contains("config.json") && e.contains("invalid"), "{e}");
 
     let e = broken("other-sizes", |d| {
         let p = d.join("config.json");
-        let text = std::fs::read_to_string(&p).unwrap().replace("\"hidden_size\": 16", "\"hidden_size\": 20");
+        let text = std::fs::read_to_string(&p)
+            .unwrap()
+            .replace("\"hidden_size\": 16", "\"hidden_size\": 20");
         std::fs::write(&p, text).unwrap();
     });
-    assert!(e.contains("model.safetensors") && e.contains("shape"), "{e}");
+    assert!(
+        e.contains("model.safetensors") && e.contains("shape"),
+        "{e}"
+    );
 
     let e = broken("vocab-size", |d| {
         let p = d.join("tgt_vocab.json");
-        let text = std::fs::read_to_string(&p).unwrap().replacen("\"9\",", "", 1);
+        let text = std::fs::read_to_string(&p)
+            .unwrap()
+            .replacen("\"9\",", "", 1);
         std::fs::write(&p, text).unwrap();
     });
     assert!(e.contains("tgt_vocab.json"), "{e}");
 
-    let e = broken("no-state", |d| std::fs::remove_file(d.join("state.json")).unwrap());
+    let e = broken("no-state", |d| {
+        std::fs::remove_file(d.join("state.json")).unwrap()
+    });
     assert!(e.contains("state.json") && e.contains("missing"), "{e}");
 
-    let e = broken("bad-optimizer", |d| std::fs::write(d.join("optimizer.safetensors"), b"garbage").unwrap());
+    let e = broken("bad-optimizer", |d| {
+        std::fs::write(d.join("optimizer.safetensors"), b"garbage").unwrap()
+    });
     assert!(e.contains("optimizer.safetensors"), "{e}");
 
     let e = broken("missing-dir", |d| std::fs::remove_dir_all(d).unwrap());

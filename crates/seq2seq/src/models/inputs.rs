@@ -70,7 +70,11 @@ impl Source {
         }
         let order = Tensor::from_vec(order, [b * s], &self.ids.device())?;
         Ok(Source {
-            ids: self.ids.reshape([b * s])?.index_select(0, &order)?.reshape([b, s])?,
+            ids: self
+                .ids
+                .reshape([b * s])?
+                .index_select(0, &order)?
+                .reshape([b, s])?,
             lens: self.lens.clone(),
             pad_mask: self.pad_mask.clone(),
         })

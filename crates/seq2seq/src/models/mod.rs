@@ -35,7 +35,9 @@ mod rnn;
 mod transformer;
 
 pub use attn::AttnSeq2Seq;
-pub use config::{AttnConfig, CellKind, ModelConfig, RnnSeq2SeqConfig, ScoreKind, TransformerSeq2SeqConfig};
+pub use config::{
+    AttnConfig, CellKind, ModelConfig, RnnSeq2SeqConfig, ScoreKind, TransformerSeq2SeqConfig,
+};
 pub use greedy::greedy;
 pub use inputs::{Source, Target};
 pub use model::Model;

@@ -53,7 +53,13 @@ impl Model {
     }
 
     /// Mean cross-entropy per real target token ([`Seq2Seq::loss`]).
-    pub fn loss(&self, src: &Source, target: &Target, smoothing: f32, ctx: &mut Ctx) -> Result<Tensor> {
+    pub fn loss(
+        &self,
+        src: &Source,
+        target: &Target,
+        smoothing: f32,
+        ctx: &mut Ctx,
+    ) -> Result<Tensor> {
         each!(self, m => m.loss(src, target, smoothing, ctx))
     }
 

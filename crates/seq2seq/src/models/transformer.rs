@@ -117,7 +117,13 @@ impl TransformerSeq2Seq {
         self.transformer.encoder.forward(&x, &masks, ctx) // [B, S, d]
     }
 
-    fn decode(&self, memory: &Tensor, mask: &Tensor, ids: &Tensor, ctx: &mut Ctx) -> Result<Tensor> {
+    fn decode(
+        &self,
+        memory: &Tensor,
+        mask: &Tensor,
+        ids: &Tensor,
+        ctx: &mut Ctx,
+    ) -> Result<Tensor> {
         let y = self.embed(self.target_table(), ids, ctx)?; // [B, T, d]
         let causal = Masks {
             causal: true,

@@ -69,7 +69,8 @@ pub fn stage(
 ) -> Result<PathBuf> {
     let tmp = sibling(dir, ".tmp");
     if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(|e| io(&tmp, "remove a stale staging directory", e))?;
+        std::fs::remove_dir_all(&tmp)
+            .map_err(|e| io(&tmp, "remove a stale staging directory", e))?;
     }
     std::fs::create_dir_all(&tmp).map_err(|e| io(&tmp, "create", e))?;
     model.save_safetensors(&tmp.join("model.safetensors"))?;
@@ -171,7 +172,10 @@ pub fn load(dir: &Path, prefer: &str, device: &Device) -> Result<Checkpoint> {
     };
     if let Some(s) = &state {
         if s.format != STATE_FORMAT || s.version != 1 {
-            let msg = format!("not an s2s training state (format {:?}, version {})", s.format, s.version);
+            let msg = format!(
+                "not an s2s training state (format {:?}, version {})",
+                s.format, s.version
+            );
             return Err(TrainError::checkpoint(&state_path, msg));
         }
     }
@@ -180,5 +184,11 @@ pub fn load(dir: &Path, prefer: &str, device: &Device) -> Result<Checkpoint> {
         true => Some(tensor::io::load(&opt_path, device)?.tensors),
         false => None,
     };
-    Ok(Checkpoint { dir, model, lexicon, optimizer, state })
+    Ok(Checkpoint {
+        dir,
+        model,
+        lexicon,
+        optimizer,
+        state,
+    })
 }

@@ -95,7 +95,10 @@ impl TrainConfig {
             return bad("--lr", format!("{} is not a positive number", self.lr));
         }
         if !(0.0..1.0).contains(&self.label_smoothing) {
-            return bad("--label-smoothing", format!("{} is outside [0, 1)", self.label_smoothing));
+            return bad(
+                "--label-smoothing",
+                format!("{} is outside [0, 1)", self.label_smoothing),
+            );
         }
         if self.clip < 0.0 {
             return bad("--clip", format!("{} is negative", self.clip));

@@ -8,8 +8,8 @@
 
 use crate::data::{
     generate_dates, read_parallel, read_tsv, split_by_seed, Bpe, DataError, DateTaskConfig,
-    Example, Normalization, Pair, ReadOptions, Side, Splits, Tokenizer, TsvColumns,
-    TutorialFilter, Vocab,
+    Example, Normalization, Pair, ReadOptions, Side, Splits, Tokenizer, TsvColumns, TutorialFilter,
+    Vocab,
 };
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -148,8 +148,18 @@ fn load_pairs(cfg: &DataConfig) -> Result<(Splits<Pair>, String), DataError> {
             let msg = format!("dates task (seed {}): generated", task.seed);
             (s, msg)
         }
-        DataSource::Tsv { path, reverse, tutorial_filter, valid_fraction, test_fraction } => {
-            let cols = if *reverse { TsvColumns::REVERSE } else { TsvColumns::FORWARD };
+        DataSource::Tsv {
+            path,
+            reverse,
+            tutorial_filter,
+            valid_fraction,
+            test_fraction,
+        } => {
+            let cols = if *reverse {
+                TsvColumns::REVERSE
+            } else {
+                TsvColumns::FORWARD
+            };
             let corpus = read_tsv(path, cols, &opts)?;
             let mut pairs = corpus.pairs;
             let mut msg = format!("{}: {}", path.display(), corpus.summary);
@@ -158,9 +168,18 @@ fn load_pairs(cfg: &DataConfig) -> Result<(Splits<Pair>, String), DataError> {
                 pairs = TutorialFilter::pytorch(english).apply(&pairs);
                 msg += &format!("; tutorial filter kept {}", pairs.len());
             }
-            (split_by_seed(&pairs, *valid_fraction, *test_fraction, cfg.split_seed)?, msg)
+            (
+                split_by_seed(&pairs, *valid_fraction, *test_fraction, cfg.split_seed)?,
+                msg,
+            )
         }
-        DataSource::Parallel { train_src, train_tgt, valid_src, valid_tgt, test } => {
+        DataSource::Parallel {
+            train_src,
+            train_tgt,
+            valid_src,
+            valid_tgt,
+            test,
+        } => {
             let train = read_parallel(train_src, train_tgt, &opts)?;
             let valid = read_parallel(valid_src, valid_tgt, &opts)?;
             let test = match test {
@@ -168,7 +187,14 @@ fn load_pairs(cfg: &DataConfig) -> Result<(Splits<Pair>, String), DataError> {
                 None => valid.pairs.clone(),
             };
             let msg = format!("train {}; valid {}", train.summary, valid.summary);
-            (Splits { train: train.pairs, valid: valid.pairs, test }, msg)
+            (
+                Splits {
+                    train: train.pairs,
+                    valid: valid.pairs,
+                    test,
+                },
+                msg,
+            )
         }
     })
 }
@@ -180,11 +206,18 @@ fn learn_lexicon(cfg: &DataConfig, train: &[Pair]) -> Lexicon {
         TokenizerKind::Word => Tokenizer::Word,
     };
     let words = |side: Side| -> Vec<Vec<String>> {
-        let text = |p: &Pair| if side == Side::Source { p.src.clone() } else { p.tgt.clone() };
+        let text = |p: &Pair| {
+            if side == Side::Source {
+                p.src.clone()
+            } else {
+                p.tgt.clone()
+            }
+        };
         train.iter().map(|p| base.encode(&text(p))).collect()
     };
     let (src_words, tgt_words) = (words(Side::Source), words(Side::Target));
-    let bpe = |sents: &[Vec<String>]| Tokenizer::Bpe(Bpe::learn_from_sentences(sents, cfg.bpe_merges, 2));
+    let bpe =
+        |sents: &[Vec<String>]| Tokenizer::Bpe(Bpe::learn_from_sentences(sents, cfg.bpe_merges, 2));
     let use_bpe = cfg.bpe_merges > 0 && cfg.tokenizer == TokenizerKind::Word;
     let (src_tok, tgt_tok) = match (use_bpe, cfg.joint_vocab) {
         (false, _) => (base.clone(), base),
@@ -195,12 +228,25 @@ fn learn_lexicon(cfg: &DataConfig, train: &[Pair]) -> Lexicon {
         }
     };
     let tokens = |tok: &Tokenizer, side: Side| -> Vec<Vec<String>> {
-        let text = |p: &Pair| if side == Side::Source { p.src.clone() } else { p.tgt.clone() };
+        let text = |p: &Pair| {
+            if side == Side::Source {
+                p.src.clone()
+            } else {
+                p.tgt.clone()
+            }
+        };
         train.iter().map(|p| tok.encode(&text(p))).collect()
     };
-    let (src_tokens, tgt_tokens) = (tokens(&src_tok, Side::Source), tokens(&tgt_tok, Side::Target));
+    let (src_tokens, tgt_tokens) = (
+        tokens(&src_tok, Side::Source),
+        tokens(&tgt_tok, Side::Target),
+    );
     let (src_vocab, tgt_vocab) = if cfg.joint_vocab {
-        let v = Vocab::build(&[src_tokens, tgt_tokens].concat(), cfg.min_freq, cfg.max_vocab);
+        let v = Vocab::build(
+            &[src_tokens, tgt_tokens].concat(),
+            cfg.min_freq,
+            cfg.max_vocab,
+        );
         (v.clone(), v)
     } else {
         (
@@ -208,7 +254,12 @@ fn learn_lexicon(cfg: &DataConfig, train: &[Pair]) -> Lexicon {
             Vocab::build(&tgt_tokens, cfg.min_freq, cfg.max_vocab),
         )
     };
-    Lexicon { src_tokenizer: src_tok, tgt_tokenizer: tgt_tok, src_vocab, tgt_vocab }
+    Lexicon {
+        src_tokenizer: src_tok,
+        tgt_tokenizer: tgt_tok,
+        src_vocab,
+        tgt_vocab,
+    }
 }
 
 impl TaskData {
@@ -225,8 +276,16 @@ impl TaskData {
             return Err(DataError::Invalid(msg));
         }
         let lexicon = lexicon.unwrap_or_else(|| learn_lexicon(cfg, &splits.train));
-        let fits = |e: &Example| cfg.max_len.is_none_or(|m| e.src.len() <= m && e.tgt.len() <= m);
-        let train: Vec<Example> = splits.train.iter().map(|p| lexicon.example(p)).filter(fits).collect();
+        let fits = |e: &Example| {
+            cfg.max_len
+                .is_none_or(|m| e.src.len() <= m && e.tgt.len() <= m)
+        };
+        let train: Vec<Example> = splits
+            .train
+            .iter()
+            .map(|p| lexicon.example(p))
+            .filter(fits)
+            .collect();
         let valid = splits.valid.iter().map(|p| lexicon.example(p)).collect();
         let summary = format!(
             "{summary}; {} train / {} valid / {} test pairs; vocab {} → {}",
@@ -236,6 +295,12 @@ impl TaskData {
             lexicon.src_vocab.len(),
             lexicon.tgt_vocab.len()
         );
-        Ok(TaskData { lexicon, train, valid, test: splits.test, summary })
+        Ok(TaskData {
+            lexicon,
+            train,
+            valid,
+            test: splits.test,
+            summary,
+        })
     }
 }

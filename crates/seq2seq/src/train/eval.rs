@@ -15,9 +15,14 @@ pub fn validation_loss(model: &Model, data: &Batcher, device: &Device) -> Result
         let mut tokens = 0usize;
         // the order does not matter for a sum; a fixed stream keeps it stable
         for batch in data.epoch(&mut Rng::new(0)) {
-            let (src, tgt) = (Source::from_batch(&batch, device)?, Target::from_batch(&batch, device)?);
+            let (src, tgt) = (
+                Source::from_batch(&batch, device)?,
+                Target::from_batch(&batch, device)?,
+            );
             let n = batch.target_tokens();
-            let loss = model.loss(&src, &tgt, 0.0, &mut Ctx::eval())?.mul_scalar(n as f32)?;
+            let loss = model
+                .loss(&src, &tgt, 0.0, &mut Ctx::eval())?
+                .mul_scalar(n as f32)?;
             total = Some(match total {
                 Some(t) => t.add(&loss)?,
                 None => loss,
@@ -55,7 +60,10 @@ pub fn exact_match(
     order.sort_by_key(|&i| pairs[i].src.len());
     let mut decoded: Vec<Option<Decoded>> = vec![None; pairs.len()];
     for chunk in order.chunks(CHUNK) {
-        let ids: Vec<Vec<u32>> = chunk.iter().map(|&i| lexicon.encode_source(&pairs[i].src)).collect();
+        let ids: Vec<Vec<u32>> = chunk
+            .iter()
+            .map(|&i| lexicon.encode_source(&pairs[i].src))
+            .collect();
         let hyps = model.greedy(&Source::from_ids(&ids, device)?, max_len)?;
         for (&i, hyp) in chunk.iter().zip(hyps) {
             let p = &pairs[i];
@@ -67,7 +75,10 @@ pub fn exact_match(
             });
         }
     }
-    let decoded: Vec<Decoded> = decoded.into_iter().map(|d| d.expect("every pair decoded")).collect();
+    let decoded: Vec<Decoded> = decoded
+        .into_iter()
+        .map(|d| d.expect("every pair decoded"))
+        .collect();
     let right = decoded.iter().filter(|d| d.correct).count();
     Ok((right as f32 / decoded.len().max(1) as f32, decoded))
 }

@@ -27,21 +27,29 @@ impl Progress {
     /// A bar for `total` steps, `done` of them already done (a resumed run).
     pub fn new(total: u64, done: u64, verbosity: Verbosity) -> Progress {
         if verbosity == Verbosity::Quiet {
-            return Progress { bar: None, plain: false };
+            return Progress {
+                bar: None,
+                plain: false,
+            };
         }
         if !std::io::stderr().is_terminal() {
-            return Progress { bar: None, plain: true };
+            return Progress {
+                bar: None,
+                plain: true,
+            };
         }
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-        let style = ProgressStyle::with_template(
-            "{prefix} [{bar:30}] {pos}/{len} {msg} · ETA {eta}",
-        )
-        .expect("a valid template")
-        .progress_chars("=> ");
+        let style =
+            ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} · ETA {eta}")
+                .expect("a valid template")
+                .progress_chars("=> ");
         bar.set_style(style);
         bar.set_position(done);
         bar.reset_eta();
-        Progress { bar: Some(bar), plain: false }
+        Progress {
+            bar: Some(bar),
+            plain: false,
+        }
     }
 
     /// Moves the bar to `step` of `epoch`/`epochs` with the latest numbers.

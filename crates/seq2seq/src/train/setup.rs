@@ -121,8 +121,11 @@ impl Trainer {
         let root = match out {
             Some(o) => o.to_path_buf(),
             None if ck.dir.file_name().is_some_and(|n| {
-                ["last", "best", "last.old", "best.old"].iter().any(|k| n == *k)
-            }) => {
+                ["last", "best", "last.old", "best.old"]
+                    .iter()
+                    .any(|k| n == *k)
+            }) =>
+            {
                 ck.dir.parent().unwrap_or(Path::new(".")).to_path_buf()
             }
             None => ck.dir.clone(),

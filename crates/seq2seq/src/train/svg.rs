@@ -39,25 +39,65 @@ pub fn loss_curve(title: &str, train: &[(u64, f32)], valid: &[(u64, f32)]) -> St
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="12">"#
     );
     let _ = writeln!(svg, r#"<rect width="{W}" height="{H}" fill="white"/>"#);
-    let _ = writeln!(svg, r#"<text x="{}" y="18" text-anchor="middle" font-size="14">{}</text>"#, W / 2.0, escape(title));
+    let _ = writeln!(
+        svg,
+        r#"<text x="{}" y="18" text-anchor="middle" font-size="14">{}</text>"#,
+        W / 2.0,
+        escape(title)
+    );
     for t in ticks(0.0, max_loss, 5) {
-        let _ = writeln!(svg, r##"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#ddd"/><text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"##,
-            M.0, y(t), W - M.1, y(t), M.0 - 6.0, y(t) + 4.0, fmt_num(t));
+        let _ = writeln!(
+            svg,
+            r##"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#ddd"/><text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"##,
+            M.0,
+            y(t),
+            W - M.1,
+            y(t),
+            M.0 - 6.0,
+            y(t) + 4.0,
+            fmt_num(t)
+        );
     }
     for t in ticks(0.0, max_step, 6) {
-        let _ = writeln!(svg, r##"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#ddd"/><text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"##,
-            x(t), M.2, x(t), M.2 + ph, x(t), H - M.3 + 16.0, fmt_num(t));
+        let _ = writeln!(
+            svg,
+            r##"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#ddd"/><text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"##,
+            x(t),
+            M.2,
+            x(t),
+            M.2 + ph,
+            x(t),
+            H - M.3 + 16.0,
+            fmt_num(t)
+        );
     }
-    let _ = writeln!(svg, r##"<rect x="{}" y="{}" width="{pw}" height="{ph}" fill="none" stroke="#444"/>"##, M.0, M.2);
-    let _ = writeln!(svg, r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">step</text>"#, M.0 + pw / 2.0, H - 8.0);
-    let _ = writeln!(svg, r#"<text transform="translate(16 {:.1}) rotate(-90)" text-anchor="middle">loss per token</text>"#, M.2 + ph / 2.0);
+    let _ = writeln!(
+        svg,
+        r##"<rect x="{}" y="{}" width="{pw}" height="{ph}" fill="none" stroke="#444"/>"##,
+        M.0, M.2
+    );
+    let _ = writeln!(
+        svg,
+        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">step</text>"#,
+        M.0 + pw / 2.0,
+        H - 8.0
+    );
+    let _ = writeln!(
+        svg,
+        r#"<text transform="translate(16 {:.1}) rotate(-90)" text-anchor="middle">loss per token</text>"#,
+        M.2 + ph / 2.0
+    );
     for (series, color) in [(train, "#1f77b4"), (valid, "#ff7f0e")] {
         let pts: Vec<String> = series
             .iter()
             .filter(|p| p.1.is_finite())
             .map(|&(s, l)| format!("{:.1},{:.1}", x(s as f64), y(l as f64)))
             .collect();
-        let _ = writeln!(svg, r#"<polyline fill="none" stroke="{color}" stroke-width="1.5" points="{}"/>"#, pts.join(" "));
+        let _ = writeln!(
+            svg,
+            r#"<polyline fill="none" stroke="{color}" stroke-width="1.5" points="{}"/>"#,
+            pts.join(" ")
+        );
         if std::ptr::eq(series, valid) {
             for p in &pts {
                 let (cx, cy) = p.split_once(',').expect("x,y");
@@ -66,8 +106,22 @@ pub fn loss_curve(title: &str, train: &[(u64, f32)], valid: &[(u64, f32)]) -> St
         }
     }
     let lx = W - M.1 - 130.0;
-    let _ = writeln!(svg, r##"<line x1="{lx}" y1="{0}" x2="{1}" y2="{0}" stroke="#1f77b4" stroke-width="2"/><text x="{2}" y="{3}">train</text>"##, M.2 + 14.0, lx + 20.0, lx + 26.0, M.2 + 18.0);
-    let _ = writeln!(svg, r##"<line x1="{lx}" y1="{0}" x2="{1}" y2="{0}" stroke="#ff7f0e" stroke-width="2"/><text x="{2}" y="{3}">validation</text>"##, M.2 + 32.0, lx + 20.0, lx + 26.0, M.2 + 36.0);
+    let _ = writeln!(
+        svg,
+        r##"<line x1="{lx}" y1="{0}" x2="{1}" y2="{0}" stroke="#1f77b4" stroke-width="2"/><text x="{2}" y="{3}">train</text>"##,
+        M.2 + 14.0,
+        lx + 20.0,
+        lx + 26.0,
+        M.2 + 18.0
+    );
+    let _ = writeln!(
+        svg,
+        r##"<line x1="{lx}" y1="{0}" x2="{1}" y2="{0}" stroke="#ff7f0e" stroke-width="2"/><text x="{2}" y="{3}">validation</text>"##,
+        M.2 + 32.0,
+        lx + 20.0,
+        lx + 26.0,
+        M.2 + 36.0
+    );
     svg.push_str("</svg>\n");
     svg
 }
@@ -76,12 +130,17 @@ fn fmt_num(v: f64) -> String {
     if v.abs() >= 1000.0 || v.fract() == 0.0 {
         format!("{v:.0}")
     } else {
-        format!("{v:.2}").trim_end_matches('0').trim_end_matches('.').to_string()
+        format!("{v:.2}")
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string()
     }
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@
 //! so a resumed run makes the very same steps as one never interrupted.
 
 use super::checkpoint;
+use super::data::TaskData;
 use super::error::{Result, TrainError};
 use super::eval::validation_loss;
 use super::log::{LogRow, Logger};
@@ -24,7 +25,6 @@ use super::progress::{Progress, Verbosity};
 use super::setup::RunPaths;
 use super::state::TrainState;
 use super::svg::loss_curve;
-use super::data::TaskData;
 use crate::data::{epoch_rng, Batch, Batcher};
 use crate::models::{Model, Source, Target};
 use crate::nn::{Ctx, Module};
@@ -67,7 +67,12 @@ struct Window {
 
 impl Window {
     fn new() -> Window {
-        Window { loss: None, steps: 0, tokens: 0, since: Instant::now() }
+        Window {
+            loss: None,
+            steps: 0,
+            tokens: 0,
+            since: Instant::now(),
+        }
     }
 }
 
@@ -79,7 +84,11 @@ impl Trainer {
         let base_elapsed = self.state.elapsed;
         let cfg = self.state.train.clone();
         let epochs = cfg.epochs as u64;
-        let per_epoch = self.train_batches.plan(&mut epoch_rng(cfg.seed, 0)).len().div_ceil(cfg.accumulate) as u64;
+        let per_epoch = self
+            .train_batches
+            .plan(&mut epoch_rng(cfg.seed, 0))
+            .len()
+            .div_ceil(cfg.accumulate) as u64;
         let total = cfg.max_steps.unwrap_or(u64::MAX).min(per_epoch * epochs);
         let bar = Progress::new(total, self.state.step, self.verbosity);
         let mut window = Window::new();
@@ -87,14 +96,19 @@ impl Trainer {
         let elapsed = move || base_elapsed + started.elapsed().as_secs_f64();
 
         while self.state.epoch < epochs && !self.state.finished {
-            let plan = self.train_batches.plan(&mut epoch_rng(cfg.seed, self.state.epoch));
+            let plan = self
+                .train_batches
+                .plan(&mut epoch_rng(cfg.seed, self.state.epoch));
             while self.state.batch_in_epoch < plan.len() {
                 if cfg.max_steps.is_some_and(|m| self.state.step >= m) {
                     break;
                 }
                 let take = cfg.accumulate.min(plan.len() - self.state.batch_in_epoch);
                 let group = &plan[self.state.batch_in_epoch..self.state.batch_in_epoch + take];
-                let batches: Vec<Batch> = group.iter().map(|ix| self.train_batches.batch(ix)).collect();
+                let batches: Vec<Batch> = group
+                    .iter()
+                    .map(|ix| self.train_batches.batch(ix))
+                    .collect();
                 let (loss, norm, tokens) = self.optimizer_step(&batches)?;
                 self.state.batch_in_epoch += take;
                 window.loss = Some(match window.loss.take() {
@@ -104,13 +118,15 @@ impl Trainer {
                 window.steps += 1;
                 window.tokens += tokens as u64;
                 let step = self.state.step;
-                if step % cfg.log_every == 0 {
-                    let mean = window.loss.take().expect("a step was summed").item()? / window.steps as f32;
+                if step.is_multiple_of(cfg.log_every) {
+                    let mean = window.loss.take().expect("a step was summed").item()?
+                        / window.steps as f32;
                     if !mean.is_finite() {
                         let msg = format!("the training loss became {mean} at step {step}: try a lower --lr, or --clip 1");
                         return Err(TrainError::Diverged(msg));
                     }
-                    let rate = window.tokens as f64 / window.since.elapsed().as_secs_f64().max(1e-9);
+                    let rate =
+                        window.tokens as f64 / window.since.elapsed().as_secs_f64().max(1e-9);
                     self.log.write(LogRow {
                         kind: "train".into(),
                         step,
@@ -126,7 +142,7 @@ impl Trainer {
                 } else {
                     bar.tick(step);
                 }
-                if cfg.save_every > 0 && step % cfg.save_every == 0 {
+                if cfg.save_every > 0 && step.is_multiple_of(cfg.save_every) {
                     self.state.elapsed = elapsed();
                     self.save_last()?;
                 }
@@ -199,9 +215,15 @@ impl Trainer {
         let mut ctx = Ctx::train(self.state.rng.clone());
         let mut sum: Option<Tensor> = None;
         for b in batches {
-            let (src, tgt) = (Source::from_batch(b, &self.device)?, Target::from_batch(b, &self.device)?);
+            let (src, tgt) = (
+                Source::from_batch(b, &self.device)?,
+                Target::from_batch(b, &self.device)?,
+            );
             let weight = b.target_tokens() as f32 / tokens.max(1) as f32;
-            let loss = self.model.loss(&src, &tgt, cfg.label_smoothing, &mut ctx)?.mul_scalar(weight)?;
+            let loss = self
+                .model
+                .loss(&src, &tgt, cfg.label_smoothing, &mut ctx)?
+                .mul_scalar(weight)?;
             loss.backward()?;
             let loss = loss.detach();
             sum = Some(match sum {
@@ -214,7 +236,8 @@ impl Trainer {
             true => clip_grad_norm(self.optimizer.params(), cfg.clip)?,
             false => 0.0,
         };
-        self.optimizer.set_lr(cfg.schedule.lr(cfg.lr, self.state.step + 1));
+        self.optimizer
+            .set_lr(cfg.schedule.lr(cfg.lr, self.state.step + 1));
         self.optimizer.step()?;
         self.state.step += 1;
         self.state.tokens += tokens as u64;
