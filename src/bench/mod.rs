@@ -170,6 +170,17 @@ pub fn run(args: BenchArgs) -> Result<()> {
         DeviceSel::Gpu => vec!["gpu"],
         DeviceSel::All => vec!["cpu", "gpu"],
     };
+    if devices.contains(&"gpu") {
+        let ctx = kernels_gpu::context().context("s2s bench --device gpu")?;
+        let a = ctx.adapter();
+        println!("GPU: {} ({}, {})", a.name, a.backend, a.device_type);
+        if a.is_cpu_emulation {
+            println!(
+                "note: this adapter is a CPU emulation (e.g. lavapipe): its timings show the \
+                 method, not GPU speed"
+            );
+        }
+    }
 
     // The FMA peak per thread count, for the % of peak column.
     let mut peaks = Vec::new();
@@ -282,6 +293,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
     }
 
     print_table(&records, args.rounds.max(1));
+    print_ratios(&records);
     if let Some(path) = &args.json {
         let mut s = String::new();
         for r in &records {
@@ -339,4 +351,32 @@ fn print_table(records: &[Record], rounds: usize) {
         "(median of {rounds} interleaved rounds; SIMD {:?})",
         kernels_cpu::isa()
     );
+}
+
+/// GPU time against the fastest CPU time of the same kernel and shape, when
+/// both devices ran (`--device all`).
+fn print_ratios(records: &[Record]) {
+    let mut lines = Vec::new();
+    for g in records.iter().filter(|r| r.device == "gpu") {
+        let best_cpu = records
+            .iter()
+            .filter(|c| c.device == "cpu" && c.kernel == g.kernel && c.shape == g.shape)
+            .map(|c| c.seconds)
+            .min_by(|a, b| a.total_cmp(b));
+        if let Some(cpu) = best_cpu {
+            let shape: Vec<String> = g.shape.iter().map(|d| d.to_string()).collect();
+            lines.push(format!(
+                "  {:<10} {:<16} GPU/CPU speed {:.3}",
+                g.kernel,
+                shape.join("x"),
+                cpu / g.seconds
+            ));
+        }
+    }
+    if !lines.is_empty() {
+        println!("\nGPU speed relative to the best CPU time (>1: the GPU is faster):");
+        for l in lines {
+            println!("{l}");
+        }
+    }
 }

@@ -6,6 +6,7 @@
 //! resumed run rebuilds exactly the same examples; the tokenizers and
 //! vocabularies are saved too, and a resumed run uses the saved ones.
 
+pub use super::lexicon::Lexicon;
 use crate::data::{
     generate_dates, read_parallel, read_tsv, split_by_seed, Bpe, DataError, DateTaskConfig,
     Example, Normalization, Pair, ReadOptions, Side, Splits, Tokenizer, TsvColumns, TutorialFilter,
@@ -85,42 +86,6 @@ impl DataConfig {
             max_len: None,
             split_seed: 0,
         }
-    }
-}
-
-/// The text side of the data: tokenizers and vocabularies.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Lexicon {
-    pub src_tokenizer: Tokenizer,
-    pub tgt_tokenizer: Tokenizer,
-    pub src_vocab: Vocab,
-    pub tgt_vocab: Vocab,
-}
-
-impl Lexicon {
-    /// Source text → ids, with the `<eos>` every source carries.
-    pub fn encode_source(&self, text: &str) -> Vec<u32> {
-        let mut ids = self.src_vocab.encode(&self.src_tokenizer.encode(text));
-        ids.push(Vocab::EOS);
-        ids
-    }
-
-    /// Target text → ids (no `<bos>`/`<eos>`).
-    pub fn encode_target(&self, text: &str) -> Vec<u32> {
-        self.tgt_vocab.encode(&self.tgt_tokenizer.encode(text))
-    }
-
-    /// Target ids → text.
-    pub fn decode_target(&self, ids: &[u32]) -> String {
-        self.tgt_tokenizer.decode(&self.tgt_vocab.decode(ids))
-    }
-
-    fn example(&self, p: &Pair) -> Example {
-        Example::from_pair(
-            p,
-            (&self.src_tokenizer, &self.src_vocab),
-            (&self.tgt_tokenizer, &self.tgt_vocab),
-        )
     }
 }
 

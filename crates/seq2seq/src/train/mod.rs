@@ -4,7 +4,8 @@
 //! | file | what |
 //! |---|---|
 //! | config.rs | [`TrainConfig`]: optimizer, schedule, clipping, smoothing, batching, stopping |
-//! | data.rs | [`DataConfig`] → [`TaskData`]: pairs, split, tokenizers, vocabularies, examples |
+//! | data.rs | [`DataConfig`] → [`TaskData`]: pairs, split, examples |
+//! | lexicon.rs | [`Lexicon`]: tokenizers and vocabularies, text ↔ ids |
 //! | setup.rs | [`Trainer::new`] and [`Trainer::resume`]; the run directory |
 //! | trainer.rs | [`Trainer::run`]: the loop |
 //! | eval.rs | validation loss, exact-match accuracy of greedy decoding |
@@ -37,6 +38,7 @@ mod config;
 mod data;
 mod error;
 pub mod eval;
+mod lexicon;
 mod log;
 mod progress;
 mod setup;
