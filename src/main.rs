@@ -41,12 +41,23 @@ enum Command {
 }
 
 fn main() -> Result<()> {
+    quiet_vulkan_loader();
     match Cli::parse().command {
         Command::Devices => devices(),
         Command::Score(args) => score_cmd::run(args),
         Command::Train(args) => train_cmd::run(*args),
         Command::Translate(args) => translate_cmd::run(args),
         Command::Bench(args) => bench::run(args),
+    }
+}
+
+/// Mesa's Vulkan drivers print "error: XDG_RUNTIME_DIR is invalid" on every
+/// adapter probe when the variable is unset (a server or container session),
+/// which reads like a failure of ours. Point it at the temp directory first —
+/// only when unset, and before any thread exists, so setting it is safe.
+fn quiet_vulkan_loader() {
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir());
     }
 }
 
