@@ -2,12 +2,13 @@
 //!
 //! The harness asks [`runner`] for a prepared call per (kernel, shape), exactly
 //! as it asks `kernels::cpu_runner` on the CPU, and times it the same way
-//! (interleaved rounds, medians of wall-clock time). Each call records the
-//! kernel and then waits for the device (`synchronize`: submit + poll), so the
-//! time is honest — and includes one submit-and-wait, about 100 µs on
-//! lavapipe, which dominates small shapes. Inputs are uploaded once, outside
-//! the timed calls. On a CPU emulation such as lavapipe the figures show the
-//! method, not GPU speed (the harness prints a warning).
+//! (interleaved rounds, medians). Each call runs inside
+//! `kernels_gpu::time_gpu`: with timestamp queries the time is the device's
+//! own measure of the kernel; without them, wall time from recording until
+//! the device finished (one submit-and-wait, about 100 µs on lavapipe, which
+//! then dominates small shapes). Inputs are uploaded once, outside the timed
+//! calls. On a CPU emulation such as lavapipe the figures show the method, not
+//! GPU speed (the harness prints a warning).
 
 use super::kernels::{Kernel, Runner};
 use anyhow::{bail, Context, Result};
@@ -23,7 +24,7 @@ fn out(n: usize) -> Result<GpuBuffer> {
     Ok(GpuBuffer::uninit(n)?)
 }
 
-/// Wraps a launch into a timed call: record, then wait for the device.
+/// Wraps a launch into a timed call: record, wait, report the GPU's own time.
 fn timed(
     mut launch: impl FnMut() -> std::result::Result<(), gpu::GpuError> + 'static,
 ) -> Result<Runner> {
@@ -32,8 +33,9 @@ fn timed(
     launch()?;
     ctx.synchronize();
     Ok(Box::new(move || {
-        launch().expect("a GPU launch that succeeded once failed");
-        ctx.synchronize();
+        let ((), timing) =
+            gpu::time_gpu(&mut launch).expect("a GPU launch that succeeded once failed");
+        Some(timing.elapsed)
     }))
 }
 

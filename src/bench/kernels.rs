@@ -14,8 +14,10 @@ pub const ALL: [&str; 7] = [
     "copy",
 ];
 
-/// A prepared call: inputs allocated, ready to be timed.
-pub type Runner = Box<dyn FnMut()>;
+/// A prepared call: inputs allocated, ready to be timed. It returns the time
+/// the device itself measured for the call when it has such a clock (GPU
+/// timestamp queries), or `None` to be timed by the host's wall clock.
+pub type Runner = Box<dyn FnMut() -> Option<std::time::Duration>>;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kernel {
@@ -226,5 +228,8 @@ pub fn cpu_runner(kind: Kernel, shape: &[usize], threads: usize) -> Result<Runne
             })
         }
     };
-    Ok(Box::new(move || pool.install(&mut body)))
+    Ok(Box::new(move || {
+        pool.install(&mut body);
+        None
+    }))
 }

@@ -107,17 +107,29 @@ fn parse_shape(s: &str) -> Result<Vec<usize>> {
         .collect()
 }
 
-/// Seconds per call of `f`: a warm-up call, then a batch lasting about `sample`.
-fn time(f: &mut dyn FnMut(), sample: Duration) -> f64 {
+/// Seconds per call of `f`: a warm-up call, then a batch lasting about
+/// `sample`. When every call reports a device-measured time (GPU timestamp
+/// queries), their mean is the answer; otherwise the batch's wall time.
+fn time(f: &mut dyn FnMut() -> Option<Duration>, sample: Duration) -> f64 {
     let t = Instant::now();
-    f();
-    let once = t.elapsed().max(Duration::from_nanos(50));
+    let first = f();
+    let once = first
+        .unwrap_or_else(|| t.elapsed())
+        .max(t.elapsed())
+        .max(Duration::from_nanos(50));
     let reps = (sample.as_secs_f64() / once.as_secs_f64()).clamp(1.0, 1e6) as usize;
+    let mut device = Some(Duration::ZERO);
     let t = Instant::now();
     for _ in 0..reps {
-        f();
+        device = match (device, f()) {
+            (Some(total), Some(d)) => Some(total + d),
+            _ => None,
+        };
     }
-    t.elapsed().as_secs_f64() / reps as f64
+    match device {
+        Some(total) => total.as_secs_f64() / reps as f64,
+        None => t.elapsed().as_secs_f64() / reps as f64,
+    }
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -174,6 +186,14 @@ pub fn run(args: BenchArgs) -> Result<()> {
         let ctx = kernels_gpu::context().context("s2s bench --device gpu")?;
         let a = ctx.adapter();
         println!("GPU: {} ({}, {})", a.name, a.backend, a.device_type);
+        println!(
+            "GPU times: {}",
+            if a.timestamp_queries {
+                "timestamp queries (device time of the kernel alone)"
+            } else {
+                "submit-and-wait wall time (the adapter has no timestamp queries)"
+            }
+        );
         if a.is_cpu_emulation {
             println!(
                 "note: this adapter is a CPU emulation (e.g. lavapipe): its timings show the \
