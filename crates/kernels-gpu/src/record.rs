@@ -281,6 +281,17 @@ pub(crate) fn read_back(
         rec.flush(ctx).expect("the encoder holds the copy")
     };
 
+    map_and_read(ctx, &staging, index)
+}
+
+/// Waits for submission `index`, maps `staging` (a MAP_READ buffer the
+/// submission copied into) and returns its contents as `T`s: the one way the
+/// host reads anything back from the device, data and timestamps alike.
+pub(crate) fn map_and_read<T: bytemuck::Pod>(
+    ctx: &GpuContext,
+    staging: &wgpu::Buffer,
+    index: wgpu::SubmissionIndex,
+) -> Result<Vec<T>, GpuError> {
     let (sender, receiver) = std::sync::mpsc::channel();
     staging.map_async(wgpu::MapMode::Read, .., move |result| {
         let _ = sender.send(result);
@@ -299,7 +310,7 @@ pub(crate) fn read_back(
         let view = staging
             .get_mapped_range(..)
             .map_err(|e| GpuError::ReadBack(e.to_string()))?;
-        bytemuck::cast_slice::<u8, f32>(&view).to_vec()
+        bytemuck::cast_slice::<u8, T>(&view).to_vec()
     };
     staging.unmap();
     Ok(data)

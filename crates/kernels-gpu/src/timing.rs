@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::context::context;
 use crate::error::GpuError;
-use crate::record::TimedPasses;
+use crate::record::{map_and_read, TimedPasses};
 
 /// How a [`GpuTiming`] was measured.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -126,26 +126,5 @@ fn read_timestamps(timed: &TimedPasses) -> Result<Vec<u64>, GpuError> {
     encoder.resolve_query_set(&timed.query_set, 0..count, &resolved, 0);
     encoder.copy_buffer_to_buffer(&resolved, 0, &staging, 0, bytes);
     let index = ctx.queue.submit([encoder.finish()]);
-    let (sender, receiver) = std::sync::mpsc::channel();
-    staging.map_async(wgpu::MapMode::Read, .., move |r| {
-        let _ = sender.send(r);
-    });
-    ctx.device
-        .poll(wgpu::PollType::Wait {
-            submission_index: Some(index),
-            timeout: None,
-        })
-        .map_err(|e| GpuError::ReadBack(e.to_string()))?;
-    receiver
-        .recv()
-        .map_err(|e| GpuError::ReadBack(e.to_string()))?
-        .map_err(|e| GpuError::ReadBack(e.to_string()))?;
-    let ticks = {
-        let view = staging
-            .get_mapped_range(..)
-            .map_err(|e| GpuError::ReadBack(e.to_string()))?;
-        bytemuck::cast_slice::<u8, u64>(&view).to_vec()
-    };
-    staging.unmap();
-    Ok(ticks)
+    map_and_read(ctx, &staging, index)
 }
