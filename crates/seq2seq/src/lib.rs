@@ -14,6 +14,7 @@ pub mod nn;
 
 pub use nn::{Ctx, Module, StateDictError};
 pub mod data;
+pub mod decode;
 pub mod metrics;
 pub mod models;
 pub mod train;

@@ -155,7 +155,7 @@ impl Seq2Seq for AttnSeq2Seq {
         let (o, weights, dec) = self.decode_step(&y, state, ctx)?;
         Ok(Step {
             logits: self.generator.forward(&o)?, // [B, V]
-            attention: Some(weights),
+            attention: vec![("attention".to_string(), weights)],
             state: AttnState {
                 keys: state.keys_clone(),
                 mask: state.mask.clone(),

@@ -14,8 +14,9 @@
 //! - **incremental decoding**: [`Seq2Seq::start`] encodes the sources once
 //!   into a decoder state, [`Seq2Seq::step`] turns the previous tokens into
 //!   the next token's logits and a new state, and [`Seq2Seq::reorder`]
-//!   picks rows of a state. Greedy search (greedy.rs) needs the first two;
-//!   beam search needs the third, to follow the surviving hypotheses.
+//!   picks rows of a state. Greedy search (decode/greedy.rs) needs the
+//!   first two; beam search (decode/beam.rs) needs the third, to follow the
+//!   surviving hypotheses.
 //!
 //! [`Model`] holds any of the three behind one type, built from a
 //! [`ModelConfig`] — the serde struct saved as a checkpoint's `config.json`.
@@ -27,18 +28,17 @@
 mod attn;
 mod attn_decoder;
 mod config;
-mod greedy;
 mod inputs;
 mod model;
 mod recurrent;
 mod rnn;
 mod transformer;
 
+pub use crate::decode::greedy;
 pub use attn::AttnSeq2Seq;
 pub use config::{
     AttnConfig, CellKind, ModelConfig, RnnSeq2SeqConfig, ScoreKind, TransformerSeq2SeqConfig,
 };
-pub use greedy::greedy;
 pub use inputs::{Source, Target};
 pub use model::Model;
 pub use recurrent::{Recurrent, RnnState};
@@ -53,9 +53,11 @@ use tensor::{Result, Tensor};
 pub struct Step<S> {
     /// Scores of the next token, `[B, V]` (before softmax).
     pub logits: Tensor,
-    /// Attention over the source, `[B, S]`, for models that have one
-    /// (the Transformer's last cross-attention is not returned yet).
-    pub attention: Option<Tensor>,
+    /// The attention weights over the source that produced these logits,
+    /// each named after its layer (`"attention"`, or
+    /// `"decoder.layers.0.multihead_attn"`): `[B, S]` for one attention,
+    /// `[B, H, S]` for H heads. Empty for models without attention.
+    pub attention: Vec<(String, Tensor)>,
     /// The state after this step.
     pub state: S,
 }
@@ -88,4 +90,10 @@ pub trait Seq2Seq: Module {
 
     /// The state of rows `rows` `[B']` (ids as f32), in that order.
     fn reorder(&self, state: &Self::State, rows: &Tensor) -> Result<Self::State>;
+
+    /// The most decoder steps the model can take (`None`: no limit), e.g.
+    /// the length of the Transformer's table of positions.
+    fn max_decode_len(&self) -> Option<usize> {
+        None
+    }
 }

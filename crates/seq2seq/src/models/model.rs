@@ -5,6 +5,7 @@
 
 use super::config::ModelConfig;
 use super::{greedy, AttnSeq2Seq, RnnSeq2Seq, Seq2Seq, Source, Target, TransformerSeq2Seq};
+use crate::decode::{DecodeOptions, Hypothesis};
 use crate::nn::{Ctx, Module};
 use tensor::{Device, Result, Rng, Tensor};
 
@@ -63,9 +64,14 @@ impl Model {
         each!(self, m => m.loss(src, target, smoothing, ctx))
     }
 
-    /// Greedy decoding of every source row (greedy.rs).
+    /// Greedy decoding of every source row (decode/greedy.rs).
     pub fn greedy(&self, src: &Source, max_len: usize) -> Result<Vec<Vec<u32>>> {
         each!(self, m => greedy(m, src, max_len))
+    }
+
+    /// Greedy or beam search over every source row (decode/).
+    pub fn decode(&self, src: &Source, opts: &DecodeOptions) -> Result<Vec<Hypothesis>> {
+        each!(self, m => crate::decode::decode_with(m, src, opts))
     }
 
     /// Number of scalar parameters.

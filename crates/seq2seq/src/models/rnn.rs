@@ -118,7 +118,7 @@ impl Seq2Seq for RnnSeq2Seq {
         let (h, state) = self.decoder.step(&x, state, ctx)?; // [B, H]
         Ok(Step {
             logits: self.generator.forward(&h)?, // [B, V]
-            attention: None,
+            attention: Vec::new(),
             state,
         })
     }

@@ -167,13 +167,17 @@ impl Seq2Seq for TransformerSeq2Seq {
         let t = prefix.dims()[1];
         Ok(Step {
             logits: logits.narrow(1, t - 1, 1)?.squeeze(1)?, // [B, V]
-            attention: None,
+            attention: Vec::new(),
             state: TransformerState {
                 memory: state.memory.clone(),
                 mask: state.mask.clone(),
                 prefix: Some(prefix),
             },
         })
+    }
+
+    fn max_decode_len(&self) -> Option<usize> {
+        Some(self.config.max_len)
     }
 
     fn reorder(&self, state: &TransformerState, rows: &Tensor) -> Result<TransformerState> {

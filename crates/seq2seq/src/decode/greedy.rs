@@ -8,8 +8,8 @@
 //! host looks at the tokens only every [`CHECK_EVERY`] steps, to stop once
 //! every row has written `<eos>`.
 
-use super::{Seq2Seq, Source};
 use crate::data::Vocab;
+use crate::models::{Seq2Seq, Source};
 use tensor::{no_grad, Result, Tensor};
 
 /// Steps between checks for "every row has finished".

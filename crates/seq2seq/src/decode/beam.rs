@@ -1,0 +1,423 @@
+//! Beam search, batched over sentences.
+//!
+//! Every sentence keeps up to K live prefixes ("beams"). At each step the
+//! model scores the next token for all live beams of all unfinished
+//! sentences in one batch of rows; then, per sentence, on the host:
+//!
+//! ```text
+//!   candidates  = { (y, v) : y live, v ∈ vocabulary },  log P(y v) = log P(y) + log p(v | y, x)
+//!   best 2K candidates by log P (all have the same length, so the same lp)
+//!     · ending in <eos> and among the best K  → a finished hypothesis, score = log P / lp
+//!     · not ending in <eos>                    → a live beam, until there are K
+//! ```
+//!
+//! Taking 2K candidates guarantees K live beams whenever the vocabulary
+//! allows it (each beam adds at most one `<eos>` candidate), so finished
+//! hypotheses do not shrink the beam. Width 1 is greedy search: the single
+//! best token is either `<eos>` (the end) or the one beam.
+//!
+//! A sentence stops when it has K finished hypotheses, when it reaches its
+//! length limit (its live beams then finish without `<eos>`), or earlier
+//! when no live beam can still beat the best finished one: log-probs only
+//! fall as tokens are added, so a beam with log P = L ≤ 0 can reach at most
+//! L / max(lp(t+1), lp(limit)). The whole search stops when every sentence
+//! has stopped; finished sentences leave the batch, so the rows that go
+//! through the model are those of the live beams only.
+//!
+//! Every step's choices are kept as back-pointers (a tree of nodes per
+//! sentence); the chosen hypothesis is read back through them, together
+//! with the attention rows of the beams it went through.
+
+use super::{AttentionMap, DecodeOptions, Hypothesis};
+use crate::data::Vocab;
+use crate::models::{Seq2Seq, Source};
+use std::cmp::Ordering;
+use tensor::{no_grad, Result, Tensor};
+
+/// Decodes every source row with beam width `opts.beam`; the best
+/// hypothesis of each row, in order.
+pub fn beam_search<M: Seq2Seq>(
+    model: &M,
+    src: &Source,
+    opts: &DecodeOptions,
+) -> Result<Vec<Hypothesis>> {
+    opts.check()?;
+    no_grad(|| {
+        let mut search = Search::new(model, src, opts);
+        search.run(model, src)?;
+        Ok(search.into_hypotheses())
+    })
+}
+
+/// One token of a prefix tree: a beam is the path from the root to a node.
+struct Node {
+    /// The node before (None: the first token).
+    parent: Option<usize>,
+    token: u32,
+    /// Step and row (in that step's batch) whose output scored this token:
+    /// where this token's attention weights are.
+    step: usize,
+    row: usize,
+}
+
+/// A live prefix: its last node (None: still empty) and log P.
+#[derive(Clone, Copy)]
+struct Beam {
+    node: Option<usize>,
+    log_prob: f32,
+}
+
+/// A hypothesis that will not grow any more.
+struct Finished {
+    node: usize,
+    log_prob: f32,
+    score: f32,
+}
+
+/// The search state of one source sentence.
+struct Sentence {
+    /// Most tokens its output may have, `<eos>` included.
+    limit: usize,
+    /// Real source tokens (columns of its attention maps).
+    src_len: usize,
+    nodes: Vec<Node>,
+    beams: Vec<Beam>,
+    finished: Vec<Finished>,
+    done: bool,
+}
+
+/// The attention tensors one step returned, on the host.
+struct StepAttention {
+    /// Per attention: its values `[R, H, S]` (H = 1 for `[R, S]`).
+    values: Vec<Vec<f32>>,
+}
+
+/// Name and number of heads of each attention the model returns.
+struct AttentionLayout {
+    names: Vec<String>,
+    /// Heads of each: `Some(H)` for `[R, H, S]`, `None` for `[R, S]`.
+    heads: Vec<Option<usize>>,
+    /// Padded source width S.
+    width: usize,
+}
+
+struct Search<'o> {
+    opts: &'o DecodeOptions,
+    sentences: Vec<Sentence>,
+    attention: Vec<StepAttention>,
+    layout: Option<AttentionLayout>,
+}
+
+/// A candidate extension: beam `beam` of a sentence followed by `token`.
+#[derive(Clone, Copy)]
+struct Candidate {
+    log_prob: f32,
+    beam: usize,
+    token: u32,
+}
+
+impl<'o> Search<'o> {
+    fn new<M: Seq2Seq>(model: &M, src: &Source, opts: &'o DecodeOptions) -> Self {
+        let cap = model.max_decode_len().unwrap_or(usize::MAX);
+        let sentences = src
+            .lens
+            .iter()
+            .map(|&len| Sentence {
+                limit: opts.max_output_len(len).min(cap).max(1),
+                src_len: len,
+                nodes: Vec::new(),
+                beams: vec![Beam {
+                    node: None,
+                    log_prob: 0.0,
+                }],
+                finished: Vec::new(),
+                done: false,
+            })
+            .collect();
+        Search {
+            opts,
+            sentences,
+            attention: Vec::new(),
+            layout: None,
+        }
+    }
+
+    fn run<M: Seq2Seq>(&mut self, model: &M, src: &Source) -> Result<()> {
+        let device = src.ids.device();
+        let mut state = model.start(src)?; // one row per sentence, each one empty beam
+        for t in 0.. {
+            // the last token of every live beam, sentence after sentence
+            let prev: Vec<f32> = self
+                .live()
+                .flat_map(|s| s.beams.iter().map(|b| s.last_token(b) as f32))
+                .collect();
+            let rows = prev.len();
+            let step = model.step(&state, &Tensor::from_vec(prev, [rows], &device)?)?;
+            let log_probs = step.logits.log_softmax(-1)?.try_to_vec()?; // [R, V]
+            let vocab = log_probs.len() / rows;
+            if self.opts.attention {
+                self.keep_attention(&step.attention)?;
+            }
+            // expand every live sentence; `parents` lists, for each new beam, its row
+            let mut parents = Vec::new();
+            let mut first_row = 0;
+            for s in self.sentences.iter_mut().filter(|s| !s.done) {
+                let n = s.beams.len();
+                let block = &log_probs[first_row * vocab..(first_row + n) * vocab];
+                for j in s.expand(block, vocab, t, first_row, self.opts) {
+                    parents.push((first_row + j) as f32);
+                }
+                first_row += n;
+            }
+            if parents.is_empty() {
+                return Ok(());
+            }
+            let identity =
+                parents.len() == rows && parents.iter().enumerate().all(|(i, &p)| p == i as f32);
+            state = match identity {
+                true => step.state,
+                false => {
+                    let n = parents.len();
+                    model.reorder(&step.state, &Tensor::from_vec(parents, [n], &device)?)?
+                }
+            };
+        }
+        Ok(())
+    }
+
+    /// The sentences still searching, in batch order.
+    fn live(&self) -> impl Iterator<Item = &Sentence> {
+        self.sentences.iter().filter(|s| !s.done)
+    }
+
+    /// Copies one step's attention weights to the host.
+    fn keep_attention(&mut self, attention: &[(String, Tensor)]) -> Result<()> {
+        if self.layout.is_none() {
+            let mut layout = AttentionLayout {
+                names: Vec::new(),
+                heads: Vec::new(),
+                width: 0,
+            };
+            for (name, w) in attention {
+                let d = w.dims();
+                layout.names.push(name.clone());
+                layout.heads.push((d.len() == 3).then(|| d[1]));
+                layout.width = d[d.len() - 1];
+            }
+            self.layout = Some(layout);
+        }
+        let values = attention
+            .iter()
+            .map(|(_, w)| w.try_to_vec())
+            .collect::<Result<Vec<_>>>()?;
+        self.attention.push(StepAttention { values });
+        Ok(())
+    }
+
+    fn into_hypotheses(self) -> Vec<Hypothesis> {
+        let Search {
+            sentences,
+            attention,
+            layout,
+            ..
+        } = self;
+        sentences
+            .into_iter()
+            .map(|s| s.best(&attention, layout.as_ref()))
+            .collect()
+    }
+}
+
+impl Sentence {
+    fn last_token(&self, beam: &Beam) -> u32 {
+        beam.node.map_or(Vocab::BOS, |n| self.nodes[n].token)
+    }
+
+    /// One step for this sentence: `log_probs` holds log p(v | beam) for
+    /// each of its beams (`[beams, V]`, in the batch from `first_row`).
+    /// Updates the beams and finished hypotheses; returns, for each new
+    /// beam, the index of the beam it extends.
+    fn expand(
+        &mut self,
+        log_probs: &[f32],
+        vocab: usize,
+        step: usize,
+        first_row: usize,
+        opts: &DecodeOptions,
+    ) -> Vec<usize> {
+        let k = opts.beam;
+        let len = step + 1; // tokens of every candidate, this one included
+        let mut candidates: Vec<Candidate> = Vec::with_capacity(self.beams.len() * vocab);
+        for (j, beam) in self.beams.iter().enumerate() {
+            let row = &log_probs[j * vocab..(j + 1) * vocab];
+            candidates.extend(row.iter().enumerate().map(|(v, &lp)| Candidate {
+                log_prob: beam.log_prob + lp,
+                beam: j,
+                token: v as u32,
+            }));
+        }
+        // best first; ties to the lower beam, then the lower token id
+        let order = |a: &Candidate, b: &Candidate| -> Ordering {
+            b.log_prob
+                .total_cmp(&a.log_prob)
+                .then(a.beam.cmp(&b.beam))
+                .then(a.token.cmp(&b.token))
+        };
+        let keep = (2 * k).min(candidates.len());
+        if keep < candidates.len() {
+            candidates.select_nth_unstable_by(keep - 1, order);
+            candidates.truncate(keep);
+        }
+        candidates.sort_unstable_by(order);
+
+        let mut beams = Vec::with_capacity(k);
+        let mut parents = Vec::with_capacity(k);
+        for (rank, c) in candidates.iter().enumerate() {
+            if c.log_prob == f32::NEG_INFINITY || c.log_prob.is_nan() {
+                break;
+            }
+            let node = Node {
+                parent: self.beams[c.beam].node,
+                token: c.token,
+                step,
+                row: first_row + c.beam,
+            };
+            if c.token == Vocab::EOS {
+                if rank < k {
+                    self.nodes.push(node);
+                    self.finish(self.nodes.len() - 1, c.log_prob, len, opts);
+                }
+            } else if beams.len() < k {
+                self.nodes.push(node);
+                beams.push(Beam {
+                    node: Some(self.nodes.len() - 1),
+                    log_prob: c.log_prob,
+                });
+                parents.push(c.beam);
+            }
+        }
+        if len >= self.limit {
+            // out of room: the live beams end here, without <eos>
+            for b in &beams {
+                self.finish(
+                    b.node.expect("a beam after a step has a token"),
+                    b.log_prob,
+                    len,
+                    opts,
+                );
+            }
+            beams.clear();
+        }
+        self.beams = beams;
+        self.done =
+            self.beams.is_empty() || self.finished.len() >= k || self.cannot_improve(len, opts);
+        if self.done {
+            self.beams.clear();
+            return Vec::new();
+        }
+        parents
+    }
+
+    fn finish(&mut self, node: usize, log_prob: f32, len: usize, opts: &DecodeOptions) {
+        self.finished.push(Finished {
+            node,
+            log_prob,
+            score: opts.score(log_prob, len),
+        });
+    }
+
+    /// True when no live beam (each `len` tokens long) can end with a
+    /// better score than the best finished hypothesis.
+    fn cannot_improve(&self, len: usize, opts: &DecodeOptions) -> bool {
+        let Some(best) = self.best_finished() else {
+            return false;
+        };
+        let lp_max = opts
+            .length_penalty_of(len + 1)
+            .max(opts.length_penalty_of(self.limit));
+        let best_live = self
+            .beams
+            .iter()
+            .map(|b| b.log_prob)
+            .fold(f32::NEG_INFINITY, f32::max);
+        best.score >= best_live / lp_max
+    }
+
+    /// The finished hypothesis with the highest score (the first on ties).
+    fn best_finished(&self) -> Option<&Finished> {
+        self.finished
+            .iter()
+            .reduce(|best, f| match f.score > best.score {
+                true => f,
+                false => best,
+            })
+    }
+
+    /// The chosen hypothesis, read back through the nodes.
+    fn best(&self, attention: &[StepAttention], layout: Option<&AttentionLayout>) -> Hypothesis {
+        let Some(best) = self.best_finished() else {
+            // only when every candidate had probability 0 (or NaN)
+            return Hypothesis {
+                tokens: Vec::new(),
+                score: f32::NEG_INFINITY,
+                log_prob: f32::NEG_INFINITY,
+                attention: Vec::new(),
+            };
+        };
+        let mut path = Vec::new(); // nodes, last first
+        let mut at = Some(best.node);
+        while let Some(n) = at {
+            path.push(n);
+            at = self.nodes[n].parent;
+        }
+        path.reverse();
+        let tokens = path
+            .iter()
+            .map(|&n| self.nodes[n].token)
+            .filter(|&v| v != Vocab::EOS)
+            .collect();
+        let maps = match layout {
+            Some(layout) => self.attention_maps(&path, attention, layout),
+            None => Vec::new(),
+        };
+        Hypothesis {
+            tokens,
+            score: best.score,
+            log_prob: best.log_prob,
+            attention: maps,
+        }
+    }
+
+    /// One map per attention and head: row t is the weights of the step
+    /// that wrote path token t, cut to the real source tokens.
+    fn attention_maps(
+        &self,
+        path: &[usize],
+        attention: &[StepAttention],
+        layout: &AttentionLayout,
+    ) -> Vec<AttentionMap> {
+        let (s, cols) = (layout.width, self.src_len.min(layout.width));
+        let mut maps = Vec::new();
+        for (i, (name, &per_head)) in layout.names.iter().zip(&layout.heads).enumerate() {
+            let heads = per_head.unwrap_or(1);
+            for h in 0..heads {
+                let mut weights = Vec::with_capacity(path.len() * cols);
+                for &n in path {
+                    let node = &self.nodes[n];
+                    let start = (node.row * heads + h) * s;
+                    weights.extend_from_slice(&attention[node.step].values[i][start..start + cols]);
+                }
+                maps.push(AttentionMap {
+                    name: match per_head {
+                        Some(_) => format!("{name} head {h}"),
+                        None => name.clone(),
+                    },
+                    rows: path.len(),
+                    cols,
+                    weights,
+                });
+            }
+        }
+        maps
+    }
+}
