@@ -220,3 +220,107 @@ fn corrupt_or_mismatched_checkpoints_name_the_file() {
     let e = broken("missing-dir", |d| std::fs::remove_dir_all(d).unwrap());
     assert!(e.contains("no checkpoint"), "{e}");
 }
+
+/// Batching by tokens, the number of batches is decided by the planner
+/// (length-sorted cuts under a token budget), not by a division; the
+/// progress bar's total, planned before the run, must equal the steps the
+/// run makes (with gradient accumulation), also when `max_steps` cuts the
+/// run short and when it is resumed.
+#[test]
+fn planned_steps_are_exact_when_batching_by_tokens() {
+    let dir = scratch("planned");
+    let settings = |max_steps| TrainConfig {
+        epochs: 4,
+        max_steps,
+        batch_size: seq2seq::data::BatchSize::Tokens(330),
+        accumulate: 2,
+        log_every: 1,
+        ..Default::default()
+    };
+    let make = |path: &Path, max_steps| {
+        Trainer::new(
+            settings(max_steps),
+            dates(600),
+            tiny,
+            path,
+            Device::Cpu,
+            Verbosity::Quiet,
+        )
+        .unwrap()
+    };
+    let mut whole = make(&dir.join("whole"), None);
+    let planned = whole.planned_steps();
+    let outcome = whole.run().unwrap();
+    assert_eq!(outcome.steps, planned);
+    // steps per epoch, from the log (one train row per step)
+    let mut per_epoch = [0u64; 4];
+    for r in whole.log_rows().iter().filter(|r| r.kind == "train") {
+        per_epoch[r.epoch as usize - 1] += 1;
+    }
+    assert_eq!(per_epoch.iter().sum::<u64>(), planned, "{per_epoch:?}");
+    // 600 pairs by sentences of 64 would make 10 batches, 5 steps an epoch
+    assert_ne!(per_epoch[0], 5, "the token budget should change the plan");
+
+    let mut cut = make(&dir.join("cut"), Some(planned - 3));
+    assert_eq!(cut.planned_steps(), planned - 3);
+    assert_eq!(cut.run().unwrap().steps, planned - 3);
+    let mut resumed = resume(&dir.join("cut"), None);
+    assert_eq!(resumed.planned_steps(), planned);
+    assert_eq!(resumed.run().unwrap().steps, planned);
+}
+
+/// The staging directory is complete on disk before it is renamed: every
+/// file synced, no temporary left behind; syncing reports the directory it
+/// could not open. (Whether the bytes survive a power cut cannot be seen
+/// from a test; the order of the syncs is in checkpoint.rs.)
+#[test]
+fn staged_checkpoint_is_complete_and_synced() {
+    use tensor::optim::Optimizer;
+    let dir = scratch("sync");
+    let mut t = fresh(&dir, Some(1));
+    t.run().unwrap();
+    let target = dir.join("copy");
+    let staged = checkpoint::stage(
+        &target,
+        &t.model,
+        &t.data.lexicon,
+        Some(&t.optimizer.state()),
+        Some(&t.state),
+    )
+    .unwrap();
+    let mut names: Vec<String> = std::fs::read_dir(&staged)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "config.json",
+            "model.safetensors",
+            "optimizer.safetensors",
+            "src_tokenizer.json",
+            "src_vocab.json",
+            "state.json",
+            "tgt_tokenizer.json",
+            "tgt_vocab.json"
+        ]
+    );
+    checkpoint::sync_contents(&staged).unwrap();
+    checkpoint::commit(&staged, &target).unwrap();
+    assert!(!staged.exists() && !dir.join("copy.old").exists());
+    assert_eq!(
+        checkpoint::load(&target, "last", &Device::Cpu)
+            .unwrap()
+            .state
+            .unwrap()
+            .step,
+        1
+    );
+    let missing = dir.join("no-such-dir");
+    let e = checkpoint::sync_dir(&missing).unwrap_err().to_string();
+    assert!(
+        e.contains("no-such-dir") && e.contains("cannot open"),
+        "{e}"
+    );
+}

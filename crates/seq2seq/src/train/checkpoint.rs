@@ -15,6 +15,18 @@
 //! first rename leaves the old `NAME`; between the two renames, `NAME.old`,
 //! which [`load`] falls back to; after, the new `NAME`. (A directory cannot
 //! be renamed over a non-empty one, hence the two steps.)
+//!
+//! That covers a killed process. A power cut is harsher: the kernel may
+//! have put a rename on disk before the data of the files renamed, or
+//! neither rename at all. So the order of durability is forced with fsync:
+//!
+//! 1. every file in `NAME.tmp` is synced (its bytes are on disk), then
+//!    `NAME.tmp` itself (its list of names is on disk);
+//! 2. the renames are made, then the parent directory is synced, so they
+//!    are on disk before `NAME.old` is deleted.
+//!
+//! After step 1 a crash can lose only the staging directory; after step 2
+//! the new checkpoint is durable under its final name.
 
 use super::data::Lexicon;
 use super::error::{Result, TrainError};
@@ -85,7 +97,57 @@ pub fn stage(
     if let Some(state) = state {
         write_json(&tmp.join("state.json"), state)?;
     }
+    sync_contents(&tmp)?;
     Ok(tmp)
+}
+
+/// Flushes every file in `dir` to disk, then `dir`'s own entries. Some
+/// writers above sync their files already (`tensor::io::write_atomic`),
+/// others (vocabularies, tokenizers) do not; syncing all of them here
+/// makes the staging directory complete on disk whoever wrote it.
+pub fn sync_contents(dir: &Path) -> Result<()> {
+    let entries = std::fs::read_dir(dir).map_err(|e| io(dir, "list", e))?;
+    for entry in entries {
+        let path = entry.map_err(|e| io(dir, "list", e))?.path();
+        if path.is_file() {
+            // (Windows flushes only handles opened for writing.)
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(cfg!(windows))
+                .open(&path)
+                .map_err(|e| io(&path, "open", e))?;
+            file.sync_all().map_err(|e| io(&path, "flush to disk", e))?;
+        }
+    }
+    sync_dir(dir)
+}
+
+/// Flushes `dir`'s entries (names created, renamed or removed in it) to
+/// disk. On Unix a directory is opened like a file and synced; a file
+/// system that cannot sync directories (EINVAL) is accepted as it is.
+/// Elsewhere there is no portable way, and this does nothing.
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        let handle = std::fs::File::open(dir).map_err(|e| io(dir, "open", e))?;
+        match handle.sync_all() {
+            Err(e) if e.kind() != std::io::ErrorKind::InvalidInput => {
+                return Err(io(dir, "flush to disk", e))
+            }
+            _ => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+/// The directory holding `dir` (`.` for a bare name).
+fn parent_of(dir: &Path) -> &Path {
+    match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
 }
 
 /// Moves a staged checkpoint to `dir`, replacing what was there.
@@ -98,6 +160,8 @@ pub fn commit(staged: &Path, dir: &Path) -> Result<()> {
         std::fs::rename(dir, &old).map_err(|e| io(dir, "move aside", e))?;
     }
     std::fs::rename(staged, dir).map_err(|e| io(dir, "move into place", e))?;
+    // The renames reach the disk before the old checkpoint is deleted.
+    sync_dir(parent_of(dir))?;
     if old.exists() {
         std::fs::remove_dir_all(&old).map_err(|e| io(&old, "remove", e))?;
     }

@@ -5,7 +5,16 @@
 //! ```
 //!
 //! (the loss is the mean over the last logged steps); elsewhere (a log
-//! file, CI) one plain line per logged step. `Quiet` prints nothing.
+//! file, CI) one plain line per logged step,
+//!
+//! ```text
+//! epoch 3/12 step 1220/4800: loss 0.412 · 5.1k tok/s
+//! ```
+//!
+//! `Quiet` prints nothing. The total is exact: the trainer plans every
+//! epoch's batches before the run starts (`Trainer::planned_steps`), which
+//! matters when batching by tokens, where epochs differ in length. Only
+//! early stopping ends a run before the bar is full.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
@@ -21,6 +30,7 @@ pub enum Verbosity {
 pub struct Progress {
     bar: Option<ProgressBar>,
     plain: bool,
+    total: u64,
 }
 
 impl Progress {
@@ -30,12 +40,14 @@ impl Progress {
             return Progress {
                 bar: None,
                 plain: false,
+                total,
             };
         }
         if !std::io::stderr().is_terminal() {
             return Progress {
                 bar: None,
                 plain: true,
+                total,
             };
         }
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
@@ -49,6 +61,7 @@ impl Progress {
         Progress {
             bar: Some(bar),
             plain: false,
+            total,
         }
     }
 
@@ -60,7 +73,7 @@ impl Progress {
             bar.set_position(step);
             bar.set_message(msg);
         } else if self.plain {
-            println!("epoch {epoch}/{epochs} step {step}: {msg}");
+            println!("epoch {epoch}/{epochs} step {step}/{}: {msg}", self.total);
         }
     }
 
