@@ -15,9 +15,14 @@
 //! (`tie_output`, Press & Wolf 2017). Embeddings start at N(0, 1/d) (as
 //! fairseq), so √d · E has unit scale and a tied output starts small.
 //!
-//! Incremental decoding keeps the memory and the prefix, and reruns the
-//! decoder over the prefix at every step: O(T²), simple, and cheap at the
-//! lengths we translate (a key/value cache is a later optimisation).
+//! Incremental decoding ([`Seq2Seq::step`]) runs one position per step:
+//! the state holds, for every decoder layer, the keys and values of its
+//! self-attention over the positions so far (one position appended per
+//! step) and those of its cross-attention over the memory (computed once,
+//! in [`Seq2Seq::start`]). No past position is recomputed, and step t gives
+//! the logits `forward` gives at position t. Each step also returns the
+//! cross-attention weights of every layer, `[B, h, S]`, named
+//! `decoder.layers.{l}.multihead_attn`.
 //!
 //! Parameter names: `src_embed.weight`, `tgt_embed.weight` (absent when
 //! shared), `transformer.encoder.*`, `transformer.decoder.*` (PyTorch's
@@ -28,8 +33,8 @@ use super::config::TransformerSeq2SeqConfig;
 use super::{Seq2Seq, Source, Step, Target};
 use crate::data::Vocab;
 use crate::nn::{
-    prefixed, Activation, Ctx, Embedding, Linear, Masks, Module, PositionalEncoding, Transformer,
-    TransformerConfig,
+    invalid, prefixed, Activation, Ctx, DecoderLayerCache, Embedding, Linear, Masks, Module,
+    PositionalEncoding, Transformer, TransformerConfig,
 };
 use tensor::{Device, Result, Rng, Tensor};
 
@@ -45,13 +50,16 @@ pub struct TransformerSeq2Seq {
     pub generator: Linear,
 }
 
-/// The encoder's memory, its padding mask, and the tokens so far.
+/// What the decoder keeps between steps: every layer's key/value cache,
+/// the source padding, and how many positions have been decoded.
 #[derive(Clone)]
 pub struct TransformerState {
-    pub memory: Tensor,
+    /// One per decoder layer (nn/transformer_layer.rs).
+    pub layers: Vec<DecoderLayerCache>,
+    /// 1 at padded source positions `[B, S]`.
     pub mask: Tensor,
-    /// `[B, t]`: `<bos>` and the tokens decoded so far.
-    pub prefix: Option<Tensor>,
+    /// Positions decoded so far: the next one's index into the positional table.
+    pub position: usize,
 }
 
 impl TransformerSeq2Seq {
@@ -150,28 +158,50 @@ impl Seq2Seq for TransformerSeq2Seq {
     }
 
     fn start(&self, src: &Source) -> Result<TransformerState> {
+        let memory = self.encode(src, &mut Ctx::eval())?; // [B, S, d]
         Ok(TransformerState {
-            memory: self.encode(src, &mut Ctx::eval())?,
+            layers: self.transformer.decoder.start(&memory)?,
             mask: src.pad_mask.clone(),
-            prefix: None,
+            position: 0,
         })
     }
 
     fn step(&self, state: &TransformerState, prev: &Tensor) -> Result<Step<TransformerState>> {
-        let prev = prev.unsqueeze(1)?; // [B, 1]
-        let prefix = match &state.prefix {
-            Some(p) => Tensor::cat(&[p.clone(), prev], 1)?,
-            None => prev,
-        }; // [B, t]
-        let logits = self.decode(&state.memory, &state.mask, &prefix, &mut Ctx::eval())?;
-        let t = prefix.dims()[1];
+        let ctx = &mut Ctx::eval();
+        let t = state.position;
+        let table = &self.positional.pe; // [max_len, d]
+        if t >= table.dims()[0] {
+            let msg = format!(
+                "decoding step {} is past the positional table of {} positions (config max_len)",
+                t + 1,
+                table.dims()[0]
+            );
+            return Err(invalid("TransformerSeq2Seq::step", msg));
+        }
+        // y_t = √d · E prev + PE[t]
+        let scale = (self.config.d_model as f32).sqrt();
+        let y = self
+            .target_table()
+            .forward(&prev.unsqueeze(1)?)? // [B, 1, d]
+            .mul_scalar(scale)?
+            .add(&table.narrow(0, t, 1)?)?; // [B, 1, d]
+        let (o, weights, layers) =
+            self.transformer
+                .decoder
+                .step(&y, &state.layers, Some(&state.mask), ctx)?; // o: [B, 1, d]
+        let logits = self.generator.forward(&o.squeeze(1)?)?; // [B, V]
+        let attention = weights
+            .into_iter()
+            .enumerate()
+            .map(|(l, w)| Ok((format!("decoder.layers.{l}.multihead_attn"), w.squeeze(2)?))) // [B, h, S]
+            .collect::<Result<Vec<_>>>()?;
         Ok(Step {
-            logits: logits.narrow(1, t - 1, 1)?.squeeze(1)?, // [B, V]
-            attention: Vec::new(),
+            logits,
+            attention,
             state: TransformerState {
-                memory: state.memory.clone(),
+                layers,
                 mask: state.mask.clone(),
-                prefix: Some(prefix),
+                position: t + 1,
             },
         })
     }
@@ -182,13 +212,13 @@ impl Seq2Seq for TransformerSeq2Seq {
 
     fn reorder(&self, state: &TransformerState, rows: &Tensor) -> Result<TransformerState> {
         Ok(TransformerState {
-            memory: state.memory.index_select(0, rows)?,
+            layers: state
+                .layers
+                .iter()
+                .map(|c| c.select(rows))
+                .collect::<Result<_>>()?,
             mask: state.mask.index_select(0, rows)?,
-            prefix: state
-                .prefix
-                .as_ref()
-                .map(|p| p.index_select(0, rows))
-                .transpose()?,
+            position: state.position,
         })
     }
 }

@@ -47,14 +47,16 @@ pub use gru::{GRUCell, GRU};
 pub use layer_norm::LayerNorm;
 pub use linear::Linear;
 pub use lstm::{LSTMCell, LSTM};
-pub use multihead_attention::{causal_mask, Masks, MultiheadAttention, Weights};
+pub use multihead_attention::{causal_mask, KeyValue, Masks, MultiheadAttention, Weights};
 pub use positional::PositionalEncoding;
 pub use recurrent::RnnConfig;
 pub use rnn::{RNNCell, RNN};
 pub use transformer::{
     Activation, Transformer, TransformerConfig, TransformerDecoder, TransformerEncoder,
 };
-pub use transformer_layer::{Parts, TransformerDecoderLayer, TransformerEncoderLayer};
+pub use transformer_layer::{
+    DecoderLayerCache, Parts, TransformerDecoderLayer, TransformerEncoderLayer,
+};
 
 use std::fmt;
 use std::path::Path;

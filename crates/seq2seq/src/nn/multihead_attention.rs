@@ -218,23 +218,13 @@ impl MultiheadAttention {
         value: &Tensor,
         same: bool,
     ) -> Result<(Tensor, Tensor, Tensor)> {
-        let e = self.embed_dim();
         if same {
             // [Q; K; V] = X [W_Q; W_K; W_V]ᵀ + [b_Q; b_K; b_V]
             let qkv =
                 linear(query, &self.in_proj_weight, self.in_proj_bias.as_ref())?.chunk(3, -1)?; // 3 × [B, L, E]
             return Ok((qkv[0].clone(), qkv[1].clone(), qkv[2].clone()));
         }
-        let rows = |i: usize| -> Result<(Tensor, Option<Tensor>)> {
-            let w = self.in_proj_weight.narrow(0, i * e, e)?;
-            Ok((
-                w,
-                self.in_proj_bias
-                    .as_ref()
-                    .map(|b| b.narrow(0, i * e, e))
-                    .transpose()?,
-            ))
-        };
+        let rows = |i| self.in_proj_rows(i);
         let ((wq, bq), (wk, bk), (wv, bv)) = (rows(0)?, rows(1)?, rows(2)?);
         // Q = X_q W_Qᵀ + b_Q
         let q = linear(query, &wq, bq.as_ref())?; // [B, L, E]
@@ -245,6 +235,19 @@ impl MultiheadAttention {
         // V = X_v W_Vᵀ + b_V
         let v = linear(value, &wv, bv.as_ref())?; // [B, S, E]
         Ok((q, k, v))
+    }
+
+    /// W and b of projection `i` (0: Q, 1: K, 2: V): rows `i·E..(i+1)·E`
+    /// of `in_proj_weight` and `in_proj_bias`.
+    fn in_proj_rows(&self, i: usize) -> Result<(Tensor, Option<Tensor>)> {
+        let e = self.embed_dim();
+        Ok((
+            self.in_proj_weight.narrow(0, i * e, e)?,
+            self.in_proj_bias
+                .as_ref()
+                .map(|b| b.narrow(0, i * e, e))
+                .transpose()?,
+        ))
     }
 
     /// M = attn_mask + causal + key padding, as one additive `[B, h|1, L, S]` tensor.
@@ -288,6 +291,128 @@ impl MultiheadAttention {
             add(padding_bias(p, b, s)?.reshape([b, 1, 1, s])?)?;
         }
         Ok(m)
+    }
+}
+
+/// Keys and values of one attention, already projected and split into
+/// heads: `[B, h, T, d]` each. Incremental decoding keeps them so that no
+/// past position is projected twice.
+#[derive(Clone)]
+pub struct KeyValue {
+    pub keys: Tensor,
+    pub values: Tensor,
+}
+
+impl KeyValue {
+    /// Rows `rows` `[B']` (ids as f32) of both, in that order (beam search).
+    pub fn select(&self, rows: &Tensor) -> Result<KeyValue> {
+        Ok(KeyValue {
+            keys: self.keys.index_select(0, rows)?,
+            values: self.values.index_select(0, rows)?,
+        })
+    }
+
+    /// Positions held, T.
+    pub fn len(&self) -> usize {
+        self.keys.dims()[2]
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Incremental decoding: one query position at a time, inputs and outputs
+/// batch-first `[B, 1, E]` whatever `batch_first` says.
+///
+/// ```text
+///   self-attention at step t:   K_≤t = [K_<t; x_t W_Kᵀ + b_K],  V_≤t likewise
+///                               out_t = MultiHead(x_t W_Qᵀ + b_Q, K_≤t, V_≤t)
+///   cross-attention:            K = m W_Kᵀ + b_K, V = m W_Vᵀ + b_V once per source
+/// ```
+///
+/// Query t sees keys ≤ t only by construction (the future is not in the
+/// cache yet), which is what the causal mask does in [`forward`](MultiheadAttention::forward).
+impl MultiheadAttention {
+    /// K and V of `memory` `[B, S, E]`, computed once for all steps.
+    pub fn project_key_value(&self, memory: &Tensor) -> Result<KeyValue> {
+        let h = self.num_heads;
+        let ((wk, bk), (wv, bv)) = (self.in_proj_rows(1)?, self.in_proj_rows(2)?);
+        Ok(KeyValue {
+            keys: split_heads(&linear(memory, &wk, bk.as_ref())?, h)?, // [B, h, S, d]
+            values: split_heads(&linear(memory, &wv, bv.as_ref())?, h)?, // [B, h, S, d]
+        })
+    }
+
+    /// Self-attention of the new position `x` `[B, 1, E]` over the cached
+    /// past (`None` at the first step) and itself → (output `[B, 1, E]`,
+    /// the cache with this position appended).
+    pub fn step_self(
+        &self,
+        x: &Tensor,
+        past: Option<&KeyValue>,
+        ctx: &mut Ctx,
+    ) -> Result<(Tensor, KeyValue)> {
+        let h = self.num_heads;
+        // [q; k; v] = x [W_Q; W_K; W_V]ᵀ + [b_Q; b_K; b_V]
+        let (q, k, v) = self.project(x, x, x, true)?; // [B, 1, E]
+        let (q, k, v) = (
+            split_heads(&q, h)?,
+            split_heads(&k, h)?,
+            split_heads(&v, h)?,
+        ); // [B, h, 1, d]
+        let cache = match past {
+            Some(p) => KeyValue {
+                keys: Tensor::cat(&[p.keys.clone(), k], 2)?, // [B, h, t+1, d]
+                values: Tensor::cat(&[p.values.clone(), v], 2)?, // [B, h, t+1, d]
+            },
+            None => KeyValue { keys: k, values: v },
+        };
+        let (heads, _) = self.heads(
+            &q,
+            &cache.keys,
+            &cache.values,
+            &Masks::default(),
+            Weights::None,
+            ctx,
+        )?; // [B, h, 1, d]
+        Ok((self.merge_heads(&heads)?, cache))
+    }
+
+    /// Attention of the new position `x` `[B, 1, E]` over precomputed keys
+    /// and values (of the memory), `key_padding_mask` `[B, S]` → (output
+    /// `[B, 1, E]`, weights `[B, h, 1, S]` if asked; per head even when
+    /// `Averaged` is asked).
+    pub fn step_cross(
+        &self,
+        x: &Tensor,
+        memory: &KeyValue,
+        key_padding_mask: Option<&Tensor>,
+        need_weights: Weights,
+        ctx: &mut Ctx,
+    ) -> Result<(Tensor, Option<Tensor>)> {
+        let (wq, bq) = self.in_proj_rows(0)?;
+        // q = x W_Qᵀ + b_Q
+        let q = split_heads(&linear(x, &wq, bq.as_ref())?, self.num_heads)?; // [B, h, 1, d]
+        let masks = Masks {
+            key_padding_mask,
+            ..Default::default()
+        };
+        let weights = match need_weights {
+            Weights::None => Weights::None,
+            _ => Weights::PerHead,
+        };
+        let (heads, w) = self.heads(&q, &memory.keys, &memory.values, &masks, weights, ctx)?;
+        Ok((self.merge_heads(&heads)?, w))
+    }
+
+    /// [head_1; …; head_h] W_Oᵀ + b_O: `[B, h, L, d]` → `[B, L, E]`.
+    fn merge_heads(&self, heads: &Tensor) -> Result<Tensor> {
+        let (b, l) = (heads.dims()[0], heads.dims()[2]);
+        let concat = heads
+            .permute(&[0, 2, 1, 3])?
+            .reshape([b, l, self.embed_dim()])?;
+        self.out_proj.forward(&concat)
     }
 }
 

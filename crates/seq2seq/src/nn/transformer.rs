@@ -20,7 +20,9 @@
 //! positional encoding and output projection belong to the model, not here.
 
 use super::multihead_attention::Masks;
-use super::transformer_layer::{norm, TransformerDecoderLayer, TransformerEncoderLayer};
+use super::transformer_layer::{
+    norm, DecoderLayerCache, TransformerDecoderLayer, TransformerEncoderLayer,
+};
 use super::{prefixed, Ctx, LayerNorm, Module};
 use tensor::{init, Device, Result, Rng, Tensor};
 
@@ -131,6 +133,37 @@ impl TransformerDecoder {
             y = layer.forward(&y, memory, tgt_mask, memory_mask, ctx)?;
         }
         self.norm.as_ref().map_or(Ok(y.clone()), |n| n.forward(&y))
+    }
+
+    /// Incremental decoding: every layer's cache before the first step
+    /// (the memory `[B, S, E]`, batch-first, projected once per layer).
+    pub fn start(&self, memory: &Tensor) -> Result<Vec<DecoderLayerCache>> {
+        self.layers.iter().map(|l| l.start(memory)).collect()
+    }
+
+    /// One target position `y` `[B, 1, E]` (batch-first) through every
+    /// layer and the final norm → (output `[B, 1, E]`, each layer's
+    /// cross-attention weights `[B, h, 1, S]`, the new caches).
+    pub fn step(
+        &self,
+        y: &Tensor,
+        caches: &[DecoderLayerCache],
+        memory_padding: Option<&Tensor>,
+        ctx: &mut Ctx,
+    ) -> Result<(Tensor, Vec<Tensor>, Vec<DecoderLayerCache>)> {
+        let mut y = y.clone();
+        let (mut weights, mut next) = (Vec::new(), Vec::new());
+        for (layer, cache) in self.layers.iter().zip(caches) {
+            let (out, w, c) = layer.step(&y, cache, memory_padding, ctx)?;
+            y = out;
+            weights.push(w);
+            next.push(c);
+        }
+        let y = self
+            .norm
+            .as_ref()
+            .map_or(Ok(y.clone()), |n| n.forward(&y))?;
+        Ok((y, weights, next))
     }
 }
 

@@ -24,8 +24,16 @@
 //! self-attention usually sets `causal`. Pre-norm keeps an identity path from
 //! input to output through every layer, which trains without warm-up (Xiong
 //! et al. 2020, "On Layer Normalization in the Transformer Architecture").
+//!
+//! Incremental decoding ([`TransformerDecoderLayer::step`]): the decoder
+//! layer takes one target position at a time and keeps a
+//! [`DecoderLayerCache`] — its self-attention's keys and values of every
+//! past position, and its cross-attention's keys and values of the memory,
+//! computed once in [`TransformerDecoderLayer::start`]. Each step then costs
+//! one position's work, and gives what `forward` gives at that position
+//! (evaluation mode: no dropout).
 
-use super::multihead_attention::{Masks, MultiheadAttention, Weights};
+use super::multihead_attention::{KeyValue, Masks, MultiheadAttention, Weights};
 use super::transformer::{Activation, TransformerConfig};
 use super::{prefixed, Ctx, Dropout, LayerNorm, Linear, Module};
 use tensor::{Device, Result, Rng, Tensor};
@@ -218,6 +226,86 @@ impl TransformerDecoderLayer {
 
         // y = y + FFN(LN_3(y))   or   y = LN_3(y + FFN(y))
         p.residual(&y, &self.norm3, |y| p.feed_forward(y, ctx)) // [B, T, E]
+    }
+}
+
+/// What one decoder layer keeps between decoding steps (batch-first).
+#[derive(Clone)]
+pub struct DecoderLayerCache {
+    /// Self-attention keys and values of the positions so far,
+    /// `[B, h, t, d]` (`None` before the first step).
+    pub self_attn: Option<KeyValue>,
+    /// Cross-attention keys and values of the memory, `[B, h, S, d]`.
+    pub memory: KeyValue,
+}
+
+impl DecoderLayerCache {
+    /// Rows `rows` `[B']` (ids as f32) of every tensor, in that order.
+    pub fn select(&self, rows: &Tensor) -> Result<DecoderLayerCache> {
+        Ok(DecoderLayerCache {
+            self_attn: self
+                .self_attn
+                .as_ref()
+                .map(|kv| kv.select(rows))
+                .transpose()?,
+            memory: self.memory.select(rows)?,
+        })
+    }
+}
+
+impl TransformerDecoderLayer {
+    /// The cache before the first step: the memory's keys and values.
+    /// `memory` `[B, S, E]`, batch-first.
+    pub fn start(&self, memory: &Tensor) -> Result<DecoderLayerCache> {
+        Ok(DecoderLayerCache {
+            self_attn: None,
+            memory: self.multihead_attn.project_key_value(memory)?,
+        })
+    }
+
+    /// One target position `y` `[B, 1, E]` (batch-first) → (output
+    /// `[B, 1, E]`, cross-attention weights `[B, h, 1, S]` per head, the
+    /// cache with this position added). `memory_padding` `[B, S]`: 1 at
+    /// padded source positions.
+    pub fn step(
+        &self,
+        y: &Tensor,
+        cache: &DecoderLayerCache,
+        memory_padding: Option<&Tensor>,
+        ctx: &mut Ctx,
+    ) -> Result<(Tensor, Tensor, DecoderLayerCache)> {
+        let p = &self.parts;
+        // y = y + SelfAttn(LN_1(y))   or   y = LN_1(y + SelfAttn(y)),
+        // attending to the cached positions and this one
+        let mut self_kv = None;
+        let y = p.residual(y, &self.norm1, |y| {
+            let (a, kv) = self.self_attn.step_self(y, cache.self_attn.as_ref(), ctx)?;
+            self_kv = Some(kv);
+            p.dropout.forward(&a, ctx)
+        })?; // [B, 1, E]
+
+        // y = y + CrossAttn(LN_2(y), m)   or   y = LN_2(y + CrossAttn(y, m))
+        let mut weights = None;
+        let y = p.residual(&y, &self.norm2, |y| {
+            let (a, w) = self.multihead_attn.step_cross(
+                y,
+                &cache.memory,
+                memory_padding,
+                Weights::PerHead,
+                ctx,
+            )?;
+            weights = w;
+            p.dropout.forward(&a, ctx)
+        })?; // [B, 1, E]
+
+        // y = y + FFN(LN_3(y))   or   y = LN_3(y + FFN(y))
+        let y = p.residual(&y, &self.norm3, |y| p.feed_forward(y, ctx))?; // [B, 1, E]
+        let cache = DecoderLayerCache {
+            self_attn: self_kv,
+            memory: cache.memory.clone(),
+        };
+        let weights = weights.expect("step_cross returns weights when asked");
+        Ok((y, weights, cache))
     }
 }
 
