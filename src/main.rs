@@ -5,6 +5,9 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod detok;
+mod eval_cmd;
+mod plot;
 mod score_cmd;
 mod train_args;
 mod train_cmd;
@@ -33,8 +36,12 @@ enum Command {
     /// Score hypotheses against references with sacreBLEU-compatible BLEU
     /// (13a tokenizer, exp smoothing) and chrF, like the sacreBLEU command line.
     Score(score_cmd::ScoreArgs),
-    /// Translate sentences with a trained model (greedy decoding).
+    /// Translate sentences with a trained model (beam search or greedy),
+    /// optionally drawing attention heatmaps (docs/translating.md).
     Translate(translate_cmd::TranslateArgs),
+    /// Translate a test set and score it: sacreBLEU, tokenized BLEU, chrF,
+    /// sentences/s (docs/translating.md).
+    Eval(eval_cmd::EvalArgs),
     /// Time kernels and print a table (GFLOP/s, GB/s, % of the FMA peak):
     /// `s2s bench matmul --threads 1,2 --json out.json --plot out.svg`.
     Bench(bench::BenchArgs),
@@ -47,6 +54,7 @@ fn main() -> Result<()> {
         Command::Score(args) => score_cmd::run(args),
         Command::Train(args) => train_cmd::run(*args),
         Command::Translate(args) => translate_cmd::run(args),
+        Command::Eval(args) => eval_cmd::run(args),
         Command::Bench(args) => bench::run(args),
     }
 }

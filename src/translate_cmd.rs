@@ -1,13 +1,89 @@
-//! `s2s translate`: greedy decoding with a trained checkpoint. (Beam search,
-//! attention heatmaps and batching from files arrive with their issue.)
+//! `s2s translate`: translate sentences with a trained checkpoint, by beam
+//! search or greedy decoding (`seq2seq::decode`), optionally drawing the
+//! attention of each translation as a heatmap (plot/heatmap.rs).
+//!
+//! ```text
+//! s2s translate --model runs/dates "Tuesday, March 3 2021" "3/4/99"
+//! echo "je suis content ." | s2s translate --model runs/fra-eng --beam 5 --length-penalty 1
+//! s2s translate --model runs/dates --attention-plot att.svg "2 June 1999"
+//! ```
+//!
+//! Sentences come from the arguments or, without any, one per line from
+//! standard input; each translation is printed (and flushed) as soon as it
+//! is decoded, so the command can sit in a pipe and answer line by line.
+//!
+//! The decoding options and the model loading here are shared with
+//! `s2s eval` (eval_cmd.rs).
 
-use anyhow::Result;
+use crate::detok::{detokenize, Lang};
+use crate::plot::heatmap::{Figure, Panel};
+use anyhow::{bail, Context, Result};
 use clap::Args;
-use seq2seq::models::Source;
-use seq2seq::train::checkpoint;
-use std::io::BufRead;
-use std::path::PathBuf;
+use seq2seq::data::{Bpe, Tokenizer, Vocab};
+use seq2seq::decode::{decode, DecodeOptions, Hypothesis};
+use seq2seq::models::{ModelConfig, Source};
+use seq2seq::train::checkpoint::{self, Checkpoint};
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
 use tensor::Device;
+
+/// How to search for the translation (shared by translate and eval).
+#[derive(Args, Debug, Clone)]
+pub struct DecodeArgs {
+    /// Beam width K: the K best partial translations are kept at every
+    /// step; 1 is greedy decoding.
+    #[arg(long, default_value_t = 5)]
+    pub beam: usize,
+    /// α of the length penalty ((5 + |Y|) / 6)^α that divides a
+    /// hypothesis' log-probability (0: none; larger favours longer outputs).
+    #[arg(long, default_value_t = 0.6, value_name = "ALPHA")]
+    pub length_penalty: f32,
+    /// Longest output as a multiple of the source length in tokens
+    /// (0: no limit from the source).
+    #[arg(long, default_value_t = 2.0, value_name = "RATIO")]
+    pub max_len_ratio: f32,
+    /// Longest output in tokens, whatever the source length.
+    #[arg(long, default_value_t = 200)]
+    pub max_len: usize,
+    /// Target-language spacing rules for joining word tokens into text
+    /// (en or fr); models on characters output text directly.
+    #[arg(long, value_name = "LANG", value_parser = clap::value_parser!(Lang))]
+    pub target_lang: Option<Lang>,
+    /// auto, cpu or gpu.
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+}
+
+impl DecodeArgs {
+    /// The library's options, with the option at fault named on error.
+    pub fn options(&self, attention: bool) -> Result<DecodeOptions> {
+        if self.beam == 0 {
+            bail!("--beam must be at least 1 (1 is greedy decoding)");
+        }
+        if self.max_len == 0 {
+            bail!("--max-len must be at least 1");
+        }
+        if !self.length_penalty.is_finite() || self.length_penalty < 0.0 {
+            bail!(
+                "--length-penalty {} must be a number ≥ 0",
+                self.length_penalty
+            );
+        }
+        if !self.max_len_ratio.is_finite() || self.max_len_ratio < 0.0 {
+            bail!(
+                "--max-len-ratio {} must be a number ≥ 0 (0: no limit from the source length)",
+                self.max_len_ratio
+            );
+        }
+        Ok(DecodeOptions {
+            beam: self.beam,
+            length_penalty: self.length_penalty,
+            max_len_ratio: self.max_len_ratio,
+            max_len: self.max_len,
+            attention,
+        })
+    }
+}
 
 /// `s2s translate` options.
 #[derive(Args, Debug)]
@@ -17,33 +93,260 @@ pub struct TranslateArgs {
     pub model: PathBuf,
     /// Sentences to translate; without any, one per line from standard input.
     pub text: Vec<String>,
-    /// Longest output, in tokens.
-    #[arg(long, default_value_t = 100)]
-    pub max_len: usize,
-    /// auto, cpu or gpu.
-    #[arg(long, default_value = "auto")]
-    pub device: String,
+    #[command(flatten)]
+    pub decode: DecodeArgs,
+    /// Draw each translation's attention as a heatmap: FILE.svg or FILE.png.
+    /// One sentence given as an argument writes FILE itself; several (or
+    /// standard input) write FILE-1.svg, FILE-2.svg, … in input order.
+    #[arg(long, value_name = "FILE")]
+    pub attention_plot: Option<PathBuf>,
 }
+
+/// Loads the checkpoint at `dir` for translation, saying which directory
+/// failed and why (the library's message names the file at fault).
+pub fn load_model(dir: &Path, device: &Device) -> Result<Checkpoint> {
+    if !dir.exists() {
+        bail!("model directory {} does not exist", dir.display());
+    }
+    checkpoint::load(dir, "best", device)
+        .with_context(|| format!("cannot load a model from {}", dir.display()))
+}
+
+/// Turns model outputs into text and the token lists behind it.
+pub struct Detokenizer<'a> {
+    tokenizer: &'a Tokenizer,
+    vocab: &'a Vocab,
+    lang: Lang,
+}
+
+impl<'a> Detokenizer<'a> {
+    pub fn new(ck: &'a Checkpoint, lang: Lang) -> Detokenizer<'a> {
+        Detokenizer {
+            tokenizer: &ck.lexicon.tgt_tokenizer,
+            vocab: &ck.lexicon.tgt_vocab,
+            lang,
+        }
+    }
+
+    /// The output's words: vocabulary tokens for a word model, BPE symbols
+    /// merged back into words, or — for a character model — the text cut
+    /// by the word tokenizer (so tokenized BLEU sees words either way).
+    pub fn words(&self, ids: &[u32]) -> Vec<String> {
+        let tokens = self.vocab.decode(ids);
+        match self.tokenizer {
+            Tokenizer::Word => tokens,
+            Tokenizer::Bpe(_) => Bpe::decode(&tokens),
+            Tokenizer::Char => seq2seq::data::tokenize::tokenize(&self.tokenizer.decode(&tokens)),
+        }
+    }
+
+    /// The output as text.
+    pub fn text(&self, ids: &[u32]) -> String {
+        match self.tokenizer {
+            Tokenizer::Char => self.tokenizer.decode(&self.vocab.decode(ids)),
+            _ => detokenize(&self.words(ids), self.lang),
+        }
+    }
+}
+
+/// Decodes `sentences` as one batch: one hypothesis each, in order.
+pub fn translate_batch(
+    ck: &Checkpoint,
+    sentences: &[String],
+    opts: &DecodeOptions,
+    device: &Device,
+) -> Result<Vec<Hypothesis>> {
+    if sentences.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Vec<u32>> = sentences
+        .iter()
+        .map(|s| ck.lexicon.encode_source(s))
+        .collect();
+    let src = Source::from_ids(&ids, device)?;
+    Ok(decode(&ck.model, &src, opts)?)
+}
+
+/// Where the plot of sentence `n` (1-based) goes: `file` itself when it is
+/// the only one, else `stem-n.ext` beside it.
+fn plot_path(file: &Path, n: usize, numbered: bool) -> PathBuf {
+    if !numbered {
+        return file.to_path_buf();
+    }
+    let stem = file.file_stem().unwrap_or_default().to_string_lossy();
+    let ext = file.extension().unwrap_or_default().to_string_lossy();
+    file.with_file_name(format!("{stem}-{n}.{ext}"))
+}
+
+/// The plot format named by `file`'s extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PlotFormat {
+    Svg,
+    Png,
+}
+
+fn plot_format(file: &Path) -> Result<PlotFormat> {
+    let ext = file.extension().map(|e| e.to_string_lossy().to_lowercase());
+    match ext.as_deref() {
+        Some("svg") => Ok(PlotFormat::Svg),
+        Some("png") => Ok(PlotFormat::Png),
+        _ => bail!(
+            "--attention-plot {}: the file name must end in .svg or .png (it picks the format)",
+            file.display()
+        ),
+    }
+}
+
+/// A friendlier panel title: "decoder.layers.0.multihead_attn head 3" →
+/// "layer 0 head 3" (the numbers stay 0-based, as in the weight names).
+fn panel_title(name: &str) -> String {
+    name.replace("decoder.layers.", "layer ")
+        .replace(".multihead_attn", "")
+}
+
+/// `s` cut to `n` characters with "…".
+fn clip(s: &str, n: usize) -> String {
+    match s.chars().count() > n {
+        true => s.chars().take(n - 1).chain(['…']).collect(),
+        false => s.to_string(),
+    }
+}
+
+/// The heatmap figure of one translation.
+fn attention_figure(
+    ck: &Checkpoint,
+    source: &str,
+    translation: &str,
+    hyp: &Hypothesis,
+) -> Result<Figure> {
+    let src_ids = ck.lexicon.encode_source(source);
+    let src: Vec<String> = src_ids
+        .iter()
+        .map(|&id| ck.lexicon.src_vocab.token(id).to_string())
+        .collect();
+    let rows = hyp.attention.first().map_or(0, |m| m.rows);
+    let mut out: Vec<String> = hyp
+        .tokens
+        .iter()
+        .map(|&id| ck.lexicon.tgt_vocab.token(id).to_string())
+        .collect();
+    out.push(Vocab::SPECIALS[Vocab::EOS as usize].to_string());
+    out.truncate(rows);
+    let panels = hyp
+        .attention
+        .iter()
+        .map(|m| Panel {
+            title: panel_title(&m.name),
+            rows: m.rows,
+            cols: m.cols,
+            weights: m.weights.clone(),
+        })
+        .collect();
+    let columns = match ck.model.config() {
+        ModelConfig::Transformer(c) => c.nhead,
+        _ => 1,
+    };
+    let title = format!("{} → {}", clip(source, 40), clip(translation, 40));
+    Figure::new(title, src, out, panels, columns).map_err(anyhow::Error::msg)
+}
+
+fn write_plot(figure: &Figure, path: &Path, format: PlotFormat) -> Result<()> {
+    let bytes = match format {
+        PlotFormat::Svg => figure.to_svg().into_bytes(),
+        PlotFormat::Png => figure
+            .to_png()
+            .with_context(|| format!("cannot encode {} as PNG", path.display()))?,
+    };
+    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Sentences from the arguments are decoded this many at a time.
+const ARG_BATCH: usize = 32;
 
 /// Runs `s2s translate`.
 pub fn run(args: TranslateArgs) -> Result<()> {
-    let device = Device::parse_choice(&args.device)?;
-    let ck = checkpoint::load(&args.model, "best", &device)?;
-    let lines: Vec<String> = match args.text.is_empty() {
-        true => std::io::stdin()
-            .lock()
-            .lines()
-            .collect::<std::io::Result<_>>()?,
-        false => args.text,
+    // Check everything that needs no model before loading it.
+    let plot = match &args.attention_plot {
+        Some(file) => Some((file.clone(), plot_format(file)?)),
+        None => None,
     };
-    for chunk in lines.chunks(64) {
-        let ids: Vec<Vec<u32>> = chunk.iter().map(|l| ck.lexicon.encode_source(l)).collect();
-        let out = ck
-            .model
-            .greedy(&Source::from_ids(&ids, &device)?, args.max_len)?;
-        for hyp in out {
-            println!("{}", ck.lexicon.decode_target(&hyp));
+    let device = Device::parse_choice(&args.decode.device)?;
+    let opts = args.decode.options(plot.is_some())?;
+    let ck = load_model(&args.model, &device)?;
+    if plot.is_some() {
+        if let ModelConfig::Rnn(_) = ck.model.config() {
+            bail!(
+                "--attention-plot: the model in {} ({}) has no attention to plot",
+                ck.dir.display(),
+                ck.model.config().name()
+            );
         }
     }
+    let detok = Detokenizer::new(&ck, args.decode.target_lang.unwrap_or(Lang::English));
+    let numbered = args.text.len() != 1;
+    let mut stdout = std::io::stdout().lock();
+    let mut done = 0;
+    // Decodes a batch and prints one line per sentence; an empty sentence
+    // gets an empty line, so output lines stay aligned with input lines.
+    let mut emit = |batch: &[String]| -> Result<()> {
+        let wanted: Vec<String> = batch.iter().filter(|s| !s.is_empty()).cloned().collect();
+        let mut hyps = translate_batch(&ck, &wanted, &opts, &device)?.into_iter();
+        for source in batch {
+            done += 1;
+            if source.is_empty() {
+                writeln!(stdout)?;
+                continue;
+            }
+            let hyp = hyps.next().expect("one hypothesis per sentence");
+            let text = detok.text(&hyp.tokens);
+            writeln!(stdout, "{text}")?;
+            stdout.flush()?;
+            if let Some((file, format)) = &plot {
+                let path = plot_path(file, done, numbered);
+                write_plot(&attention_figure(&ck, source, &text, &hyp)?, &path, *format)?;
+                eprintln!("attention plot: {}", path.display());
+            }
+        }
+        Ok(())
+    };
+    if !args.text.is_empty() {
+        for batch in args.text.chunks(ARG_BATCH) {
+            emit(batch)?;
+        }
+        return Ok(());
+    }
+    // Standard input: one sentence at a time, answered as it arrives.
+    for (n, line) in std::io::stdin().lock().lines().enumerate() {
+        let line = line.with_context(|| format!("cannot read line {} of standard input", n + 1))?;
+        emit(&[line.trim().to_string()])?;
+    }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plot_paths_and_formats() {
+        let f = Path::new("out/att.svg");
+        assert_eq!(plot_path(f, 3, false), PathBuf::from("out/att.svg"));
+        assert_eq!(plot_path(f, 3, true), PathBuf::from("out/att-3.svg"));
+        assert_eq!(plot_format(f).unwrap(), PlotFormat::Svg);
+        assert_eq!(plot_format(Path::new("a.b.PNG")).unwrap(), PlotFormat::Png);
+        let e = plot_format(Path::new("att.pdf")).unwrap_err().to_string();
+        assert!(e.contains("att.pdf") && e.contains(".svg or .png"), "{e}");
+        assert!(plot_format(Path::new("att")).is_err());
+    }
+
+    #[test]
+    fn panel_titles_are_shortened() {
+        assert_eq!(
+            panel_title("decoder.layers.1.multihead_attn head 3"),
+            "layer 1 head 3"
+        );
+        assert_eq!(panel_title("attention"), "attention");
+        assert_eq!(clip("abcdef", 4), "abc…");
+        assert_eq!(clip("abc", 4), "abc");
+    }
 }

@@ -1,0 +1,201 @@
+//! `s2s eval` as a user runs it, on a tiny model of the dates task
+//! (trained once for this file): its own held-out pairs, Moses-style
+//! parallel files and a tab-separated file; both BLEU kinds, chrF and
+//! speed in the report; `--output` with one line per test sentence; a JSON
+//! summary whose sacreBLEU agrees with `s2s score` on the written output.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+fn s2s(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_s2s"))
+        .args(args)
+        .output()
+        .expect("s2s runs")
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into(),
+        String::from_utf8_lossy(&o.stderr).into(),
+    )
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("s2s-cli-eval-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A tiny GRU + attention model of the dates task, 24 held-out test pairs.
+fn model() -> &'static Path {
+    static RUN: OnceLock<PathBuf> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let out = scratch("model").join("run");
+        let o = s2s(&[
+            "train",
+            "--train-size",
+            "300",
+            "--held-out-size",
+            "24",
+            "--epochs",
+            "1",
+            "--embed-size",
+            "8",
+            "--hidden-size",
+            "16",
+            "--attn-size",
+            "16",
+            "--device",
+            "cpu",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        let (stdout, stderr) = text(&o);
+        assert!(o.status.success(), "training failed:\n{stdout}\n{stderr}");
+        out
+    })
+}
+
+fn eval(extra: &[&str]) -> Output {
+    let mut args = vec![
+        "eval",
+        "--device",
+        "cpu",
+        "--model",
+        model().to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    s2s(&args)
+}
+
+const SOURCES: [&str; 5] = [
+    "3/3/21",
+    "March 3rd, 2021",
+    "the 4th of May 1999",
+    "12.11.1987",
+    "Wed, 3 Mar 2021",
+];
+const REFS: [&str; 5] = [
+    "2021-03-03",
+    "2021-03-03",
+    "1999-05-04",
+    "1987-11-12",
+    "2021-03-03",
+];
+
+#[test]
+fn evaluates_the_runs_own_test_pairs_and_writes_the_output() {
+    let dir = scratch("own");
+    let hyp = dir.join("hyp.txt");
+    let o = eval(&[
+        "--beam",
+        "2",
+        "--batch-size",
+        "7",
+        "--output",
+        hyp.to_str().unwrap(),
+    ]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}\n{err}");
+    for want in [
+        "test set: 24 pairs",
+        "sacreBLEU (detokenized)  BLEU = ",
+        "nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp",
+        "tokenized BLEU (lc)      BLEU = ",
+        "case:lc|eff:no|tok:none|smooth:none",
+        "chrF2 = ",
+        "exact match",
+        "sentences/s",
+    ] {
+        assert!(out.contains(want), "no {want:?} in:\n{out}");
+    }
+    let lines = std::fs::read_to_string(&hyp).unwrap();
+    assert_eq!(lines.lines().count(), 24, "{lines}");
+}
+
+#[test]
+fn parallel_files_json_agrees_with_s2s_score() {
+    let dir = scratch("parallel");
+    let (src, reference, hyp) = (
+        dir.join("test.src"),
+        dir.join("test.ref"),
+        dir.join("hyp.txt"),
+    );
+    std::fs::write(&src, SOURCES.join("\n") + "\n").unwrap();
+    std::fs::write(&reference, REFS.join("\n") + "\n").unwrap();
+    let o = eval(&[
+        "--test-src",
+        src.to_str().unwrap(),
+        "--test-ref",
+        reference.to_str().unwrap(),
+        "--output",
+        hyp.to_str().unwrap(),
+        "--json",
+    ]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}\n{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON object");
+    assert_eq!(v["sentences"], 5);
+    assert_eq!(v["beam"], 5);
+    for key in ["bleu", "tokenized_bleu", "chrf"] {
+        let score = v[key]["score"].as_f64().unwrap();
+        assert!((0.0..=100.0).contains(&score), "{key}: {score}");
+    }
+    assert!(v["sentences_per_second"].as_f64().unwrap() > 0.0);
+    let written = std::fs::read_to_string(&hyp).unwrap();
+    assert_eq!(written.lines().count(), 5);
+    let exact = written.lines().zip(REFS).filter(|(h, r)| h == r).count();
+    assert_eq!(v["exact_match"].as_f64().unwrap(), exact as f64 / 5.0);
+
+    // The same hypotheses scored by `s2s score` give the same sacreBLEU.
+    let o = s2s(&[
+        "score",
+        "--ref",
+        reference.to_str().unwrap(),
+        "--hyp",
+        hyp.to_str().unwrap(),
+        "--json",
+    ]);
+    let (score_out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    let s: serde_json::Value = serde_json::from_str(score_out.trim()).unwrap();
+    assert_eq!(s["score"], v["bleu"]["score"]);
+    assert_eq!(s["signature"], v["bleu"]["signature"]);
+}
+
+#[test]
+fn tab_separated_data_and_errors() {
+    let dir = scratch("tsv");
+    let tsv = dir.join("dates.tsv");
+    let lines: Vec<String> = SOURCES
+        .iter()
+        .zip(REFS)
+        .map(|(s, r)| format!("{s}\t{r}\tsome attribution"))
+        .collect();
+    std::fs::write(&tsv, lines.join("\n")).unwrap();
+    let o = eval(&["--data", tsv.to_str().unwrap(), "--beam", "1"]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}\n{err}");
+    assert!(out.contains("test set: 5 pairs, all of"), "{out}");
+
+    // The dates model was not trained on a file: no split to repeat.
+    let o = eval(&["--data", tsv.to_str().unwrap(), "--split", "test"]);
+    let (_, err) = text(&o);
+    assert!(!o.status.success() && err.contains("--split test"), "{err}");
+
+    // A missing model directory and a missing test file are named.
+    let missing = dir.join("nowhere");
+    let o = s2s(&["eval", "--model", missing.to_str().unwrap()]);
+    let (_, err) = text(&o);
+    assert!(
+        !o.status.success() && err.contains(missing.to_str().unwrap()),
+        "{err}"
+    );
+    let o = eval(&["--test-src", "no-such.src", "--test-ref", "no-such.ref"]);
+    let (_, err) = text(&o);
+    assert!(!o.status.success() && err.contains("no-such.src"), "{err}");
+}

@@ -1,0 +1,321 @@
+//! `s2s translate` as a user runs it: on a tiny model of the dates task
+//! (trained once for this file), from arguments and from standard input
+//! (streaming: the first answer arrives before the input ends), with beam
+//! search, writing attention heatmaps as SVG and PNG, and failing clearly
+//! on a missing or damaged model directory.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+fn s2s(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_s2s"))
+        .args(args)
+        .output()
+        .expect("s2s runs")
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into(),
+        String::from_utf8_lossy(&o.stderr).into(),
+    )
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("s2s-cli-translate-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Trains a tiny model of the dates task into `name` (once per test binary).
+fn tiny_model(name: &str, extra: &[&str]) -> PathBuf {
+    let out = scratch(name).join("run");
+    let mut args = vec![
+        "train",
+        "--train-size",
+        "300",
+        "--held-out-size",
+        "20",
+        "--epochs",
+        "1",
+        "--embed-size",
+        "8",
+        "--device",
+        "cpu",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let o = s2s(&args);
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "training failed:\n{stdout}\n{stderr}");
+    out
+}
+
+/// A GRU + Bahdanau attention model (one attention map).
+fn gru_attn() -> &'static Path {
+    static RUN: OnceLock<PathBuf> = OnceLock::new();
+    RUN.get_or_init(|| tiny_model("gru", &["--hidden-size", "16", "--attn-size", "16"]))
+}
+
+/// A 1+1-layer Transformer with 2 heads (two cross-attention maps).
+fn transformer() -> &'static Path {
+    static RUN: OnceLock<PathBuf> = OnceLock::new();
+    RUN.get_or_init(|| {
+        tiny_model(
+            "transformer",
+            &[
+                "--model",
+                "transformer",
+                "--d-model",
+                "16",
+                "--heads",
+                "2",
+                "--ff-size",
+                "32",
+                "--enc-layers",
+                "1",
+                "--dec-layers",
+                "1",
+            ],
+        )
+    })
+}
+
+fn translate(model: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "translate",
+        "--device",
+        "cpu",
+        "--model",
+        model.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    s2s(&args)
+}
+
+#[test]
+fn help_documents_the_decoding_options() {
+    let (out, _) = text(&s2s(&["translate", "--help"]));
+    for opt in [
+        "--beam",
+        "--length-penalty",
+        "--max-len-ratio",
+        "--max-len",
+        "--attention-plot",
+        "--device",
+        "--target-lang",
+    ] {
+        assert!(out.contains(opt), "--help does not mention {opt}:\n{out}");
+    }
+}
+
+#[test]
+fn translates_arguments_one_line_each() {
+    let o = translate(
+        gru_attn(),
+        &["3/3/21", "March 3rd, 2021", "the 4th of May 1999"],
+    );
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert_eq!(out.lines().count(), 3, "{out}");
+
+    for beam in ["1", "3"] {
+        let o = translate(
+            gru_attn(),
+            &["--beam", beam, "--length-penalty", "1", "3/3/21"],
+        );
+        let (out, err) = text(&o);
+        assert!(o.status.success(), "--beam {beam}: {err}");
+        assert_eq!(out.lines().count(), 1, "{out}");
+    }
+    let o = translate(gru_attn(), &["--beam", "0", "3/3/21"]);
+    let (_, err) = text(&o);
+    assert!(!o.status.success() && err.contains("--beam"), "{err}");
+}
+
+#[test]
+fn translates_standard_input_as_it_arrives() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_s2s"))
+        .args(["translate", "--device", "cpu", "--model"])
+        .arg(gru_attn())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("s2s runs");
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    // Read answers on a thread so a missing one times out instead of hanging.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let wait = Duration::from_secs(120);
+    // The first answer must come while standard input is still open.
+    writeln!(stdin, "3/3/21").unwrap();
+    stdin.flush().unwrap();
+    let first = rx
+        .recv_timeout(wait)
+        .expect("an answer before the input ends");
+    assert!(!first.is_empty(), "empty translation");
+    // A blank line gets a blank line back, so outputs stay aligned.
+    writeln!(stdin, "\nMarch 3rd, 2021").unwrap();
+    drop(stdin);
+    let rest: Vec<String> = rx.iter().collect();
+    let status = child.wait().unwrap();
+    assert!(status.success());
+    assert_eq!(rest.len(), 2, "{rest:?}");
+    assert_eq!(rest[0], "");
+    assert!(!rest[1].is_empty());
+}
+
+/// Checks that every tag of an SVG closes, in order.
+fn assert_balanced_svg(svg: &str) {
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    let mut stack = Vec::new();
+    for piece in svg.split('<').skip(1) {
+        let tag = &piece[..piece.find('>').expect("a closed tag")];
+        if let Some(name) = tag.strip_prefix('/') {
+            assert_eq!(stack.pop(), Some(name.to_string()), "mismatched </{name}>");
+        } else if !tag.ends_with('/') {
+            stack.push(tag.split_whitespace().next().unwrap().to_string());
+        }
+    }
+    assert!(stack.is_empty(), "unclosed {stack:?}");
+}
+
+/// Decodes a PNG file, returning (width, height).
+fn png_size(path: &Path) -> (u32, u32) {
+    let file = std::fs::File::open(path).unwrap();
+    let mut reader = png::Decoder::new(BufReader::new(file))
+        .read_info()
+        .expect("a PNG");
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).expect("PNG image data");
+    (info.width, info.height)
+}
+
+#[test]
+fn writes_attention_heatmaps_as_svg_and_png() {
+    let dir = scratch("plots");
+    // One sentence: the file itself.
+    let svg = dir.join("att.svg");
+    let o = translate(
+        gru_attn(),
+        &["--attention-plot", svg.to_str().unwrap(), "3/3/21"],
+    );
+    let (_, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    let doc = std::fs::read_to_string(&svg).unwrap();
+    assert_balanced_svg(&doc);
+    assert!(doc.contains("&lt;eos&gt;"), "the source <eos> is labelled");
+    assert!(doc.contains(">attention</text>"), "{doc}");
+    assert!(doc.matches("<rect x").count() > 5);
+
+    // Several sentences: numbered files, PNG.
+    let png = dir.join("att.png");
+    let o = translate(
+        gru_attn(),
+        &[
+            "--attention-plot",
+            png.to_str().unwrap(),
+            "3/3/21",
+            "1 May 1999",
+        ],
+    );
+    let (_, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    for n in [1, 2] {
+        let path = dir.join(format!("att-{n}.png"));
+        assert!(err.contains(path.to_str().unwrap()), "{err}");
+        let (w, h) = png_size(&path);
+        assert!(w > 50 && h > 50, "{w}×{h}");
+    }
+    assert!(!png.exists());
+
+    // The Transformer: one panel per decoder layer and head.
+    let svg = dir.join("tf.svg");
+    let o = translate(
+        transformer(),
+        &[
+            "--beam",
+            "2",
+            "--attention-plot",
+            svg.to_str().unwrap(),
+            "3/3/21",
+        ],
+    );
+    let (_, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    let doc = std::fs::read_to_string(&svg).unwrap();
+    assert_balanced_svg(&doc);
+    assert!(
+        doc.contains(">layer 0 head 0</text>") && doc.contains(">layer 0 head 1</text>"),
+        "{doc}"
+    );
+
+    // Another extension is refused before any work, naming the file.
+    let o = translate(gru_attn(), &["--attention-plot", "att.pdf", "3/3/21"]);
+    let (_, err) = text(&o);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("att.pdf") && err.contains(".svg or .png"),
+        "{err}"
+    );
+}
+
+#[test]
+fn missing_or_damaged_model_directories_are_named() {
+    let dir = scratch("broken");
+    let missing = dir.join("no-such-run");
+    let o = translate(&missing, &["3/3/21"]);
+    let (_, err) = text(&o);
+    assert!(!o.status.success());
+    assert!(
+        err.contains(missing.to_str().unwrap()) && err.contains("does not exist"),
+        "{err}"
+    );
+
+    // A directory without any checkpoint in it.
+    let empty = dir.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let (_, err) = text(&translate(&empty, &["3/3/21"]));
+    assert!(
+        err.contains(empty.to_str().unwrap()) && err.contains("no checkpoint"),
+        "{err}"
+    );
+
+    // Copies of a good checkpoint, each with one file damaged.
+    let best = gru_attn().join("best");
+    for (file, garbage) in [
+        ("model.safetensors", &b"not safetensors"[..]),
+        ("config.json", b"{ truncated"),
+        ("tgt_vocab.json", b"[]"),
+    ] {
+        let copy = dir.join(format!("bad-{file}"));
+        std::fs::create_dir_all(&copy).unwrap();
+        for entry in std::fs::read_dir(&best).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), copy.join(entry.file_name())).unwrap();
+        }
+        std::fs::write(copy.join(file), garbage).unwrap();
+        let o = translate(&copy, &["3/3/21"]);
+        let (out, err) = text(&o);
+        assert!(!o.status.success(), "{file}: {out}");
+        assert!(out.is_empty(), "{file}: {out}");
+        assert!(
+            err.contains(copy.join(file).to_str().unwrap()),
+            "{file}: {err}"
+        );
+    }
+}
