@@ -228,6 +228,33 @@ impl<'o> Search<'o> {
     }
 }
 
+/// Best first: higher log-probability, then the lower beam, then the
+/// lower token id (so that ties resolve as greedy's argmax does).
+fn best_first(a: &Candidate, b: &Candidate) -> Ordering {
+    b.log_prob
+        .total_cmp(&a.log_prob)
+        .then(a.beam.cmp(&b.beam))
+        .then(a.token.cmp(&b.token))
+}
+
+/// The `n` highest entries of `row` as (token, value), best first, the
+/// lower token first on ties; NaN counts as -∞. One pass, keeping a short
+/// sorted list (n is 2K, the vocabulary much larger).
+fn best_tokens(row: &[f32], n: usize) -> Vec<(u32, f32)> {
+    let mut best: Vec<(u32, f32)> = Vec::with_capacity(n + 1);
+    for (v, &x) in row.iter().enumerate() {
+        let x = if x.is_nan() { f32::NEG_INFINITY } else { x };
+        if best.len() == n && x <= best[n - 1].1 {
+            continue;
+        }
+        // after every entry ≥ x: earlier tokens win ties
+        let at = best.partition_point(|&(_, y)| y >= x);
+        best.insert(at, (v as u32, x));
+        best.truncate(n);
+    }
+    best
+}
+
 impl Sentence {
     fn last_token(&self, beam: &Beam) -> u32 {
         beam.node.map_or(Vocab::BOS, |n| self.nodes[n].token)
@@ -247,34 +274,29 @@ impl Sentence {
     ) -> Vec<usize> {
         let k = opts.beam;
         let len = step + 1; // tokens of every candidate, this one included
-        let mut candidates: Vec<Candidate> = Vec::with_capacity(self.beams.len() * vocab);
+                            // the best 2K extensions overall are among the best 2K of each beam
+        let keep = 2 * k;
+        let mut candidates: Vec<Candidate> = Vec::with_capacity(self.beams.len() * keep);
         for (j, beam) in self.beams.iter().enumerate() {
             let row = &log_probs[j * vocab..(j + 1) * vocab];
-            candidates.extend(row.iter().enumerate().map(|(v, &lp)| Candidate {
-                log_prob: beam.log_prob + lp,
-                beam: j,
-                token: v as u32,
-            }));
+            candidates.extend(
+                best_tokens(row, keep)
+                    .into_iter()
+                    .map(|(token, lp)| Candidate {
+                        log_prob: beam.log_prob + lp,
+                        beam: j,
+                        token,
+                    }),
+            );
         }
-        // best first; ties to the lower beam, then the lower token id
-        let order = |a: &Candidate, b: &Candidate| -> Ordering {
-            b.log_prob
-                .total_cmp(&a.log_prob)
-                .then(a.beam.cmp(&b.beam))
-                .then(a.token.cmp(&b.token))
-        };
-        let keep = (2 * k).min(candidates.len());
-        if keep < candidates.len() {
-            candidates.select_nth_unstable_by(keep - 1, order);
-            candidates.truncate(keep);
-        }
-        candidates.sort_unstable_by(order);
+        candidates.sort_unstable_by(best_first);
+        candidates.truncate(keep);
 
         let mut beams = Vec::with_capacity(k);
         let mut parents = Vec::with_capacity(k);
         for (rank, c) in candidates.iter().enumerate() {
-            if c.log_prob == f32::NEG_INFINITY || c.log_prob.is_nan() {
-                break;
+            if c.log_prob == f32::NEG_INFINITY {
+                break; // probability 0: nothing worse to take
             }
             let node = Node {
                 parent: self.beams[c.beam].node,
