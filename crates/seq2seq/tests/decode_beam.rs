@@ -665,6 +665,9 @@ fn bad_options_are_refused_by_name() {
         .unwrap()
         .to_string();
     assert!(err.contains("length penalty"), "{err}");
+    // no sentences, no hypotheses
+    let none = Source::from_ids(&[], &device).unwrap();
+    assert!(decode(&m, &none, &options(3, 0.6, 5)).unwrap().is_empty());
 }
 
 /// Whether the GPU path can run; without an adapter this test prints why

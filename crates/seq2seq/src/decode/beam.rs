@@ -42,6 +42,9 @@ pub fn beam_search<M: Seq2Seq>(
     opts: &DecodeOptions,
 ) -> Result<Vec<Hypothesis>> {
     opts.check()?;
+    if src.lens.is_empty() {
+        return Ok(Vec::new());
+    }
     no_grad(|| {
         let mut search = Search::new(model, src, opts);
         search.run(model, src)?;
@@ -441,5 +444,38 @@ impl Sentence {
             }
         }
         maps
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn best_tokens_keeps_the_highest_first_lower_ids_on_ties() {
+        let row = [0.5, f32::NAN, 2.0, 0.5, -1.0, 2.0, 0.5];
+        assert_eq!(best_tokens(&row, 3), vec![(2, 2.0), (5, 2.0), (0, 0.5)]);
+        assert_eq!(best_tokens(&row, 4)[3], (3, 0.5));
+        let all = best_tokens(&row, 10);
+        assert_eq!(all.len(), 7);
+        assert_eq!(all[6], (1, f32::NEG_INFINITY));
+    }
+
+    #[test]
+    fn length_penalty_is_gnmt() {
+        let opts = DecodeOptions {
+            length_penalty: 0.6,
+            ..Default::default()
+        };
+        // lp(7) = ((5 + 7) / 6)^0.6 = 2^0.6
+        assert!((opts.length_penalty_of(7) - 2f32.powf(0.6)).abs() < 1e-6);
+        assert!((opts.score(-3.0, 7) + 3.0 / 2f32.powf(0.6)).abs() < 1e-6);
+        assert_eq!(opts.max_output_len(10), 20);
+        let capped = DecodeOptions {
+            max_len: 15,
+            ..opts
+        };
+        assert_eq!(capped.max_output_len(10), 15);
+        assert_eq!(capped.max_output_len(0), 1);
     }
 }
