@@ -247,6 +247,12 @@ fn lower_joined<S: AsRef<str>>(words: &[S]) -> String {
         .join(" ")
 }
 
+/// `x` as the f64 with the same shortest decimal form (0.6, not
+/// 0.6000000238418579), for the JSON summary.
+fn shortest(x: f32) -> f64 {
+    x.to_string().parse().unwrap_or(f64::NAN)
+}
+
 /// Runs `s2s eval`.
 pub fn run(args: EvalArgs) -> Result<()> {
     if args.batch_size == 0 {
@@ -305,8 +311,8 @@ pub fn run(args: EvalArgs) -> Result<()> {
             "test_set": test.description,
             "sentences": n,
             "beam": args.decode.beam,
-            "length_penalty": args.decode.length_penalty,
-            "max_len_ratio": args.decode.max_len_ratio,
+            "length_penalty": shortest(args.decode.length_penalty),
+            "max_len_ratio": shortest(args.decode.max_len_ratio),
             "target_lang": lang.to_string(),
             "bleu": bleu,
             "tokenized_bleu": tok_bleu,
@@ -363,5 +369,11 @@ mod tests {
             "tom's here , marie !"
         );
         assert_eq!(lower_joined::<&str>(&[]), "");
+    }
+
+    #[test]
+    fn json_numbers_keep_their_decimal_form() {
+        assert_eq!(shortest(0.6), 0.6);
+        assert_eq!(shortest(2.0), 2.0);
     }
 }
