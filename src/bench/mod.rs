@@ -4,6 +4,7 @@
 //! s2s bench matmul --threads 1,2
 //! s2s bench matmul softmax copy --shapes 512x512x512 --json out.json --plot out.svg
 //! s2s bench peak
+//! s2s bench train-step --model all --threads 2 --torch benches/peers/torch_train_step.py
 //! ```
 //!
 //! Method (the machine is noisy, so one run means little): every
@@ -15,12 +16,14 @@
 //! Kernels: `matmul` (GFLOP/s and % of the measured FMA peak), `softmax`,
 //! `layer_norm`, `add`, `adam` and `copy` (GB/s; `copy` is a plain
 //! `copy_from_slice` of the same bytes, the bandwidth baseline), and `peak`
-//! (the FMA-loop peak itself). Each kernel says how it runs on each device in
+//! (the FMA-loop peak itself). `train-step` times a whole training step of
+//! the benchmark models (train_step.rs). Each kernel says how it runs on each device in
 //! [`kernels`]; the GPU side plugs in per kernel through [`gpu::runner`].
 
 mod gpu;
 mod kernels;
 mod plot;
+mod train_step;
 
 use anyhow::{bail, Context, Result};
 use kernels::{Kernel, Runner};
@@ -38,7 +41,8 @@ pub enum DeviceSel {
 /// Arguments of `s2s bench`.
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
-    /// Kernels to time: matmul, softmax, layer_norm, add, adam, copy, peak (or `all`).
+    /// Kernels to time: matmul, softmax, layer_norm, add, adam, copy, peak (or `all`);
+    /// or `train-step` alone (a whole training step of a model, see --model).
     #[arg(required = true, num_args = 1..)]
     pub kernels: Vec<String>,
     /// Device to run on.
@@ -64,6 +68,16 @@ pub struct BenchArgs {
     /// Write a bar chart of GFLOP/s (and GB/s) per shape to this SVG file.
     #[arg(long)]
     pub plot: Option<PathBuf>,
+    /// train-step: gru-attn, transformer or all.
+    #[arg(long, default_value = "all")]
+    pub model: String,
+    /// train-step: timed steps per round.
+    #[arg(long, default_value_t = 3)]
+    pub steps: usize,
+    /// train-step: also run this PyTorch script (benches/peers/torch_train_step.py)
+    /// in every round and print the ratio.
+    #[arg(long, value_name = "SCRIPT")]
+    pub torch: Option<PathBuf>,
 }
 
 /// One line of the table and one JSON record.
@@ -154,6 +168,12 @@ struct Case {
 
 /// Run `s2s bench`.
 pub fn run(args: BenchArgs) -> Result<()> {
+    if args.kernels.iter().any(|k| k == "train-step") {
+        if args.kernels.len() > 1 {
+            bail!("train-step is timed on its own: drop {:?}", args.kernels);
+        }
+        return train_step::run(&args);
+    }
     let mut names: Vec<String> = Vec::new();
     for k in &args.kernels {
         if k == "all" {

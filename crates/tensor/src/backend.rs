@@ -4,6 +4,7 @@
 //! storage. Ops in `ops/` never touch memory themselves, so a backward rule
 //! written in tensor ops runs on whatever device its tensors live on.
 
+use crate::host_pool;
 use crate::storage::Storage;
 use crate::{Device, Error, Result, Tensor};
 use kernels_cpu as cpu;
@@ -36,9 +37,17 @@ fn mixed(op: &'static str) -> Error {
     )
 }
 
-/// Allocates `n` host outputs, fills them with `f`.
+/// Takes `n` host outputs from the buffer cache (host_pool.rs; contents
+/// unspecified), runs `f`, which must write every element.
 fn cpu_out(n: usize, f: impl FnOnce(&mut [f32])) -> Storage {
-    let mut out = vec![0.0; n];
+    let mut out = host_pool::take(n);
+    f(&mut out);
+    Storage::cpu(out)
+}
+
+/// Like `cpu_out`, for kernels that add into their output.
+fn cpu_zeroed(n: usize, f: impl FnOnce(&mut [f32])) -> Storage {
+    let mut out = host_pool::take_zeroed(n);
     f(&mut out);
     Storage::cpu(out)
 }
@@ -196,7 +205,7 @@ pub(crate) fn cat(parts: &[(&Storage, usize)], outer: usize, inner: usize) -> Re
             Ok(Storage::Gpu(out))
         }
         _ => {
-            let mut out = vec![0.0; outer * row];
+            let mut out = host_pool::take(outer * row); // the parts cover every column
             let mut start = 0;
             for (s, len) in parts {
                 if !matches!(s, Storage::Cpu(_)) {
@@ -329,7 +338,7 @@ pub(crate) fn layer_norm(
             let x = x.cpu_read();
             let g = gamma.map(|g| g.cpu_read());
             let b = beta.map(|b| b.cpu_read());
-            let mut y = vec![0.0; rows * cols];
+            let mut y = host_pool::take(rows * cols);
             let mut mean = vec![0.0; rows];
             let mut rstd = vec![0.0; rows];
             cpu::layer_norm(
@@ -379,7 +388,7 @@ pub(crate) fn layer_norm_backward(
                 gy.cpu_read(),
             );
             let g = gamma.map(|g| g.cpu_read());
-            let mut gx = vec![0.0; rows * cols];
+            let mut gx = host_pool::take(rows * cols);
             let mut gg = gamma.map(|_| vec![0.0; cols]);
             let mut gb = with_beta.then(|| vec![0.0; cols]);
             cpu::layer_norm_backward(
@@ -534,7 +543,7 @@ pub(crate) fn scatter_add_rows(
     match (grad, ids) {
         (Storage::Cpu(_), Storage::Cpu(_)) => {
             let (g, i) = (grad.cpu_read(), ids.cpu_read());
-            Ok(cpu_out(rows * dim, |out| {
+            Ok(cpu_zeroed(rows * dim, |out| {
                 cpu::scatter_add_rows(&g, dim, &i, out)
             }))
         }
@@ -576,7 +585,7 @@ pub(crate) fn index_add(
     match (grad, ids) {
         (Storage::Cpu(_), Storage::Cpu(_)) => {
             let (g, i) = (grad.cpu_read(), ids.cpu_read());
-            Ok(cpu_out(outer * len * inner, |gx| {
+            Ok(cpu_zeroed(outer * len * inner, |gx| {
                 cpu::index_add(&g, outer, len, inner, &i, gx)
             }))
         }

@@ -16,6 +16,7 @@ mod autograd;
 mod backend;
 mod device;
 mod error;
+mod host_pool;
 pub mod gradcheck;
 pub mod init;
 pub mod io;

@@ -12,6 +12,17 @@ pub enum Storage {
     Gpu(GpuBuffer),
 }
 
+/// A host buffer goes back to the cache when its last tensor is dropped
+/// (host_pool.rs).
+impl Drop for Storage {
+    fn drop(&mut self) {
+        if let Storage::Cpu(lock) = self {
+            let data = lock.get_mut().unwrap_or_else(|e| e.into_inner());
+            crate::host_pool::give(std::mem::take(data));
+        }
+    }
+}
+
 impl Storage {
     pub fn cpu(data: Vec<f32>) -> Self {
         Storage::Cpu(RwLock::new(data))
