@@ -199,3 +199,62 @@ fn tab_separated_data_and_errors() {
     let (_, err) = text(&o);
     assert!(!o.status.success() && err.contains("no-such.src"), "{err}");
 }
+
+#[test]
+fn the_training_file_is_evaluated_on_its_held_out_split_only() {
+    let dir = scratch("heldout");
+    let data = dir.join("eng-fra.txt");
+    let lines: Vec<String> = (0..100)
+        .map(|i| format!("I am {i}.\tJe suis {i} !\tattribution"))
+        .collect();
+    std::fs::write(&data, lines.join("\n")).unwrap();
+    let run = dir.join("run");
+    let o = s2s(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--epochs",
+        "1",
+        "--embed-size",
+        "8",
+        "--hidden-size",
+        "8",
+        "--attn-size",
+        "8",
+        "--device",
+        "cpu",
+        "--quiet",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}\n{err}");
+    let args = |extra: &[&str]| {
+        let mut a = vec![
+            "eval",
+            "--device",
+            "cpu",
+            "--beam",
+            "1",
+            "--model",
+            run.to_str().unwrap(),
+        ];
+        a.extend_from_slice(extra);
+        s2s(&a)
+    };
+    // The training file: its 10% test split (seeded), not the 100 lines.
+    let o = args(&["--data", data.to_str().unwrap()]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}\n{err}");
+    assert!(
+        out.contains("test set: 10 pairs, held-out test split of"),
+        "{out}"
+    );
+    // French references with a space before "!": French spacing is guessed.
+    assert!(out.contains("fr target spacing"), "{out}");
+    // The same through the run's own saved settings, and every line on request.
+    let (out, _) = text(&args(&[]));
+    assert!(out.contains("test set: 10 pairs"), "{out}");
+    let (out, _) = text(&args(&["--data", data.to_str().unwrap(), "--split", "all"]));
+    assert!(out.contains("test set: 100 pairs, all of"), "{out}");
+}
