@@ -134,9 +134,9 @@ pub struct TrainArgs {
     /// Embedding size (RNN models).
     #[arg(long, default_value_t = 32, help_heading = "Model")]
     pub embed_size: usize,
-    /// Hidden size per direction (RNN models).
-    #[arg(long, default_value_t = 64, help_heading = "Model")]
-    pub hidden_size: usize,
+    /// Hidden size per direction (RNN models) [default: 64; 128 for lstm and gru].
+    #[arg(long, help_heading = "Model")]
+    pub hidden_size: Option<usize>,
     /// Layers of every RNN (and of the Transformer when --enc-layers/--dec-layers are not given).
     #[arg(long, default_value_t = 1, help_heading = "Model")]
     pub layers: usize,
@@ -184,7 +184,7 @@ pub struct TrainArgs {
     pub tie_output: bool,
 
     // ------------------------------------------------------------ training
-    /// Passes over the training data [default: 6].
+    /// Passes over the training data [default: 6 for gru-attn and lstm-attn; 12 for lstm, gru and transformer].
     #[arg(long, help_heading = "Training")]
     pub epochs: Option<usize>,
     /// Stop after this many optimizer steps (a checkpoint is saved; --resume continues).
@@ -208,15 +208,11 @@ pub struct TrainArgs {
     /// Weight decay (L2 for adam, decoupled for adamw).
     #[arg(long, default_value_t = 0.0, help_heading = "Training")]
     pub weight_decay: f32,
-    #[arg(
-        long,
-        value_enum,
-        default_value = "constant",
-        help_heading = "Training"
-    )]
-    pub schedule: ScheduleKind,
+    /// Learning-rate schedule [default: constant; inverse-sqrt for transformer].
+    #[arg(long, value_enum, help_heading = "Training")]
+    pub schedule: Option<ScheduleKind>,
     /// Warm-up steps (noam, inverse-sqrt).
-    #[arg(long, default_value_t = 400, help_heading = "Training")]
+    #[arg(long, default_value_t = 200, help_heading = "Training")]
     pub warmup: u64,
     /// Steps between decays (step).
     #[arg(long, default_value_t = 1000, help_heading = "Training")]
