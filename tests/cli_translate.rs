@@ -319,3 +319,16 @@ fn missing_or_damaged_model_directories_are_named() {
         );
     }
 }
+
+#[test]
+fn a_model_without_attention_translates_but_has_nothing_to_plot() {
+    let run = tiny_model("lstm", &["--model", "lstm", "--hidden-size", "16"]);
+    let o = translate(&run, &["--beam", "2", "3/3/21"]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert_eq!(out.lines().count(), 1, "{out}");
+    let o = translate(&run, &["--attention-plot", "att.svg", "3/3/21"]);
+    let (_, err) = text(&o);
+    assert!(!o.status.success());
+    assert!(err.contains("no attention to plot"), "{err}");
+}
