@@ -79,6 +79,15 @@ fn case(batch: usize) -> impl Strategy<Value = Case> {
         )
 }
 
+/// Every ISA, each through both paths: the default (small products skip
+/// packing, gemm/small.rs) and the packed path forced for every size.
+fn each_isa_and_path(mut f: impl FnMut(k::Isa)) {
+    each_isa(|isa| {
+        f(isa);
+        k::with_packed_gemm(|| f(isa));
+    });
+}
+
 fn abs(v: &[f32]) -> Vec<f32> {
     v.iter().map(|x| x.abs()).collect()
 }
@@ -113,7 +122,7 @@ proptest! {
         let mut want = cs.c.clone();
         r::sgemm(cs.ta, cs.tb, cs.m, cs.n, cs.k, cs.alpha, &cs.a, cs.lda, &cs.b, cs.ldb, cs.beta, &mut want, cs.ldc);
         let tol = gemm_tol(&cs);
-        each_isa(|isa| {
+        each_isa_and_path(|isa| {
             let mut got = cs.c.clone();
             if cs.beta == 0.0 && cs.n > 0 {
                 // beta == 0 must not read C: poison everything C covers except
@@ -145,7 +154,7 @@ proptest! {
         let mut tol = abs(&cs.c);
         r::sgemm_batched(batch, cs.ta, cs.tb, cs.m, cs.n, cs.k, cs.alpha.abs(), &abs(&cs.a), cs.lda, sa, &abs(&cs.b), cs.ldb, sb, cs.beta.abs(), &mut tol, cs.ldc, sc);
         let tol: Vec<f32> = tol.iter().map(|v| v * f + 1e-30).collect();
-        each_isa(|isa| {
+        each_isa_and_path(|isa| {
             let mut got = cs.c.clone();
             k::sgemm_batched(batch, cs.ta, cs.tb, cs.m, cs.n, cs.k, cs.alpha, &cs.a, cs.lda, sa, &cs.b, cs.ldb, sb, cs.beta, &mut got, cs.ldc, sc);
             assert_within(&format!("sgemm_batched batch={batch} {:?}", (cs.ta, cs.tb, cs.m, cs.n, cs.k)), isa, &got, &want, &tol);

@@ -19,6 +19,8 @@
 //!   order the micro-kernel reads them, so both transpose flags cost only a
 //!   different gather while packing, and every load in the inner loop is
 //!   contiguous and cache-resident.
+//! * `small.rs`: products of at most 64³ multiply-adds, computed straight
+//!   from the operands (packing would cost more than the arithmetic).
 //! * this file: argument checks, batching and the split across threads.
 //!
 //! `beta` is applied when a tile is written for the first slice of k (later
@@ -34,15 +36,38 @@
 
 mod driver;
 mod kernel;
+mod small;
 
 use crate::isa::isa;
 use crate::Isa;
 use driver::{run, tile_shape, Job};
 use rayon::prelude::*;
+use small::{small, SMALL_FMAS};
+use std::cell::Cell;
 
 /// Products with fewer multiply-adds than this stay on one thread: below it,
 /// waking a worker (a few microseconds) costs more than it saves.
 const PAR_FMAS: usize = 1 << 21;
+
+thread_local! {
+    /// Set by [`with_packed_gemm`]: small products take the packed path too.
+    static PACKED_ONLY: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Run `f` with every product on this thread (and the batches it fans out)
+/// going through the packed path, even those below the small-product
+/// threshold (small.rs) — so tests reach the packed path's edge handling
+/// with small shapes. The previous setting is restored afterwards.
+pub fn with_packed_gemm<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            PACKED_ONLY.with(|p| p.set(self.0));
+        }
+    }
+    let _restore = Restore(PACKED_ONLY.with(|p| p.replace(true)));
+    f()
+}
 
 /// How one operand is stored: element `(r, c)` of `op(X)` lives at
 /// `r * rs + c * cs` (a transposed operand just swaps the strides).
@@ -116,7 +141,8 @@ pub fn sgemm(
     assert!(c.len() >= span(m, n, ldc), "sgemm: C too short");
     let a = View::new(a, lda, trans_a);
     let b = View::new(b, ldb, trans_b);
-    gemm_parallel(isa(), m, n, k, alpha, a, b, beta, c, ldc, true);
+    let small_ok = !PACKED_ONLY.with(Cell::get);
+    gemm_parallel(isa(), m, n, k, alpha, a, b, beta, c, ldc, true, small_ok);
 }
 
 /// Strided batches: matrix `i` of A starts at `i * stride_a` (likewise B, C);
@@ -154,6 +180,7 @@ pub fn sgemm_batched(
         "sgemm_batched: C too short"
     );
     let isa = isa();
+    let small_ok = !PACKED_ONLY.with(Cell::get); // read here: workers have their own
     let one = |i: usize, c: &mut [f32], allow_par: bool| {
         let (ar, ac) = if trans_a { (k, m) } else { (m, k) };
         let (br, bc) = if trans_b { (n, k) } else { (k, n) };
@@ -163,7 +190,7 @@ pub fn sgemm_batched(
         assert!(b.len() >= span(br, bc, ldb), "sgemm_batched: B too short");
         let a = View::new(a, lda, trans_a);
         let b = View::new(b, ldb, trans_b);
-        gemm_parallel(isa, m, n, k, alpha, a, b, beta, c, ldc, allow_par);
+        gemm_parallel(isa, m, n, k, alpha, a, b, beta, c, ldc, allow_par, small_ok);
     };
     let per = m * n * k.max(1);
     if batch > 1 && per < PAR_FMAS && per * batch >= PAR_FMAS && rayon::current_num_threads() > 1 {
@@ -195,7 +222,7 @@ impl CPtr {
 }
 
 /// Split a product across threads when it is large, then run the serial
-/// blocked algorithm on each block.
+/// blocked algorithm on each block; small products skip packing (small.rs).
 #[allow(clippy::too_many_arguments)]
 fn gemm_parallel(
     isa: Isa,
@@ -209,6 +236,7 @@ fn gemm_parallel(
     c: &mut [f32],
     ldc: usize,
     allow_par: bool,
+    small_ok: bool,
 ) {
     if m == 0 || n == 0 {
         return;
@@ -216,6 +244,10 @@ fn gemm_parallel(
     let c = &mut c[..span(m, n, ldc)];
     if k == 0 || alpha == 0.0 {
         scale_c(m, n, beta, c, ldc);
+        return;
+    }
+    if small_ok && m * n * k <= SMALL_FMAS {
+        small(isa, m, n, k, alpha, a, b, beta, c, ldc);
         return;
     }
     let job = Job {
