@@ -45,8 +45,9 @@ pub struct DecodeArgs {
     /// Longest output in tokens, whatever the source length.
     #[arg(long, default_value_t = 200)]
     pub max_len: usize,
-    /// Target-language spacing rules for joining word tokens into text
-    /// (en or fr); models on characters output text directly.
+    /// Target-language spacing rules for joining word tokens into text:
+    /// en or fr (translate: en when absent; eval: guessed from the
+    /// references). Models on characters output text directly.
     #[arg(long, value_name = "LANG", value_parser = clap::value_parser!(Lang))]
     pub target_lang: Option<Lang>,
     /// auto, cpu or gpu.
