@@ -151,42 +151,60 @@ fn incremental_steps_equal_full_recomputation() {
     }
 }
 
-/// Reordering the caches mid-sentence (as beam search does, rows repeated
-/// and dropped) continues exactly as decoding the reordered batch from the
-/// start.
+/// Reordering the caches mid-sentence (as beam search does: rows repeated,
+/// dropped, and shuffled among rows of the same source) continues exactly
+/// as decoding the reordered rows from the start. The rows diverge after
+/// each reorder, so two rows of one source hold different prefixes.
 #[test]
 fn reordered_caches_continue_the_reordered_rows() {
     let device = Device::Cpu;
     let (rows, src) = sources(&[3, 7, 1, 5], 4, &device);
-    let mut inputs = random_ids(4, 7, 4, TGT_VOCAB as u32, 5);
-    for row in &mut inputs {
-        row[0] = Vocab::BOS;
-    }
-    let order = [2usize, 0, 0, 3, 1, 2];
-    let picked_rows: Vec<Vec<u32>> = order.iter().map(|&r| rows[r].clone()).collect();
-    let picked_src = Source::from_ids(&picked_rows, &device).unwrap();
-    let picked_inputs: Vec<Vec<u32>> = order.iter().map(|&r| inputs[r].clone()).collect();
+    let with_bos = |mut ids: Vec<Vec<u32>>| {
+        for row in &mut ids {
+            row[0] = Vocab::BOS;
+        }
+        ids
+    };
+    let inputs = with_bos(random_ids(4, 7, 4, TGT_VOCAB as u32, 5));
+    // a new batch from rows `order` of `prev`: prefixes kept up to `kept`, then new tokens
+    let pick = |prev: &[Vec<u32>], order: &[usize], kept: usize, seed: u64| -> Vec<Vec<u32>> {
+        let fresh = random_ids(order.len(), 7, 4, TGT_VOCAB as u32, seed);
+        order
+            .iter()
+            .zip(fresh)
+            .map(|(&r, f)| [&prev[r][..kept], &f[kept..]].concat())
+            .collect()
+    };
+    // first: repeat and drop rows (new sources per row); then: swap rows 1
+    // and 2, which share source 0 (the memory stays as it is)
+    let (first, second) = ([2usize, 0, 0, 3], [0usize, 2, 1, 3]);
+    let inputs1 = pick(&inputs, &first, 3, 6);
+    let inputs2 = pick(&inputs1, &second, 5, 7);
+    let src1: Vec<Vec<u32>> = first.iter().map(|&r| rows[r].clone()).collect();
+    let src2: Vec<Vec<u32>> = second.iter().map(|&r| src1[r].clone()).collect();
+    let (src1, src2) = (
+        Source::from_ids(&src1, &device).unwrap(),
+        Source::from_ids(&src2, &device).unwrap(),
+    );
+    let reorder = |m: &TransformerSeq2Seq, state, order: &[usize]| {
+        let ids: Vec<f32> = order.iter().map(|&r| r as f32).collect();
+        let n = ids.len();
+        m.reorder(&state, &Tensor::from_vec(ids, [n], &device).unwrap())
+            .unwrap()
+    };
     for norm_first in [false, true] {
         let m = transformer(norm_first, false, &device);
         let what = format!("norm_first {norm_first}");
-        let full = full_logits(&m, &src, &inputs);
         let state = no_grad(|| m.start(&src)).unwrap();
+        let full = full_logits(&m, &src, &inputs);
         let state = check_steps(&m, state, &inputs, 0..3, &full, &what);
-        let ids: Vec<f32> = order.iter().map(|&r| r as f32).collect();
-        let n = ids.len();
-        let state = m
-            .reorder(&state, &Tensor::from_vec(ids, [n], &device).unwrap())
-            .unwrap();
-        // the reordered batch's source is padded to its own longest row
-        let full = full_logits(&m, &picked_src, &picked_inputs);
-        check_steps(
-            &m,
-            state,
-            &picked_inputs,
-            3..7,
-            &full,
-            &format!("{what} reordered"),
-        );
+        // each batch is padded to its own longest source
+        let state = reorder(&m, state, &first);
+        let full = full_logits(&m, &src1, &inputs1);
+        let state = check_steps(&m, state, &inputs1, 3..5, &full, &format!("{what} first"));
+        let state = reorder(&m, state, &second);
+        let full = full_logits(&m, &src2, &inputs2);
+        check_steps(&m, state, &inputs2, 5..7, &full, &format!("{what} second"));
     }
 }
 

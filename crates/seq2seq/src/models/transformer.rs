@@ -20,7 +20,10 @@
 //! self-attention over the positions so far (one position appended per
 //! step) and those of its cross-attention over the memory (computed once,
 //! in [`Seq2Seq::start`]). No past position is recomputed, and step t gives
-//! the logits `forward` gives at position t. Each step also returns the
+//! the logits `forward` gives at position t. [`Seq2Seq::reorder`] (beam
+//! search) picks rows of the self-attention caches; the memory's keys and
+//! values are gathered again only when a row's source changes. Each step
+//! also returns the
 //! cross-attention weights of every layer, `[B, h, S]`, named
 //! `decoder.layers.{l}.multihead_attn`.
 //!
@@ -33,9 +36,10 @@ use super::config::TransformerSeq2SeqConfig;
 use super::{Seq2Seq, Source, Step, Target};
 use crate::data::Vocab;
 use crate::nn::{
-    invalid, prefixed, Activation, Ctx, DecoderLayerCache, Embedding, Linear, Masks, Module,
-    PositionalEncoding, Transformer, TransformerConfig,
+    invalid, prefixed, Activation, Ctx, DecoderLayerCache, Embedding, KeyValue, Linear, Masks,
+    Module, PositionalEncoding, Transformer, TransformerConfig,
 };
+use std::sync::Arc;
 use tensor::{Device, Result, Rng, Tensor};
 
 /// The Transformer encoder–decoder with embeddings and generator.
@@ -60,6 +64,11 @@ pub struct TransformerState {
     pub mask: Tensor,
     /// Positions decoded so far: the next one's index into the positional table.
     pub position: usize,
+    /// The source row (of [`Seq2Seq::start`]'s batch) behind each row.
+    sources: Vec<usize>,
+    /// The memory's keys and values per layer, and the mask, as
+    /// [`Seq2Seq::start`] made them: one row per source.
+    encoded: Arc<(Vec<KeyValue>, Tensor)>,
 }
 
 impl TransformerSeq2Seq {
@@ -159,10 +168,17 @@ impl Seq2Seq for TransformerSeq2Seq {
 
     fn start(&self, src: &Source) -> Result<TransformerState> {
         let memory = self.encode(src, &mut Ctx::eval())?; // [B, S, d]
+        let layers = self.transformer.decoder.start(&memory)?;
+        let encoded = (
+            layers.iter().map(|c| c.memory.clone()).collect(),
+            src.pad_mask.clone(),
+        );
         Ok(TransformerState {
-            layers: self.transformer.decoder.start(&memory)?,
+            layers,
             mask: src.pad_mask.clone(),
             position: 0,
+            sources: (0..src.rows()).collect(),
+            encoded: Arc::new(encoded),
         })
     }
 
@@ -202,6 +218,8 @@ impl Seq2Seq for TransformerSeq2Seq {
                 layers,
                 mask: state.mask.clone(),
                 position: t + 1,
+                sources: state.sources.clone(),
+                encoded: state.encoded.clone(),
             },
         })
     }
@@ -210,15 +228,55 @@ impl Seq2Seq for TransformerSeq2Seq {
         Some(self.config.max_len)
     }
 
+    /// Picks rows of the self-attention caches. The memory's keys and
+    /// values depend only on the source, so when every new row has the
+    /// source its row had before (beam search shuffling a sentence's own
+    /// beams, the usual case) they stay as they are; otherwise they are
+    /// gathered again from the ones [`Seq2Seq::start`] computed.
     fn reorder(&self, state: &TransformerState, rows: &Tensor) -> Result<TransformerState> {
+        let picked = rows.try_to_vec()?;
+        let mut sources = Vec::with_capacity(picked.len());
+        for &r in &picked {
+            let Some(&s) = state.sources.get(r as usize) else {
+                let msg = format!("row {r} of a state with {} rows", state.sources.len());
+                return Err(invalid("TransformerSeq2Seq::reorder", msg));
+            };
+            sources.push(s);
+        }
+        let (memory, mask) = match sources == state.sources {
+            true => (
+                state.layers.iter().map(|c| c.memory.clone()).collect(),
+                state.mask.clone(),
+            ),
+            false => {
+                let n = sources.len();
+                let ids = sources.iter().map(|&s| s as f32).collect();
+                let ids = Tensor::from_vec(ids, [n], &rows.device())?;
+                let (kv, mask) = &*state.encoded;
+                let memory = kv
+                    .iter()
+                    .map(|m| m.select(&ids))
+                    .collect::<Result<Vec<_>>>()?;
+                (memory, mask.index_select(0, &ids)?)
+            }
+        };
+        let layers = state
+            .layers
+            .iter()
+            .zip(memory)
+            .map(|(c, memory)| {
+                Ok(DecoderLayerCache {
+                    self_attn: c.self_attn.as_ref().map(|kv| kv.select(rows)).transpose()?,
+                    memory,
+                })
+            })
+            .collect::<Result<_>>()?;
         Ok(TransformerState {
-            layers: state
-                .layers
-                .iter()
-                .map(|c| c.select(rows))
-                .collect::<Result<_>>()?,
-            mask: state.mask.index_select(0, rows)?,
+            layers,
+            mask,
             position: state.position,
+            sources,
+            encoded: state.encoded.clone(),
         })
     }
 }
