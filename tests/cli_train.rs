@@ -214,3 +214,57 @@ fn damaged_checkpoint_is_an_error_naming_the_file() {
     assert!(!o.status.success());
     assert!(err.contains("model.safetensors"), "{err}");
 }
+
+/// Without a terminal the progress comes as plain lines `epoch E/N step
+/// S/TOTAL: …`; batching by tokens, TOTAL is planned before the run and
+/// must be the step the last line reaches.
+#[test]
+fn plain_progress_lines_count_to_the_planned_total() {
+    let dir = scratch("progress");
+    let out = dir.join("run");
+    let o = s2s(&[
+        "train",
+        "--train-size",
+        "400",
+        "--held-out-size",
+        "40",
+        "--epochs",
+        "2",
+        "--batch-tokens",
+        "700",
+        "--log-every",
+        "1",
+        "--embed-size",
+        "8",
+        "--hidden-size",
+        "16",
+        "--attn-size",
+        "16",
+        "--device",
+        "cpu",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let (stdout, err) = text(&o);
+    assert!(o.status.success(), "{stdout}\n{err}");
+    let steps: Vec<(u64, u64)> = stdout
+        .lines()
+        .filter_map(|l| {
+            let rest = l.split(" step ").nth(1)?;
+            let (done, total) = rest.split(':').next()?.split_once('/')?;
+            Some((done.parse().ok()?, total.parse().ok()?))
+        })
+        .collect();
+    assert!(steps.len() > 2, "no progress lines in:\n{stdout}");
+    let total = steps[0].1;
+    assert!(steps.iter().all(|&(_, t)| t == total), "{steps:?}");
+    assert_eq!(steps.last().unwrap().0, total, "{stdout}");
+    assert_eq!(
+        steps.iter().map(|s| s.0).collect::<Vec<_>>(),
+        (1..=total).collect::<Vec<_>>()
+    );
+    assert!(
+        stdout.contains(&format!("trained {total} steps")),
+        "{stdout}"
+    );
+}
