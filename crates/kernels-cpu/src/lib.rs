@@ -23,6 +23,7 @@
 mod elementwise;
 mod embedding;
 mod gemm;
+mod gru_cell;
 mod isa;
 mod layer_norm;
 mod layout;
@@ -41,6 +42,7 @@ mod softmax;
 pub use elementwise::{binary, unary, where_select, BinaryOp, UnaryOp};
 pub use embedding::{gather_rows, index_add, index_select, scatter_add_rows};
 pub use gemm::{sgemm, sgemm_batched, with_packed_gemm};
+pub use gru_cell::{gru_cell, gru_cell_backward};
 pub use isa::{available_isas, isa, with_isa, Isa};
 pub use layer_norm::{layer_norm, layer_norm_backward};
 pub use loss::{cross_entropy, cross_entropy_backward};

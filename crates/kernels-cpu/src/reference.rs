@@ -20,7 +20,8 @@ pub use misc::{
     scatter_add_rows, strided_copy,
 };
 pub use nn::{
-    argmax, cross_entropy, cross_entropy_backward, layer_norm, layer_norm_backward, log_softmax,
-    log_softmax_backward, reduce, softmax, softmax_backward, sum_all, sum_squares,
+    argmax, cross_entropy, cross_entropy_backward, gru_cell, gru_cell_backward, layer_norm,
+    layer_norm_backward, log_softmax, log_softmax_backward, reduce, softmax, softmax_backward,
+    sum_all, sum_squares,
 };
 pub use optim::{adam_step, scale, sgd_step};

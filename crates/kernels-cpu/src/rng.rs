@@ -107,7 +107,9 @@ struct SeedHash(u32);
 
 impl SeedHash {
     fn new(seed: u64) -> SeedHash {
-        SeedHash(mix32(mix32(seed as u32 ^ 0x9e37_79b9) ^ (seed >> 32) as u32))
+        SeedHash(mix32(
+            mix32(seed as u32 ^ 0x9e37_79b9) ^ (seed >> 32) as u32,
+        ))
     }
 }
 

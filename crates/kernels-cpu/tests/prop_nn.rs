@@ -186,3 +186,34 @@ fn large_row_kernels_match_reference() {
         assert_close("large cross_entropy", isa, &l2, &loss, 1e-5, 2e-5);
     });
 }
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// The fused GRU cell (forward and backward) against the f64 reference,
+    /// on row counts 0..6 and hidden sizes from `cols()` (1, primes, lane
+    /// multiples ± 1), under every ISA.
+    #[test]
+    fn gru_cell_matches_reference(rows in 0usize..6, hidden in cols(), seed in any::<u64>()) {
+        let (g3, g1) = (rows * 3 * hidden, rows * hidden);
+        let gi = det_floats(g3, seed, -3.0, 3.0);
+        let gh = det_floats(g3, seed ^ 1, -3.0, 3.0);
+        let h = det_floats(g1, seed ^ 2, -1.0, 1.0);
+        let g = det_floats(g1, seed ^ 3, -1.0, 1.0);
+        let (mut out, mut ws) = (vec![0.0; g1], vec![0.0; 4 * g1]);
+        r::gru_cell(&gi, &gh, &h, rows, hidden, &mut out, &mut ws);
+        let (mut dgi, mut dgh, mut dh) = (vec![0.0; g3], vec![0.0; g3], vec![0.0; g1]);
+        r::gru_cell_backward(&ws, &h, &g, rows, hidden, &mut dgi, &mut dgh, &mut dh);
+        each_isa(|isa| {
+            let (mut o2, mut w2) = (vec![f32::NAN; g1], vec![f32::NAN; 4 * g1]);
+            k::gru_cell(&gi, &gh, &h, rows, hidden, &mut o2, &mut w2);
+            assert_close("gru_cell", isa, &o2, &out, 1e-5, 1e-6);
+            assert_close("gru_cell workspace", isa, &w2, &ws, 1e-5, 1e-6);
+            let (mut a, mut b, mut c) = (vec![f32::NAN; g3], vec![f32::NAN; g3], vec![f32::NAN; g1]);
+            k::gru_cell_backward(&ws, &h, &g, rows, hidden, &mut a, &mut b, &mut c);
+            assert_close("gru_cell d_gi", isa, &a, &dgi, 1e-5, 1e-6);
+            assert_close("gru_cell d_gh", isa, &b, &dgh, 1e-5, 1e-6);
+            assert_close("gru_cell d_h", isa, &c, &dh, 1e-5, 1e-6);
+        });
+    }
+}

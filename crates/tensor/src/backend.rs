@@ -783,3 +783,51 @@ pub(crate) fn sgd_step(
         }
     }
 }
+
+// ------------------------------------------------------------ recurrent cells
+
+/// The fused GRU cell on the host: `(h', workspace)`. `None` for GPU
+/// storages: there is no fused shader yet, so the op composes the cell
+/// from its element-wise ops on the GPU (ops/rnn.rs).
+pub(crate) fn gru_cell(
+    gi: &Storage,
+    gh: &Storage,
+    h: &Storage,
+    rows: usize,
+    hidden: usize,
+) -> Result<Option<(Storage, Storage)>> {
+    match (gi, gh, h) {
+        (Storage::Cpu(_), Storage::Cpu(_), Storage::Cpu(_)) => {
+            let (gi, gh, h) = (gi.cpu_read(), gh.cpu_read(), h.cpu_read());
+            let mut ws = host_pool::take(rows * 4 * hidden);
+            let out = cpu_out(rows * hidden, |out| {
+                cpu::gru_cell(&gi, &gh, &h, rows, hidden, out, &mut ws)
+            });
+            Ok(Some((out, Storage::cpu(ws))))
+        }
+        (Storage::Gpu(_), Storage::Gpu(_), Storage::Gpu(_)) => Ok(None),
+        _ => Err(mixed("gru_cell")),
+    }
+}
+
+/// Gradients of the fused GRU cell on the host: `(d_gi, d_gh, d_h)`.
+pub(crate) fn gru_cell_backward(
+    ws: &Storage,
+    h: &Storage,
+    g: &Storage,
+    rows: usize,
+    hidden: usize,
+) -> Result<(Storage, Storage, Storage)> {
+    match (ws, h, g) {
+        (Storage::Cpu(_), Storage::Cpu(_), Storage::Cpu(_)) => {
+            let (ws, h, g) = (ws.cpu_read(), h.cpu_read(), g.cpu_read());
+            let mut d_gi = host_pool::take(rows * 3 * hidden);
+            let mut d_gh = host_pool::take(rows * 3 * hidden);
+            let d_h = cpu_out(rows * hidden, |d_h| {
+                cpu::gru_cell_backward(&ws, &h, &g, rows, hidden, &mut d_gi, &mut d_gh, d_h)
+            });
+            Ok((Storage::cpu(d_gi), Storage::cpu(d_gh), d_h))
+        }
+        _ => Err(mixed("gru_cell backward")),
+    }
+}

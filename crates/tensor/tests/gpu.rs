@@ -98,6 +98,7 @@ parity_tests! {
     cross_entropy_matches_cpu => cross_entropy,
     indexing_matches_cpu => index,
     movement_matches_cpu => movement,
+    recurrent_cells_match_cpu => recurrent,
     dropout_matches_cpu => dropout,
     fused_attention_matches_composed => attention,
 }

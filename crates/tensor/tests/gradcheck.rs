@@ -54,6 +54,50 @@ fn indexing_ops() {
 }
 
 #[test]
+fn recurrent_cells() {
+    cases::recurrent(&mut |name, f, inputs| ok(name, f, inputs));
+}
+
+/// The fused GRU cell gives the composed cell's values and gradients.
+#[test]
+fn gru_cell_fused_equals_composed() {
+    let gi = common::param(&[7, 3 * 19], -2.0, 2.0, 80);
+    let gh = common::param(&[7, 3 * 19], -2.0, 2.0, 81);
+    let h = common::param(&[7, 19], -1.0, 1.0, 82);
+    let run = |fused: bool| {
+        for t in [&gi, &gh, &h] {
+            t.zero_grad();
+        }
+        let y = match fused {
+            true => Tensor::gru_cell(&gi, &gh, &h).unwrap(),
+            false => Tensor::gru_cell_composed(&gi, &gh, &h).unwrap(),
+        };
+        // A weighted sum, so every element's gradient differs.
+        let w = common::param(&[7, 19], -1.0, 1.0, 83).detach();
+        y.mul(&w).unwrap().sum_all().unwrap().backward().unwrap();
+        let grads: Vec<Vec<f32>> = [&gi, &gh, &h]
+            .iter()
+            .map(|t| t.grad().unwrap().to_vec())
+            .collect();
+        (y.to_vec(), grads)
+    };
+    let (y1, g1) = run(true);
+    let (y2, g2) = run(false);
+    let close = |a: &[f32], b: &[f32], what: &str| {
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            assert!(
+                (x - y).abs() <= 1e-5 + 1e-5 * y.abs(),
+                "{what}[{i}]: fused {x} vs composed {y}"
+            );
+        }
+    };
+    close(&y1, &y2, "h'");
+    for (i, (a, b)) in g1.iter().zip(&g2).enumerate() {
+        close(a, b, ["d gi", "d gh", "d h"][i]);
+    }
+}
+
+#[test]
 fn movement_ops() {
     cases::movement(&mut |name, f, inputs| ok(name, f, inputs));
 }

@@ -221,3 +221,63 @@ pub fn cross_entropy_backward(
         }
     }
 }
+
+/// The GRU cell (see `gru_cell.rs` for the equations), in f64.
+pub fn gru_cell(
+    gi: &[f32],
+    gh: &[f32],
+    h: &[f32],
+    rows: usize,
+    hidden: usize,
+    out: &mut [f32],
+    ws: &mut [f32],
+) {
+    let sig = |x: f64| 1.0 / (1.0 + (-x).exp());
+    for b in 0..rows {
+        for j in 0..hidden {
+            let at = |v: &[f32], gate: usize| v[b * 3 * hidden + gate * hidden + j] as f64;
+            let r = sig(at(gi, 0) + at(gh, 0));
+            let z = sig(at(gi, 1) + at(gh, 1));
+            let n = (at(gi, 2) + r * at(gh, 2)).tanh();
+            let hv = h[b * hidden + j] as f64;
+            out[b * hidden + j] = ((1.0 - z) * n + z * hv) as f32;
+            let w = &mut ws[b * 4 * hidden..];
+            w[j] = r as f32;
+            w[hidden + j] = z as f32;
+            w[2 * hidden + j] = n as f32;
+            w[3 * hidden + j] = at(gh, 2) as f32;
+        }
+    }
+}
+
+/// Gradients of the GRU cell from its saved workspace, in f64.
+#[allow(clippy::too_many_arguments)]
+pub fn gru_cell_backward(
+    ws: &[f32],
+    h: &[f32],
+    g: &[f32],
+    rows: usize,
+    hidden: usize,
+    d_gi: &mut [f32],
+    d_gh: &mut [f32],
+    d_h: &mut [f32],
+) {
+    for b in 0..rows {
+        for j in 0..hidden {
+            let w = |k: usize| ws[b * 4 * hidden + k * hidden + j] as f64;
+            let (r, z, n, ghn) = (w(0), w(1), w(2), w(3));
+            let (gv, hv) = (g[b * hidden + j] as f64, h[b * hidden + j] as f64);
+            let dn = gv * (1.0 - z) * (1.0 - n * n);
+            let dr = dn * ghn * r * (1.0 - r);
+            let dz = gv * (hv - n) * z * (1.0 - z);
+            let at = |gate: usize| b * 3 * hidden + gate * hidden + j;
+            d_gi[at(0)] = dr as f32;
+            d_gi[at(1)] = dz as f32;
+            d_gi[at(2)] = dn as f32;
+            d_gh[at(0)] = dr as f32;
+            d_gh[at(1)] = dz as f32;
+            d_gh[at(2)] = (dn * r) as f32;
+            d_h[b * hidden + j] = (gv * z) as f32;
+        }
+    }
+}

@@ -86,23 +86,13 @@ impl Cell for GRUCell {
     fn step(&self, gi: &Tensor, state: &[Tensor]) -> Result<Vec<Tensor>> {
         let h = &state[0]; // h_{t-1}: [B, H]
 
-        // W_i{r,z,n} x_t + b_i{r,z,n}, computed for every t before the loop
-        let gi = gi.chunk(3, -1)?; // 3 × [B, H]
-
         // W_h{r,z,n} h_{t-1} + b_h{r,z,n}, one GEMM for the three gates
-        let gh = linear(h, &self.weight_hh, self.bias_hh.as_ref())?.chunk(3, -1)?; // 3 × [B, H]
+        let gh = linear(h, &self.weight_hh, self.bias_hh.as_ref())?; // [B, 3H]
 
-        // r_t = σ(W_ir x_t + b_ir + W_hr h_{t-1} + b_hr)
-        let r = gi[0].add(&gh[0])?.sigmoid()?; // [B, H]
-
-        // z_t = σ(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz)
-        let z = gi[1].add(&gh[1])?.sigmoid()?; // [B, H]
-
-        // n_t = tanh(W_in x_t + b_in + r_t ⊙ (W_hn h_{t-1} + b_hn))
-        let n = gi[2].add(&r.mul(&gh[2])?)?.tanh()?; // [B, H]
-
-        // h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1}  =  n_t + z_t ⊙ (h_{t-1} - n_t)
-        let h_t = n.add(&z.mul(&h.sub(&n)?)?)?; // [B, H]
+        // r_t, z_t, n_t and h_t from gi = W_i{r,z,n} x_t + b_i{r,z,n} (computed
+        // for every t before the loop) and gh: the four equations above, one
+        // fused kernel on the CPU (tensor's ops/rnn.rs spells them out)
+        let h_t = Tensor::gru_cell(gi, &gh, h)?; // [B, H]
         Ok(vec![h_t])
     }
 }

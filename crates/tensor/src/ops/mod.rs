@@ -9,5 +9,6 @@ pub(crate) mod matmul;
 pub(crate) mod movement;
 pub(crate) mod norm;
 pub(crate) mod reduce;
+pub(crate) mod rnn;
 pub(crate) mod softmax;
 pub(crate) mod unary;

@@ -279,3 +279,21 @@ pub fn attention(run: Run) {
         vec![s],
     );
 }
+
+pub fn recurrent(run: Run) {
+    // B = 3, H = 5 (odd, below a vector width); gates in a range where σ and
+    // tanh are far from flat.
+    let gi = param(&[3, 15], -1.5, 1.5, 70);
+    let gh = param(&[3, 15], -1.5, 1.5, 71);
+    let h = param(&[3, 5], -1.0, 1.0, 72);
+    run(
+        "gru_cell fused",
+        &|x| Tensor::gru_cell(&x[0], &x[1], &x[2]),
+        vec![gi.clone(), gh.clone(), h.clone()],
+    );
+    run(
+        "gru_cell composed",
+        &|x| Tensor::gru_cell_composed(&x[0], &x[1], &x[2]),
+        vec![gi, gh, h],
+    );
+}

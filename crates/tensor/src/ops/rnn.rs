@@ -1,0 +1,95 @@
+//! Fused recurrent cells. The GRU cell of PyTorch (gates r, z, n):
+//!
+//! ```text
+//! r = σ(gi_r + gh_r);  z = σ(gi_z + gh_z);  n = tanh(gi_n + r ⊙ gh_n)
+//! h' = (1 − z) ⊙ n + z ⊙ h
+//! ```
+//!
+//! where `gi = W_i x + b_i` and `gh = W_h h + b_h` are `[B, 3H]` (the
+//! layer computes them with two GEMMs). On the CPU the equations are one
+//! kernel and their gradients another (kernels-cpu gru_cell.rs, which has
+//! the backward equations); the forward kernel saves `[r, z, n, gh_n]` for
+//! the backward one. On the GPU, until it has a fused shader, the cell is
+//! composed from element-wise ops — the same numbers, more kernels.
+//! The fused backward is not itself differentiable (no double backward).
+
+use crate::autograd::BackwardOp;
+use crate::backend;
+use crate::{Error, Result, Tensor};
+use std::sync::Arc;
+
+struct GruCell {
+    /// `[B, 4H]`: r, z, n, gh_n.
+    ws: Tensor,
+}
+
+impl BackwardOp for GruCell {
+    fn name(&self) -> &'static str {
+        "gru_cell"
+    }
+
+    fn backward(&self, inputs: &[Tensor], y: &Tensor, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        let (rows, hidden) = (y.dims()[0], y.dims()[1]);
+        let (gi, gh, h) = (&inputs[0], &inputs[1], &inputs[2]);
+        let (d_gi, d_gh, d_h) =
+            backend::gru_cell_backward(self.ws.storage(), h.storage(), g.storage(), rows, hidden)?;
+        let wrap = |s, like: &Tensor| Tensor::from_storage(Arc::new(s), like.shape().clone());
+        Ok(vec![
+            Some(wrap(d_gi, gi)),
+            Some(wrap(d_gh, gh)),
+            Some(wrap(d_h, h)),
+        ])
+    }
+}
+
+impl Tensor {
+    /// One GRU step from the gate pre-activations: `gi`, `gh` `[B, 3H]`
+    /// (gate order r, z, n, as PyTorch) and the state `h` `[B, H]` → `h'`
+    /// `[B, H]` (see the module docs for the equations).
+    pub fn gru_cell(gi: &Tensor, gh: &Tensor, h: &Tensor) -> Result<Tensor> {
+        let bad = || {
+            Error::invalid(
+                "gru_cell",
+                format!(
+                    "expected gi, gh [B, 3H] and h [B, H]; got gi {}, gh {}, h {}",
+                    gi.shape(),
+                    gh.shape(),
+                    h.shape()
+                ),
+            )
+        };
+        if h.rank() != 2 || gi.dims() != gh.dims() || gi.rank() != 2 {
+            return Err(bad());
+        }
+        let (rows, hidden) = (h.dims()[0], h.dims()[1]);
+        if gi.dims() != [rows, 3 * hidden] {
+            return Err(bad());
+        }
+        backend::check_same_device("gru_cell", gi, gh)?;
+        backend::check_same_device("gru_cell", gi, h)?;
+        match backend::gru_cell(gi.storage(), gh.storage(), h.storage(), rows, hidden)? {
+            Some((out, ws)) => {
+                let ws = Tensor::from_storage(Arc::new(ws), [rows, 4 * hidden].into());
+                Ok(Tensor::from_op(
+                    out,
+                    h.shape().clone(),
+                    GruCell { ws },
+                    vec![gi.clone(), gh.clone(), h.clone()],
+                ))
+            }
+            None => Tensor::gru_cell_composed(gi, gh, h),
+        }
+    }
+
+    /// The GRU cell from element-wise ops (the GPU path, and the reference
+    /// the fused kernel is tested against).
+    pub fn gru_cell_composed(gi: &Tensor, gh: &Tensor, h: &Tensor) -> Result<Tensor> {
+        let gi = gi.chunk(3, -1)?;
+        let gh = gh.chunk(3, -1)?;
+        let r = gi[0].add(&gh[0])?.sigmoid()?;
+        let z = gi[1].add(&gh[1])?.sigmoid()?;
+        let n = gi[2].add(&r.mul(&gh[2])?)?.tanh()?;
+        // h' = (1 − z) ⊙ n + z ⊙ h = n + z ⊙ (h − n)
+        n.add(&z.mul(&h.sub(&n)?)?)
+    }
+}
