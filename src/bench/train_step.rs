@@ -41,8 +41,13 @@ const MODELS: [(&str, usize, usize); 2] = [("gru-attn", 64, 10), ("transformer",
 
 /// A model under test: its loss on the fixed batch, and its parameters.
 trait BenchModel: Send + Sync {
-    fn loss(&self, src: &Tensor, tgt_in: &Tensor, tgt_out: &Tensor, ctx: &mut Ctx)
-        -> Result<Tensor>;
+    fn loss(
+        &self,
+        src: &Tensor,
+        tgt_in: &Tensor,
+        tgt_out: &Tensor,
+        ctx: &mut Ctx,
+    ) -> Result<Tensor>;
     fn parameters(&self) -> Vec<Tensor>;
 }
 
@@ -95,7 +100,9 @@ impl BenchModel for GruAttn {
         }
         let logits = self.generator.forward(&Tensor::stack(&features, 1)?)?; // [B, T, V]
         let gold = tgt_out.reshape([b * t])?;
-        Ok(logits.reshape([b * t, VOCAB])?.cross_entropy(&gold, -100, 0.0)?)
+        Ok(logits
+            .reshape([b * t, VOCAB])?
+            .cross_entropy(&gold, -100, 0.0)?)
     }
 
     fn parameters(&self) -> Vec<Tensor> {
@@ -183,11 +190,7 @@ impl Ours {
         let optimizer = Adam::new(model.parameters(), AdamConfig::default())?;
         let src = random_ids(batch, len, &mut rng, device)?;
         let tgt = random_ids(batch, len + 1, &mut rng, device)?;
-        let batch = (
-            src,
-            tgt.narrow(1, 0, len)?,
-            tgt.narrow(1, 1, len)?,
-        );
+        let batch = (src, tgt.narrow(1, 0, len)?, tgt.narrow(1, 1, len)?);
         Ok(Ours {
             model,
             optimizer,
@@ -245,7 +248,10 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let threads = args.threads.first().copied().unwrap_or(cores);
     if args.threads.len() > 1 {
-        bail!("train-step takes one --threads value (got {:?})", args.threads);
+        bail!(
+            "train-step takes one --threads value (got {:?})",
+            args.threads
+        );
     }
     if let Some(script) = &args.torch {
         if !script.is_file() {
