@@ -160,10 +160,7 @@ pub fn translate_batch(
     if sentences.is_empty() {
         return Ok(Vec::new());
     }
-    let ids: Vec<Vec<u32>> = sentences
-        .iter()
-        .map(|s| ck.lexicon.encode_source(s))
-        .collect();
+    let ids: Vec<Vec<u32>> = sentences.iter().map(|s| source_ids(ck, s)).collect();
     let src = Source::from_ids(&ids, device)?;
     Ok(decode(&ck.model, &src, opts)?)
 }
@@ -213,6 +210,20 @@ fn clip(s: &str, n: usize) -> String {
     }
 }
 
+/// A user's sentence → source ids, normalised as the training text was
+/// (e.g. the tutorial's lowercase ASCII folding for a Tatoeba model), so
+/// "Je suis fatigué." finds the words the model learned as "je suis fatigue".
+pub fn source_ids(ck: &Checkpoint, text: &str) -> Vec<u32> {
+    match &ck.state {
+        Some(state) => {
+            let data = &state.data;
+            ck.lexicon
+                .encode_source(&data.normalization.apply(text, data.lowercase))
+        }
+        None => ck.lexicon.encode_source(text),
+    }
+}
+
 /// The heatmap figure of one translation.
 fn attention_figure(
     ck: &Checkpoint,
@@ -220,7 +231,7 @@ fn attention_figure(
     translation: &str,
     hyp: &Hypothesis,
 ) -> Result<Figure> {
-    let src_ids = ck.lexicon.encode_source(source);
+    let src_ids = source_ids(ck, source);
     let src: Vec<String> = src_ids
         .iter()
         .map(|&id| ck.lexicon.src_vocab.token(id).to_string())

@@ -4,29 +4,15 @@
 //! speed in the report; `--output` with one line per test sentence; a JSON
 //! summary whose sacreBLEU agrees with `s2s score` on the written output.
 
+mod common;
+use common::*;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::OnceLock;
 
-fn s2s(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_s2s"))
-        .args(args)
-        .output()
-        .expect("s2s runs")
-}
-
-fn text(o: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&o.stdout).into(),
-        String::from_utf8_lossy(&o.stderr).into(),
-    )
-}
-
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("s2s-cli-eval-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    scratch_dir("cli-eval", name)
 }
 
 /// A tiny GRU + attention model of the dates task, 24 held-out test pairs.

@@ -2,28 +2,14 @@
 //! on the dates task, translating with it, resuming it, and the errors a
 //! bad corpus or a damaged checkpoint give.
 
+mod common;
+use common::*;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn s2s(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_s2s"))
-        .args(args)
-        .output()
-        .expect("s2s runs")
-}
-
-fn text(o: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&o.stdout).into(),
-        String::from_utf8_lossy(&o.stderr).into(),
-    )
-}
+use std::process::Output;
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("s2s-cli-train-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    scratch_dir("cli-train", name)
 }
 
 /// A small, fast run of the dates task into `out`.

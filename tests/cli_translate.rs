@@ -4,31 +4,17 @@
 //! search, writing attention heatmaps as SVG and PNG, and failing clearly
 //! on a missing or damaged model directory.
 
+mod common;
+use common::*;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-fn s2s(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_s2s"))
-        .args(args)
-        .output()
-        .expect("s2s runs")
-}
-
-fn text(o: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&o.stdout).into(),
-        String::from_utf8_lossy(&o.stderr).into(),
-    )
-}
-
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("s2s-cli-translate-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    scratch_dir("cli-translate", name)
 }
 
 /// Trains a tiny model of the dates task into `name` (once per test binary).
@@ -331,4 +317,36 @@ fn a_model_without_attention_translates_but_has_nothing_to_plot() {
     let (_, err) = text(&o);
     assert!(!o.status.success());
     assert!(err.contains("no attention to plot"), "{err}");
+}
+
+/// Input is normalised as the training text was: a model trained with
+/// `--lowercase` reads "MARCH" as the "march" it learned, not as unknown
+/// characters (the heatmap's source labels show what the model read).
+#[test]
+fn input_is_normalised_as_the_training_text_was() {
+    static RUN: OnceLock<PathBuf> = OnceLock::new();
+    let model = RUN.get_or_init(|| {
+        tiny_model(
+            "lowercase",
+            &["--lowercase", "--hidden-size", "16", "--attn-size", "16"],
+        )
+    });
+    let dir = scratch("lowercase-plot");
+    let plot = dir.join("a.svg");
+    let o = translate(
+        model,
+        &[
+            "--attention-plot",
+            plot.to_str().unwrap(),
+            "MARCH 3RD, 2021",
+        ],
+    );
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stdout}\n{stderr}");
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    assert!(
+        !svg.contains("&lt;unk&gt;"),
+        "an upper-case input was not lowercased before encoding:\n{svg}"
+    );
+    assert!(svg.contains(">m<"), "no source label 'm' in the plot");
 }
