@@ -82,7 +82,7 @@ run() {
     multi30k-gru)
         # bentrevett/pytorch-seq2seq notebook 3's shape: bidirectional GRU
         # encoder, Bahdanau attention, dropout 0.5, batch 128, clip 1.
-        multi30k multi30k-gru --model gru-attn --attention bahdanau --bidirectional \
+        multi30k multi30k-gru --model gru-attn --attention bahdanau --bidirectional true \
             --embed-size 256 --hidden-size 256 --dropout 0.5 --batch-size 128 \
             --clip 1 --lr 0.001 --epochs 10 --patience 3
         ;;
