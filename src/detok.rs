@@ -24,6 +24,7 @@
 //! are the default; [`Lang::guess`] picks French when the references
 //! themselves put a space before `! ? ; :`.
 
+use seq2seq::data::join_tokens;
 use std::fmt;
 
 /// Whose spacing rules to follow.
@@ -111,27 +112,7 @@ fn opens(t: &str, lang: Lang) -> bool {
 
 /// Joins word tokens into text by `lang`'s spacing rules (module docs).
 pub fn detokenize<S: AsRef<str>>(tokens: &[S], lang: Lang) -> String {
-    let mut out = String::new();
-    let mut glue_next = true; // nothing before the first token
-    let mut quote_open = false;
-    for token in tokens {
-        let t = token.as_ref();
-        let mut glue = glue_next || closes(t, lang);
-        glue_next = opens(t, lang);
-        if t == "\"" {
-            if quote_open {
-                glue = true;
-            } else {
-                glue_next = true;
-            }
-            quote_open = !quote_open;
-        }
-        if !glue {
-            out.push(' ');
-        }
-        out.push_str(t);
-    }
-    out
+    join_tokens(tokens, |t| closes(t, lang), |t| opens(t, lang))
 }
 
 #[cfg(test)]

@@ -42,7 +42,7 @@ pub use reader::{
     parse_tsv, read_parallel, read_tsv, Corpus, Pair, ReadOptions, ReadSummary, TsvColumns,
 };
 pub use split::{split_by_seed, Splits};
-pub use tokenize::{detokenize, tokenize};
+pub use tokenize::{detokenize, join_tokens, tokenize};
 pub use tokenizer::Tokenizer;
 pub use tutorial::{tutorial_vocab_sizes, TutorialFilter, ENGLISH_PREFIXES};
 pub use vocab::Vocab;

@@ -105,6 +105,18 @@ fn opens(token: &str) -> bool {
 /// punctuation or after opening brackets; straight double quotes alternate
 /// between opening and closing.
 pub fn detokenize<S: AsRef<str>>(tokens: &[S]) -> String {
+    join_tokens(tokens, closes, opens)
+}
+
+/// Joins tokens with one space between them, except before a token that
+/// `closes` up to the one before it and after one that `opens` onto the
+/// next; a straight double quote `"` opens and closes in turn. The spacing
+/// rules of [`detokenize`], and of any language's detokenizer built on it.
+pub fn join_tokens<S: AsRef<str>>(
+    tokens: &[S],
+    closes: impl Fn(&str) -> bool,
+    opens: impl Fn(&str) -> bool,
+) -> String {
     let mut out = String::new();
     let mut glue_next = true; // no space before the first token
     let mut quote_open = false;
