@@ -5,8 +5,9 @@
 //! crate decides shapes and memory and this crate only computes.
 //!
 //! How the crate is organised:
-//! * one module per kernel family (`elementwise`, `reduce`, `softmax`,
-//!   `layer_norm`, `loss`, `embedding`, `movement`, `gemm`, `optim`, `rng`),
+//! * one module per kernel family (`elementwise`, `accumulate`, `reduce`,
+//!   `softmax`, `layer_norm`, `loss`, `embedding`, `movement`, `gemm`,
+//!   `optim`, `rng`, `gru_cell`),
 //!   all re-exported at the crate root;
 //! * [`reference`](mod@reference): the same API as plain scalar loops — the oracle every fast
 //!   kernel is tested against, and the clearest statement of what each kernel
@@ -20,6 +21,7 @@
 //! Indices (token ids, argmax results, targets) travel as `f32` holding exact
 //! integers: the engine has one dtype, and integers are exact below 2^24.
 
+mod accumulate;
 mod elementwise;
 mod embedding;
 mod gemm;
@@ -39,6 +41,7 @@ pub mod rng;
 mod simd;
 mod softmax;
 
+pub use accumulate::add_into_block;
 pub use elementwise::{binary, unary, where_select, BinaryOp, UnaryOp};
 pub use embedding::{gather_rows, index_add, index_select, scatter_add_rows};
 pub use gemm::{sgemm, sgemm_batched, with_packed_gemm};

@@ -1,5 +1,6 @@
-//! Embedding gathers/scatters, optimizer steps and random fills against
-//! `reference`, under every ISA; plus the ISA selection itself.
+//! Embedding gathers/scatters, gradient accumulation, optimizer steps and
+//! random fills against `reference`, under every ISA; plus the ISA selection
+//! itself.
 //!
 //! Gathers, scatters and random numbers must match exactly (they are copies,
 //! single adds in the same order, and the same integer hash). Optimizer steps
@@ -142,6 +143,25 @@ proptest! {
             prop_assert!(v == 0.0 || v == 1.0 / (1.0 - p));
         }
     }
+
+    #[test]
+    fn add_into_block_matches_reference(
+        (outer, full, start, len, inner, seed) in (dim0(), dim(), dim0()).prop_flat_map(|(o, f, i)| {
+            (Just(o), Just(f), 0..f, Just(i), any::<u64>())
+                .prop_flat_map(|(o, f, st, i, seed)| (Just(o), Just(f), Just(st), 0..=f - st, Just(i), Just(seed)))
+        })
+    ) {
+        let dst = det_floats(outer * full * inner, seed, -1.0, 1.0);
+        let src = det_floats(outer * len * inner, seed ^ 5, -1.0, 1.0);
+        let mut want = dst.clone();
+        r::add_into_block(&mut want, &src, outer, full, start, inner);
+        each_isa(|isa| {
+            let mut got = dst.clone();
+            k::add_into_block(&mut got, &src, outer, full, start, inner);
+            // One f32 add per element, as in the reference: bit-exact.
+            assert_close("add_into_block", isa, &got, &want, 0.0, 0.0);
+        });
+    }
 }
 
 #[test]
@@ -205,6 +225,27 @@ fn large_fills_and_steps_match_reference() {
         k::scatter_add_rows(&rows, 1000, &ids, &mut t2);
         assert_close("large scatter", isa, &t2, &table, 0.0, 0.0);
     });
+}
+
+/// Both rayon branches of `add_into_block` (one long run; many rows) and a
+/// block that leaves columns on both sides untouched.
+#[test]
+fn large_add_into_block_matches_reference() {
+    for (outer, full, start, len, inner) in [
+        (1, 1, 0, 1, 70_001),
+        (300, 7, 2, 3, 61),
+        (64, 10, 9, 1, 768),
+    ] {
+        let dst = det_floats(outer * full * inner, 41, -1.0, 1.0);
+        let src = det_floats(outer * len * inner, 42, -1.0, 1.0);
+        let mut want = dst.clone();
+        r::add_into_block(&mut want, &src, outer, full, start, inner);
+        each_isa(|isa| {
+            let mut got = dst.clone();
+            k::add_into_block(&mut got, &src, outer, full, start, inner);
+            assert_close("large add_into_block", isa, &got, &want, 0.0, 0.0);
+        });
+    }
 }
 
 #[test]

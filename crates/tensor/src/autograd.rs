@@ -5,13 +5,16 @@
 //! walks these nodes from the loss in reverse topological order, asks each op
 //! for the gradients of its inputs, reduces broadcast gradients back to the
 //! input's shape (here, and only here), and accumulates them: in a map for
-//! intermediate tensors, in `.grad()` for leaves. The backward rules are
+//! intermediate tensors (adding in place into a sum only the walk holds, and
+//! adding a slice's gradient straight into its block), in `.grad()` for
+//! leaves. The backward rules are
 //! written in tensor ops, so they run on whatever device the tensors are on.
 //! See docs/autograd.md for a worked example.
 
-use crate::{Error, Result, Tensor, TensorId};
+use crate::{backend, Device, Error, Result, Tensor, TensorId};
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 /// The derivative of one op. `inputs` are the tensors the op consumed (in the
 /// order it recorded them), `output` the tensor it produced, `grad` the
@@ -27,6 +30,16 @@ pub(crate) trait BackwardOp: Send + Sync {
         output: &Tensor,
         grad: &Tensor,
     ) -> Result<Vec<Option<Tensor>>>;
+
+    /// `Some((axis, start))` when the op's output is the block of its one
+    /// input that starts at `start` along `axis` (`narrow`): the input's
+    /// gradient is then the output's gradient in that block and zero
+    /// elsewhere, and autograd adds it straight into the block of the
+    /// input's running sum instead of calling `backward` for the padded,
+    /// full-size tensor (on the host; the GPU takes the `backward` path).
+    fn block_of_input(&self) -> Option<(usize, usize)> {
+        None
+    }
 }
 
 /// A recorded op application.
@@ -87,16 +100,20 @@ impl Tensor {
 
 fn run_backward(root: &Tensor, seed: Tensor) -> Result<()> {
     let order = topological_order(root);
-    let mut grads: HashMap<TensorId, Tensor> = HashMap::new();
-    grads.insert(root.id(), seed);
+    let mut sums = GradSums::default();
+    sums.0.insert(root.id(), seed);
     for t in order.iter().rev() {
-        let Some(grad) = grads.remove(&t.id()) else {
+        let Some(grad) = sums.0.remove(&t.id()) else {
             continue; // no path from the root reached it (its branch got no gradient)
         };
         let Some(node) = &t.0.node else {
             accumulate_leaf(t, grad)?;
             continue;
         };
+        if let (Some((axis, start)), Device::Cpu) = (node.op.block_of_input(), grad.device()) {
+            sums.add_block(&node.inputs[0], &grad, axis, start)?;
+            continue;
+        }
         let input_grads = node.op.backward(&node.inputs, t, &grad)?;
         debug_assert_eq!(input_grads.len(), node.inputs.len(), "{}", node.op.name());
         for (input, g) in node.inputs.iter().zip(input_grads) {
@@ -107,13 +124,65 @@ fn run_backward(root: &Tensor, seed: Tensor) -> Result<()> {
             let g = g.sum_to_shape(input.shape()).map_err(|e| {
                 Error::Autograd(format!("gradient of {} input: {e}", node.op.name()))
             })?;
-            match grads.remove(&input.id()) {
-                Some(prev) => grads.insert(input.id(), prev.add(&g)?),
-                None => grads.insert(input.id(), g),
-            };
+            sums.add(input, g)?;
         }
     }
     Ok(())
+}
+
+/// The running gradient of every tensor between the loss and the leaves,
+/// summed over its uses as the walk reaches them.
+#[derive(Default)]
+struct GradSums(HashMap<TensorId, Tensor>);
+
+impl GradSums {
+    /// Adds `g` (shaped like `input`) to `input`'s sum.
+    fn add(&mut self, input: &Tensor, g: Tensor) -> Result<()> {
+        let total = match self.0.remove(&input.id()) {
+            None => g,
+            Some(sum) if owned_host_buffer(&sum) => {
+                let n = sum.numel();
+                backend::add_into_block(sum.storage(), g.storage(), 1, n, 0, 1)?;
+                sum
+            }
+            Some(sum) => sum.add(&g)?,
+        };
+        self.0.insert(input.id(), total);
+        Ok(())
+    }
+
+    /// Adds `g` into the block of `input`'s sum that starts at `start` along
+    /// `axis` (host tensors only): `g` has `input`'s shape except along `axis`.
+    fn add_block(&mut self, input: &Tensor, g: &Tensor, axis: usize, start: usize) -> Result<()> {
+        if !input.requires_grad() {
+            return Ok(());
+        }
+        let dims = input.dims();
+        let sum = match self.0.remove(&input.id()) {
+            Some(sum) if owned_host_buffer(&sum) => sum,
+            // Shared with another tensor: start a buffer of our own.
+            Some(sum) => sum.add(&Tensor::zeros(input.shape().clone(), &Device::Cpu)?)?,
+            None => Tensor::from_storage(
+                Arc::new(backend::cpu_zeros(input.numel())),
+                input.shape().clone(),
+            ),
+        };
+        let outer = dims[..axis].iter().product();
+        let inner = dims[axis + 1..].iter().product();
+        backend::add_into_block(sum.storage(), g.storage(), outer, dims[axis], start, inner)?;
+        self.0.insert(input.id(), sum);
+        Ok(())
+    }
+}
+
+/// True when nothing but the caller holds this host tensor or its buffer,
+/// so adding into it in place changes no value anyone else can see. (An
+/// op's backward may hand the same gradient tensor to several inputs, and
+/// a reshape shares its input's buffer.)
+fn owned_host_buffer(t: &Tensor) -> bool {
+    t.device() == Device::Cpu
+        && Arc::strong_count(&t.0) == 1
+        && Arc::strong_count(&t.0.storage) == 1
 }
 
 fn accumulate_leaf(leaf: &Tensor, grad: Tensor) -> Result<()> {
@@ -149,4 +218,71 @@ fn topological_order(root: &Tensor) -> Vec<Tensor> {
         }
     }
     order
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Device, Result, Tensor};
+
+    fn leaf(rows: usize, cols: usize) -> Tensor {
+        let data = (0..rows * cols).map(|i| 0.25 * i as f32 - 1.0).collect();
+        Tensor::from_vec(data, [rows, cols], &Device::Cpu)
+            .unwrap()
+            .requires_grad_()
+    }
+
+    /// Slices of one tensor, plus another use of it: each slice's gradient
+    /// lands in its own block of the one running sum, overlaps add up.
+    #[test]
+    fn slice_gradients_add_into_their_blocks() -> Result<()> {
+        let x = leaf(3, 4);
+        let a = x.narrow(1, 0, 2)?; // columns 0, 1
+        let b = x.narrow(1, 1, 3)?; // columns 1, 2, 3
+        let loss = a
+            .square()?
+            .sum_all()?
+            .add(&b.mul_scalar(3.0)?.sum_all()?)?
+            .add(&x.mul_scalar(2.0)?.sum_all()?)?;
+        loss.backward()?;
+        let xs = x.to_vec();
+        let want: Vec<f32> = (0..12)
+            .map(|i| {
+                let col = i % 4;
+                let from_a = if col < 2 { 2.0 * xs[i] } else { 0.0 };
+                let from_b = if col >= 1 { 3.0 } else { 0.0 };
+                from_a + from_b + 2.0
+            })
+            .collect();
+        assert_eq!(x.grad().unwrap().to_vec(), want);
+        Ok(())
+    }
+
+    /// A running sum may share its buffer with a tensor someone else holds
+    /// (here the caller's output gradient, through `add`'s backward, which
+    /// hands it on to both inputs, and `reshape`'s, which keeps its buffer):
+    /// adding into it in place would change the caller's tensor. Both orders
+    /// of the two uses of `h`, so that either is walked first.
+    #[test]
+    fn a_shared_gradient_is_never_added_into_in_place() -> Result<()> {
+        for swap in [false, true] {
+            let x = leaf(2, 3);
+            let h = x.mul_scalar(1.0)?;
+            let direct = h.reshape([6])?;
+            let scaled = h.mul_scalar(10.0)?.reshape([6])?;
+            let y = if swap {
+                scaled.add(&direct)?
+            } else {
+                direct.add(&scaled)?
+            };
+            let seed = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [6], &Device::Cpu)?;
+            y.backward_with(seed.clone())?;
+            assert_eq!(seed.to_vec(), [1.0, 2.0, 3.0, 4.0, 5.0, 6.0], "swap {swap}");
+            assert_eq!(
+                x.grad().unwrap().to_vec(),
+                [11.0, 22.0, 33.0, 44.0, 55.0, 66.0],
+                "swap {swap}"
+            );
+        }
+        Ok(())
+    }
 }

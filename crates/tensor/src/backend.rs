@@ -102,7 +102,9 @@ pub(crate) fn copy_into(src: &Storage, dst: &Storage) -> Result<()> {
 
 pub(crate) fn filled(value: f32, n: usize, device: Device) -> Result<Storage> {
     match device {
-        Device::Cpu => Ok(Storage::cpu(vec![value; n])),
+        // Through the buffer cache: a fresh `vec![0.0; n]` of a large n is
+        // `calloc`ed pages that fault on first touch, every step.
+        Device::Cpu => Ok(cpu_out(n, |out| out.fill(value))),
         Device::Gpu => Ok(Storage::Gpu(GpuBuffer::filled(n, value).map_err(gpu_err)?)),
     }
 }
@@ -222,6 +224,36 @@ pub(crate) fn cat(parts: &[(&Storage, usize)], outer: usize, inner: usize) -> Re
             Ok(Storage::cpu(out))
         }
     }
+}
+
+/// `dst[:, start..start + len, :] += src` in place, for `dst` viewed as
+/// `[outer, full, inner]` and `src` as `[outer, len, inner]`: autograd's
+/// running gradient sums (kernels-cpu accumulate.rs says why). Host only:
+/// on the GPU autograd adds out of place.
+pub(crate) fn add_into_block(
+    dst: &Storage,
+    src: &Storage,
+    outer: usize,
+    full: usize,
+    start: usize,
+    inner: usize,
+) -> Result<()> {
+    match (dst, src) {
+        (Storage::Cpu(_), Storage::Cpu(_)) => {
+            let src = src.cpu_read();
+            cpu::add_into_block(&mut dst.cpu_write(), &src, outer, full, start, inner);
+            Ok(())
+        }
+        _ => Err(Error::invalid(
+            "add_into_block",
+            "internal error: in-place gradient sums are host-only",
+        )),
+    }
+}
+
+/// `n` host zeros from the buffer cache (a running gradient sum to add into).
+pub(crate) fn cpu_zeros(n: usize) -> Storage {
+    cpu_zeroed(n, |_| ())
 }
 
 // -------------------------------------------------------------- reductions

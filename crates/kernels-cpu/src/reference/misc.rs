@@ -8,6 +8,25 @@ pub fn strided_copy(src: &[f32], shape: &[usize], src_strides: &[usize], out: &m
     }
 }
 
+/// `dst[o, start + j, i] += src[o, j, i]` (dst `[outer, full, inner]`).
+pub fn add_into_block(
+    dst: &mut [f32],
+    src: &[f32],
+    outer: usize,
+    full: usize,
+    start: usize,
+    inner: usize,
+) {
+    let len = src.len() / (outer * inner).max(1);
+    for o in 0..outer {
+        for j in 0..len {
+            for i in 0..inner {
+                dst[(o * full + start + j) * inner + i] += src[(o * len + j) * inner + i];
+            }
+        }
+    }
+}
+
 pub fn gather_rows(table: &[f32], dim: usize, ids: &[f32], out: &mut [f32]) {
     for (i, &id) in ids.iter().enumerate() {
         for j in 0..dim {

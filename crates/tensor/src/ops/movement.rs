@@ -47,7 +47,12 @@ impl BackwardOp for Narrow {
     fn name(&self) -> &'static str {
         "narrow"
     }
+    fn block_of_input(&self) -> Option<(usize, usize)> {
+        Some((self.axis, self.start))
+    }
     /// The gradient of a slice is the slice's gradient padded with zeros.
+    /// (On the host autograd adds it into the block instead: see
+    /// `block_of_input`.)
     fn backward(&self, inputs: &[Tensor], _: &Tensor, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
         let full = inputs[0].dims()[self.axis];
         let len = g.dims()[self.axis];
