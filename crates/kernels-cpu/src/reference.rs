@@ -16,8 +16,8 @@ pub use elementwise::{binary, binary_scalar, unary, unary_scalar, where_select};
 pub use erf::erf;
 pub use linalg::{sgemm, sgemm_batched};
 pub use misc::{
-    add_into_block, dropout_mask, fill_normal, fill_uniform, gather_rows, hash_uniform, index_add,
-    index_select, scatter_add_rows, strided_copy,
+    add_into_block, dropout_apply, dropout_mask, fill_normal, fill_uniform, gather_rows,
+    hash_uniform, index_add, index_select, scatter_add_rows, strided_copy,
 };
 pub use nn::{
     argmax, cross_entropy, cross_entropy_backward, gru_cell, gru_cell_backward, layer_norm,

@@ -128,19 +128,30 @@ proptest! {
         n in 0usize..300,
         p in 0.0f32..1.0,
     ) {
-        let (mut want, mut got) = (vec![0.0; n], vec![0.0; n]);
-        r::fill_uniform(seed, offset, -2.0, 3.0, &mut want);
-        k::fill_uniform(seed, offset, -2.0, 3.0, &mut got);
-        assert_close("fill_uniform", Isa::Portable, &got, &want, 0.0, 0.0);
+        let x = det_floats(n, seed ^ 3, -1.0, 1.0);
+        let mut want = vec![0.0; n];
         r::fill_normal(seed, offset, 1.0, 2.0, &mut want);
+        let mut got = vec![0.0; n];
         k::fill_normal(seed, offset, 1.0, 2.0, &mut got);
         assert_close("fill_normal", Isa::Portable, &got, &want, 0.0, 0.0);
-        r::dropout_mask(seed, offset, p, &mut want);
-        k::dropout_mask(seed, offset, p, &mut got);
-        assert_close("dropout_mask", Isa::Portable, &got, &want, 0.0, 0.0);
-        for (i, &v) in got.iter().enumerate().take(8) {
+        // The hashed fills run a loop compiled per ISA: bit-exact on each.
+        each_isa(|isa| {
+            let (mut want, mut got) = (vec![0.0; n], vec![0.0; n]);
+            r::fill_uniform(seed, offset, -2.0, 3.0, &mut want);
+            k::fill_uniform(seed, offset, -2.0, 3.0, &mut got);
+            assert_close("fill_uniform", isa, &got, &want, 0.0, 0.0);
+            r::dropout_mask(seed, offset, p, &mut want);
+            k::dropout_mask(seed, offset, p, &mut got);
+            assert_close("dropout_mask", isa, &got, &want, 0.0, 0.0);
+            for &v in &got {
+                assert!(v == 0.0 || v == 1.0 / (1.0 - p), "{isa:?}: mask value {v}");
+            }
+            r::dropout_apply(seed, offset, p, &x, &mut want);
+            k::dropout_apply(seed, offset, p, &x, &mut got);
+            assert_close("dropout_apply", isa, &got, &want, 0.0, 0.0);
+        });
+        for i in 0..n.min(8) {
             prop_assert_eq!(k::hash_uniform(seed, offset.wrapping_add(i as u64)), r::hash_uniform(seed, offset.wrapping_add(i as u64)));
-            prop_assert!(v == 0.0 || v == 1.0 / (1.0 - p));
         }
     }
 
@@ -189,6 +200,11 @@ fn large_fills_and_steps_match_reference() {
     k::dropout_mask(9, 0, 0.25, &mut a);
     let kept = a.iter().filter(|&&v| v != 0.0).count() as f64 / n as f64;
     assert!((kept - 0.75).abs() < 0.01, "dropout keep rate {kept}");
+    // Parallel chunks of the fused dropout line up with the mask.
+    let x = det_floats(n, 33, -1.0, 1.0);
+    k::dropout_apply(9, 0, 0.25, &x, &mut b);
+    r::dropout_apply(9, 0, 0.25, &x, &mut a);
+    assert_eq!(a, b);
 
     let p = det_floats(n, 31, -1.0, 1.0);
     let g = det_floats(n, 32, -1.0, 1.0);

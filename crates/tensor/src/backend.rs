@@ -743,6 +743,25 @@ pub(crate) fn dropout_mask(
     }
 }
 
+/// `x * mask` for the dropout mask of `(seed, offset, p)`: one fused pass on
+/// the host (the mask is never stored); on the GPU the mask is drawn, then
+/// multiplied.
+pub(crate) fn dropout_apply(seed: u64, offset: u64, p: f32, x: &Storage) -> Result<Storage> {
+    match x {
+        Storage::Cpu(_) => {
+            let x = x.cpu_read();
+            Ok(cpu_out(x.len(), |out| {
+                cpu::dropout_apply(seed, offset, p, &x, out)
+            }))
+        }
+        Storage::Gpu(xg) => {
+            let n = xg.len();
+            let mask = dropout_mask(seed, offset, p, n, Device::Gpu)?;
+            binary(BinaryOp::Mul, x, &[1], &mask, &[1], &[n])
+        }
+    }
+}
+
 // --------------------------------------------------------------- optimizers
 
 /// One Adam/AdamW update of `p` in place, with its moments `m` and `v`.

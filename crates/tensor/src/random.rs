@@ -5,6 +5,7 @@
 //! numbers, and the whole generator state is two integers that a checkpoint
 //! saves — resuming continues the exact same stream.
 
+use crate::autograd::BackwardOp;
 use crate::backend;
 use crate::{Device, Error, Result, Shape, Tensor};
 use std::sync::Arc;
@@ -97,8 +98,41 @@ impl Tensor {
         if p == 1.0 {
             return self.mul_scalar(0.0);
         }
-        let n = self.numel();
-        let mask = backend::dropout_mask(rng.seed, rng.take(n), p, n, self.device())?;
-        self.mul(&Tensor::from_storage(Arc::new(mask), self.shape().clone()))
+        let mask = DropoutMask {
+            seed: rng.seed,
+            offset: rng.take(self.numel()),
+            p,
+        };
+        mask.apply(self)
+    }
+}
+
+/// One draw of a dropout mask, kept as the three numbers that regenerate it
+/// (the counter-based generator makes element i a function of them alone),
+/// not as a tensor: the forward multiplies the input by the mask, the
+/// backward the gradient by the same mask, each in one pass.
+#[derive(Clone, Copy)]
+struct DropoutMask {
+    seed: u64,
+    offset: u64,
+    p: f32,
+}
+
+impl DropoutMask {
+    /// `x * mask`, recorded so that its gradient is `g * mask`.
+    fn apply(self, x: &Tensor) -> Result<Tensor> {
+        let y = backend::dropout_apply(self.seed, self.offset, self.p, x.storage())?;
+        Ok(Tensor::from_op(y, x.shape().clone(), self, vec![x.clone()]))
+    }
+}
+
+impl BackwardOp for DropoutMask {
+    fn name(&self) -> &'static str {
+        "dropout"
+    }
+
+    fn backward(&self, _inputs: &[Tensor], _y: &Tensor, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        // d(x * mask)/dx = mask
+        Ok(vec![Some(self.apply(g)?)])
     }
 }

@@ -125,3 +125,11 @@ pub fn dropout_mask(seed: u64, offset: u64, p: f32, out: &mut [f32]) {
         *o = if u < p { 0.0 } else { 1.0 / (1.0 - p) };
     }
 }
+
+pub fn dropout_apply(seed: u64, offset: u64, p: f32, x: &[f32], out: &mut [f32]) {
+    let mut mask = vec![0.0; x.len()];
+    dropout_mask(seed, offset, p, &mut mask);
+    for ((o, &xi), &m) in out.iter_mut().zip(x).zip(&mask) {
+        *o = xi * m;
+    }
+}
