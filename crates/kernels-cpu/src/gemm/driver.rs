@@ -188,7 +188,15 @@ fn pack_a(
 /// Pack depth `p0..p0+kc`, columns `j0..j0+cols` (`cols <= nr`) of op(B) into
 /// one sliver of `kc` rows of `nr` values, columns past `cols` zero.
 #[inline(always)]
-fn pack_b(b: View, p0: usize, j0: usize, kc: usize, cols: usize, nr: usize, out: &mut [f32]) {
+fn pack_b<S: Lanes>(
+    b: View,
+    p0: usize,
+    j0: usize,
+    kc: usize,
+    cols: usize,
+    nr: usize,
+    out: &mut [f32],
+) {
     let out = &mut out[..kc * nr];
     if b.cs == 1 {
         for (p, dst) in out.chunks_exact_mut(nr).enumerate() {
@@ -199,6 +207,34 @@ fn pack_b(b: View, p0: usize, j0: usize, kc: usize, cols: usize, nr: usize, out:
         // op(B) columns are contiguous when B is stored transposed.
         let mut j = 0;
         if b.rs == 1 {
+            // Blocks of 8 columns x 8 depths, transposed in registers (the
+            // forward of every `x Wᵀ` packs its weights this way).
+            while j + 8 <= cols {
+                let src = &b.data[(j0 + j) * b.cs + p0..];
+                let mut p = 0;
+                while p + 8 <= kc {
+                    // In bounds: rows j..j+8 of the transposed B hold depths
+                    // p0..p0+kc, and the sliver holds kc rows of nr >= j + 8.
+                    assert!(7 * b.cs + p + 8 <= src.len() && (p + 7) * nr + j + 8 <= out.len());
+                    // SAFETY: both blocks were just checked to be in bounds;
+                    // `S`'s ISA is enabled by the entry point running this.
+                    unsafe {
+                        S::transpose8(
+                            src.as_ptr().add(p),
+                            b.cs,
+                            out.as_mut_ptr().add(p * nr + j),
+                            nr,
+                        )
+                    };
+                    p += 8;
+                }
+                for p in p..kc {
+                    for t in 0..8 {
+                        out[p * nr + j + t] = src[t * b.cs + p];
+                    }
+                }
+                j += 8;
+            }
             // Four columns at a time: four contiguous reads, one 16-byte write.
             while j + 4 <= cols {
                 let s: [&[f32]; 4] = std::array::from_fn(|t| {
@@ -249,7 +285,15 @@ fn copy_padded(src: &[f32], dst: &mut [f32]) {
 /// slivers: long sequential reads the hardware prefetcher can follow (a
 /// sliver at a time would be `kc` short reads on `kc` different pages).
 #[inline(always)]
-fn pack_b_panel(b: View, p0: usize, j0: usize, kc: usize, nc: usize, nr: usize, out: &mut [f32]) {
+fn pack_b_panel<S: Lanes>(
+    b: View,
+    p0: usize,
+    j0: usize,
+    kc: usize,
+    nc: usize,
+    nr: usize,
+    out: &mut [f32],
+) {
     if b.cs == 1 && nc > nr {
         let slivers = nc.div_ceil(nr);
         let out = &mut out[..slivers * kc * nr];
@@ -263,7 +307,7 @@ fn pack_b_panel(b: View, p0: usize, j0: usize, kc: usize, nc: usize, nr: usize, 
     } else {
         for jr in (0..nc).step_by(nr) {
             let cols = nr.min(nc - jr);
-            pack_b(b, p0, j0 + jr, kc, cols, nr, &mut out[jr / nr * kc * nr..]);
+            pack_b::<S>(b, p0, j0 + jr, kc, cols, nr, &mut out[jr / nr * kc * nr..]);
         }
     }
 }
@@ -362,7 +406,7 @@ unsafe fn serial<C: Config, const MR: usize, const NV: usize>(
                     let slen = if a.cs == 1 { slen } else { kc * MR };
                     pack_a(a, ic, pc, mc, kc, MR, kcs, slen, apack);
                     if ic == 0 {
-                        pack_b_panel(b, pc, jc, kc, nc, nr, bpack);
+                        pack_b_panel::<C::S>(b, pc, jc, kc, nc, nr, bpack);
                     }
                     for jr in (0..nc).step_by(nr) {
                         let cols = nr.min(nc - jr);
