@@ -174,8 +174,9 @@ fn hash_run(
     out: &mut [f32],
     f: &impl Fn(u32, f32) -> f32,
 ) {
+    // One body, compiled three times: only the enabled features differ.
     #[inline(always)]
-    fn body(h: u32, lo: u32, x: Option<&[f32]>, out: &mut [f32], f: &impl Fn(u32, f32) -> f32) {
+    fn body((h, lo, x, out): Run, f: &impl Fn(u32, f32) -> f32) {
         let hash = |i: usize| mix32(h ^ lo.wrapping_add(i as u32));
         match x {
             Some(x) => {
@@ -192,35 +193,27 @@ fn hash_run(
     }
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx2")]
-    fn body_avx512(
-        h: u32,
-        lo: u32,
-        x: Option<&[f32]>,
-        out: &mut [f32],
-        f: &impl Fn(u32, f32) -> f32,
-    ) {
-        body(h, lo, x, out, f)
+    fn body_avx512(run: Run, f: &impl Fn(u32, f32) -> f32) {
+        body(run, f)
     }
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    fn body_avx2(
-        h: u32,
-        lo: u32,
-        x: Option<&[f32]>,
-        out: &mut [f32],
-        f: &impl Fn(u32, f32) -> f32,
-    ) {
-        body(h, lo, x, out, f)
+    fn body_avx2(run: Run, f: &impl Fn(u32, f32) -> f32) {
+        body(run, f)
     }
+    let run = (h, lo, x, out);
     match isa {
         // SAFETY: `isa()` only returns ISAs the running CPU supports.
         #[cfg(target_arch = "x86_64")]
-        crate::Isa::Avx512 => unsafe { body_avx512(h, lo, x, out, f) },
+        crate::Isa::Avx512 => unsafe { body_avx512(run, f) },
         #[cfg(target_arch = "x86_64")]
-        crate::Isa::Avx2Fma => unsafe { body_avx2(h, lo, x, out, f) },
-        _ => body(h, lo, x, out, f),
+        crate::Isa::Avx2Fma => unsafe { body_avx2(run, f) },
+        _ => body(run, f),
     }
 }
+
+/// The arguments of one [`hash_run`]: `(h, lo, x, out)`.
+type Run<'a> = (u32, u32, Option<&'a [f32]>, &'a mut [f32]);
 
 /// The uniform of a hash (see [`hash_uniform`]).
 #[inline(always)]
