@@ -218,7 +218,7 @@ impl Lanes for Y8 {
     }
     #[inline(always)]
     unsafe fn transpose8(src: *const f32, ss: usize, dst: *mut f32, ds: usize) {
-        // The AVX-512 entry point enables AVX2 too.
+        // Runs inside the AVX2 entry point.
         transpose8_avx(src, ss, dst, ds)
     }
 }
