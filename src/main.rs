@@ -52,11 +52,20 @@ fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Devices => devices(),
         Command::Score(args) => score_cmd::run(args),
-        Command::Train(args) => train_cmd::run(*args),
-        Command::Translate(args) => translate_cmd::run(args),
-        Command::Eval(args) => eval_cmd::run(args),
+        Command::Train(args) => in_pool(|| train_cmd::run(*args)),
+        Command::Translate(args) => in_pool(|| translate_cmd::run(args)),
+        Command::Eval(args) => in_pool(|| eval_cmd::run(args)),
         Command::Bench(args) => bench::run(args),
     }
+}
+
+/// Run `work` on a worker of a rayon pool (of `RAYON_NUM_THREADS` threads,
+/// or one per core) rather than on the main thread: the CPU kernels keep the
+/// pool's other workers spinning between parallel kernels only for a caller
+/// inside the pool (kernels-cpu `par::keep_warm`), and a worker hands work to
+/// its peers without the main thread's sleep and wake-up on every kernel.
+fn in_pool<R: Send>(work: impl FnOnce() -> Result<R> + Send) -> Result<R> {
+    rayon::ThreadPoolBuilder::new().build()?.install(work)
 }
 
 /// Mesa's Vulkan drivers print "error: XDG_RUNTIME_DIR is invalid" on every

@@ -272,6 +272,7 @@ fn gemm_parallel(
         unsafe { run(isa, job) };
         return;
     }
+    crate::par::keep_warm();
     let part = len.div_ceil(tasks).next_multiple_of(unit);
     let cp = CPtr(job.c);
     (0..len.div_ceil(part)).into_par_iter().for_each(|t| {
