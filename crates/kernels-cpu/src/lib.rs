@@ -22,6 +22,7 @@
 //! integers: the engine has one dtype, and integers are exact below 2^24.
 
 mod accumulate;
+mod additive;
 mod elementwise;
 mod embedding;
 mod gemm;
@@ -42,6 +43,7 @@ mod simd;
 mod softmax;
 
 pub use accumulate::add_into_block;
+pub use additive::{additive_score, additive_score_backward, Additive};
 pub use elementwise::{binary, unary, where_select, BinaryOp, UnaryOp};
 pub use embedding::{gather_rows, index_add, index_select, scatter_add_rows};
 pub use gemm::{sgemm, sgemm_batched, with_packed_gemm};

@@ -20,8 +20,8 @@ pub use misc::{
     hash_uniform, index_add, index_select, scatter_add_rows, strided_copy,
 };
 pub use nn::{
-    argmax, cross_entropy, cross_entropy_backward, gru_cell, gru_cell_backward, layer_norm,
-    layer_norm_backward, log_softmax, log_softmax_backward, reduce, softmax, softmax_backward,
-    sum_all, sum_squares,
+    additive_score, additive_score_backward, argmax, cross_entropy, cross_entropy_backward,
+    gru_cell, gru_cell_backward, layer_norm, layer_norm_backward, log_softmax,
+    log_softmax_backward, reduce, softmax, softmax_backward, sum_all, sum_squares,
 };
 pub use optim::{adam_step, scale, sgd_step};

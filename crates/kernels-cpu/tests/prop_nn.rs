@@ -216,4 +216,81 @@ proptest! {
             assert_close("gru_cell d_h", isa, &c, &dh, 1e-5, 1e-6);
         });
     }
+
+    /// The fused additive attention score and its gradients on batches 0..6,
+    /// 1-3 query steps, source lengths 1..12 and attention sizes from
+    /// `cols()`, under every ISA.
+    #[test]
+    fn additive_score_matches_reference(
+        batch in 0usize..6,
+        tq in 1usize..4,
+        s in 1usize..12,
+        a in cols(),
+        seed in any::<u64>(),
+    ) {
+        let sz = k::Additive { batch, tq, s, a };
+        let (nq, nk, ne) = (batch * tq * a, batch * s * a, batch * tq * s);
+        let q = det_floats(nq, seed, -2.0, 2.0);
+        let kk = det_floats(nk, seed ^ 1, -2.0, 2.0);
+        let v = det_floats(a, seed ^ 2, -1.0, 1.0);
+        let g = det_floats(ne, seed ^ 3, -1.0, 1.0);
+        let mut e = vec![0.0; ne];
+        r::additive_score(sz, &q, &kk, &v, &mut e);
+        let (mut dq, mut dk, mut dv) = (vec![0.0; nq], vec![0.0; nk], vec![0.0; a]);
+        r::additive_score_backward(sz, &q, &kk, &v, &g, &mut dq, &mut dk, &mut dv);
+        // Sums of `a` (scores), `s` or `tq` (dq, dk) and B·Tq·S (dv) terms.
+        let eps = 2e-6;
+        each_isa(|isa| {
+            let mut got = vec![f32::NAN; ne];
+            k::additive_score(sz, &q, &kk, &v, &mut got);
+            assert_close("additive_score", isa, &got, &e, 1e-5, eps * a as f32);
+            let (mut gq, mut gk, mut gv) = (vec![f32::NAN; nq], vec![f32::NAN; nk], vec![f32::NAN; a]);
+            k::additive_score_backward(sz, &q, &kk, &v, &g, &mut gq, &mut gk, &mut gv);
+            assert_close("additive_score dq", isa, &gq, &dq, 1e-5, eps * s as f32);
+            assert_close("additive_score dk", isa, &gk, &dk, 1e-5, eps * tq as f32);
+            assert_close("additive_score dv", isa, &gv, &dv, 1e-5, eps * ne as f32);
+        });
+    }
+}
+
+/// At a decoder step's size (B = 64, S = 10, A = 256) the kernels split the
+/// batch across threads: same numbers as the reference, and bit for bit the
+/// same on 1 and 3 threads (the `∂v` partial sums are added in task order).
+#[test]
+fn additive_score_threads_agree_with_each_other_and_the_reference() {
+    let sz = k::Additive {
+        batch: 64,
+        tq: 1,
+        s: 10,
+        a: 256,
+    };
+    let (nq, nk, ne) = (64 * 256, 64 * 10 * 256, 64 * 10);
+    let q = det_floats(nq, 7, -2.0, 2.0);
+    let kk = det_floats(nk, 8, -2.0, 2.0);
+    let v = det_floats(256, 9, -1.0, 1.0);
+    let g = det_floats(ne, 10, -1.0, 1.0);
+    let (mut e, mut dq, mut dk, mut dv) =
+        (vec![0.0; ne], vec![0.0; nq], vec![0.0; nk], vec![0.0; 256]);
+    r::additive_score(sz, &q, &kk, &v, &mut e);
+    r::additive_score_backward(sz, &q, &kk, &v, &g, &mut dq, &mut dk, &mut dv);
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let mut got = vec![0.0; ne];
+            k::additive_score(sz, &q, &kk, &v, &mut got);
+            let (mut gq, mut gk, mut gv) = (vec![0.0; nq], vec![0.0; nk], vec![0.0; 256]);
+            k::additive_score_backward(sz, &q, &kk, &v, &g, &mut gq, &mut gk, &mut gv);
+            (got, gq, gk, gv)
+        })
+    };
+    let one = run(1);
+    assert!(one == run(3), "1 and 3 threads differ");
+    let isa = k::isa();
+    assert_close("additive_score", isa, &one.0, &e, 1e-5, 5e-4);
+    assert_close("additive_score dq", isa, &one.1, &dq, 1e-5, 2e-5);
+    assert_close("additive_score dk", isa, &one.2, &dk, 1e-5, 2e-6);
+    assert_close("additive_score dv", isa, &one.3, &dv, 1e-5, 2e-3);
 }

@@ -5,9 +5,9 @@
 //! walks these nodes from the loss in reverse topological order, asks each op
 //! for the gradients of its inputs, reduces broadcast gradients back to the
 //! input's shape (here, and only here), and accumulates them: in a map for
-//! intermediate tensors (adding in place into a sum only the walk holds, and
-//! adding a slice's gradient straight into its block), in `.grad()` for
-//! leaves. The backward rules are
+//! intermediate tensors (adding in place into a sum only the walk holds,
+//! adding a slice's gradient straight into its block, and letting a matmul
+//! write its gradient product into the sum), in `.grad()` for leaves. The backward rules are
 //! written in tensor ops, so they run on whatever device the tensors are on.
 //! See docs/autograd.md for a worked example.
 
@@ -39,6 +39,35 @@ pub(crate) trait BackwardOp: Send + Sync {
     /// full-size tensor (on the host; the GPU takes the `backward` path).
     fn block_of_input(&self) -> Option<(usize, usize)> {
         None
+    }
+
+    /// `backward` for the inputs with `wanted[i]` set; the others' entries
+    /// may be `None`. Ops whose input gradients cost separate work (matmul:
+    /// one product each) skip the unwanted ones.
+    fn backward_wanted(
+        &self,
+        inputs: &[Tensor],
+        output: &Tensor,
+        grad: &Tensor,
+        _wanted: &[bool],
+    ) -> Result<Vec<Option<Tensor>>> {
+        self.backward(inputs, output, grad)
+    }
+
+    /// Adds input `i`'s gradient into `sum` in place and returns true, where
+    /// the op can do that more cheaply than producing the gradient and
+    /// adding it (matmul writes its product into the sum). `sum` is a host
+    /// tensor of the input's shape that only autograd holds. The default
+    /// returns false and touches nothing.
+    fn add_input_grad(
+        &self,
+        _i: usize,
+        _inputs: &[Tensor],
+        _output: &Tensor,
+        _grad: &Tensor,
+        _sum: &Tensor,
+    ) -> Result<bool> {
+        Ok(false)
     }
 }
 
@@ -114,11 +143,21 @@ fn run_backward(root: &Tensor, seed: Tensor) -> Result<()> {
             sums.add_block(&node.inputs[0], &grad, axis, start)?;
             continue;
         }
-        let input_grads = node.op.backward(&node.inputs, t, &grad)?;
+        let mut wanted: Vec<bool> = node.inputs.iter().map(Tensor::requires_grad).collect();
+        for (i, input) in node.inputs.iter().enumerate() {
+            if wanted[i]
+                && sums.add_in_place(input, |sum| {
+                    node.op.add_input_grad(i, &node.inputs, t, &grad, sum)
+                })?
+            {
+                wanted[i] = false;
+            }
+        }
+        let input_grads = node.op.backward_wanted(&node.inputs, t, &grad, &wanted)?;
         debug_assert_eq!(input_grads.len(), node.inputs.len(), "{}", node.op.name());
-        for (input, g) in node.inputs.iter().zip(input_grads) {
+        for ((input, g), wanted) in node.inputs.iter().zip(input_grads).zip(wanted) {
             let Some(g) = g else { continue };
-            if !input.requires_grad() {
+            if !wanted {
                 continue;
             }
             let g = g.sum_to_shape(input.shape()).map_err(|e| {
@@ -149,6 +188,20 @@ impl GradSums {
         };
         self.0.insert(input.id(), total);
         Ok(())
+    }
+
+    /// Lets `add` (an op's `add_input_grad`) add into `input`'s sum in place,
+    /// when there is a sum only the walk holds; returns what `add` returned,
+    /// or false when there is no such sum.
+    fn add_in_place(
+        &mut self,
+        input: &Tensor,
+        add: impl FnOnce(&Tensor) -> Result<bool>,
+    ) -> Result<bool> {
+        match self.0.get(&input.id()) {
+            Some(sum) if owned_host_buffer(sum) => add(sum),
+            _ => Ok(false),
+        }
     }
 
     /// Adds `g` into the block of `input`'s sum that starts at `start` along

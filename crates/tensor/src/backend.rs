@@ -630,26 +630,23 @@ pub(crate) fn index_add(
 
 // ------------------------------------------------------------------- matmul
 
-/// Batched `op(A)·op(B)`; a batch stride of 0 reuses one matrix for every batch.
-#[allow(clippy::too_many_arguments)]
+/// Batched `op(A)·op(B)`; a batch stride of 0 reuses one matrix for every
+/// batch. Into a new buffer (returned), or added into `add_into` (a host
+/// buffer no operand shares), which then returns `None`.
 pub(crate) fn matmul(
     a: &Storage,
     b: &Storage,
-    batch: usize,
-    m: usize,
-    n: usize,
-    k: usize,
-    trans_a: bool,
-    trans_b: bool,
-    stride_a: usize,
-    stride_b: usize,
-) -> Result<Storage> {
+    [batch, m, n, k]: [usize; 4],
+    (trans_a, trans_b): (bool, bool),
+    (stride_a, stride_b): (usize, usize),
+    add_into: Option<&Storage>,
+) -> Result<Option<Storage>> {
     let lda = if trans_a { m } else { k };
     let ldb = if trans_b { k } else { n };
-    match (a, b) {
-        (Storage::Cpu(_), Storage::Cpu(_)) => {
+    match (a, b, add_into) {
+        (Storage::Cpu(_), Storage::Cpu(_), None) => {
             let (a, b) = (a.cpu_read(), b.cpu_read());
-            Ok(cpu_out(batch * m * n, |c| {
+            Ok(Some(cpu_out(batch * m * n, |c| {
                 cpu::sgemm_batched(
                     batch,
                     trans_a,
@@ -669,9 +666,33 @@ pub(crate) fn matmul(
                     n,
                     m * n,
                 )
-            }))
+            })))
         }
-        (Storage::Gpu(a), Storage::Gpu(b)) => gpu_out(batch * m * n, |c| {
+        (Storage::Cpu(_), Storage::Cpu(_), Some(dst @ Storage::Cpu(_))) => {
+            let (a, b) = (a.cpu_read(), b.cpu_read());
+            let mut c = dst.cpu_write();
+            cpu::sgemm_batched(
+                batch,
+                trans_a,
+                trans_b,
+                m,
+                n,
+                k,
+                1.0,
+                &a,
+                lda,
+                stride_a,
+                &b,
+                ldb,
+                stride_b,
+                1.0,
+                &mut c,
+                n,
+                m * n,
+            );
+            Ok(None)
+        }
+        (Storage::Gpu(a), Storage::Gpu(b), None) => Ok(Some(gpu_out(batch * m * n, |c| {
             gpu::sgemm_batched(
                 batch,
                 trans_a,
@@ -691,7 +712,11 @@ pub(crate) fn matmul(
                 n,
                 m * n,
             )
-        }),
+        })?)),
+        (_, _, Some(_)) => Err(Error::invalid(
+            "matmul",
+            "internal error: products add in place into host buffers only",
+        )),
         _ => Err(mixed("matmul")),
     }
 }
@@ -836,6 +861,50 @@ pub(crate) fn sgd_step(
 }
 
 // ------------------------------------------------------------ recurrent cells
+
+/// The fused additive attention score on the host. `None` for GPU storages:
+/// there is no fused shader yet, so the op composes the score on the GPU
+/// (ops/additive.rs).
+pub(crate) fn additive_score(
+    sizes: cpu::Additive,
+    q: &Storage,
+    k: &Storage,
+    v: &Storage,
+) -> Result<Option<Storage>> {
+    match (q, k, v) {
+        (Storage::Cpu(_), Storage::Cpu(_), Storage::Cpu(_)) => {
+            let (q, k, v) = (q.cpu_read(), k.cpu_read(), v.cpu_read());
+            let n = sizes.batch * sizes.tq * sizes.s;
+            Ok(Some(cpu_out(n, |e| {
+                cpu::additive_score(sizes, &q, &k, &v, e)
+            })))
+        }
+        (Storage::Gpu(_), Storage::Gpu(_), Storage::Gpu(_)) => Ok(None),
+        _ => Err(mixed("additive_score")),
+    }
+}
+
+/// Gradients of the fused additive score on the host: `(dq, dk, dv)`.
+pub(crate) fn additive_score_backward(
+    sizes: cpu::Additive,
+    q: &Storage,
+    k: &Storage,
+    v: &Storage,
+    g: &Storage,
+) -> Result<(Storage, Storage, Storage)> {
+    match (q, k, v, g) {
+        (Storage::Cpu(_), Storage::Cpu(_), Storage::Cpu(_), Storage::Cpu(_)) => {
+            let (q, k, v, g) = (q.cpu_read(), k.cpu_read(), v.cpu_read(), g.cpu_read());
+            let mut dq = host_pool::take(q.len());
+            let mut dk = host_pool::take(k.len());
+            let dv = cpu_out(v.len(), |dv| {
+                cpu::additive_score_backward(sizes, &q, &k, &v, &g, &mut dq, &mut dk, dv)
+            });
+            Ok((Storage::cpu(dq), Storage::cpu(dk), dv))
+        }
+        _ => Err(mixed("additive_score backward")),
+    }
+}
 
 /// The fused GRU cell on the host: `(h', workspace)`. `None` for GPU
 /// storages: there is no fused shader yet, so the op composes the cell

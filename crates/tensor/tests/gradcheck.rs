@@ -58,43 +58,84 @@ fn recurrent_cells() {
     cases::recurrent(&mut |name, f, inputs| ok(name, f, inputs));
 }
 
-/// The fused GRU cell gives the composed cell's values and gradients.
+/// Values and gradients of `f(inputs)`, weighted by fixed random weights
+/// so that every element's gradient differs.
+fn values_and_grads(
+    f: &dyn Fn(&[Tensor]) -> Result<Tensor>,
+    inputs: &[Tensor],
+) -> (Vec<f32>, Vec<Vec<f32>>) {
+    for t in inputs {
+        t.zero_grad();
+    }
+    let y = f(inputs).unwrap();
+    let w = common::param(y.dims(), -1.0, 1.0, 83).detach();
+    y.mul(&w).unwrap().sum_all().unwrap().backward().unwrap();
+    let grads = inputs.iter().map(|t| t.grad().unwrap().to_vec()).collect();
+    (y.to_vec(), grads)
+}
+
+/// A fused op gives its composed definition's values and gradients.
+fn fused_equals_composed(
+    what: &str,
+    fused: &dyn Fn(&[Tensor]) -> Result<Tensor>,
+    composed: &dyn Fn(&[Tensor]) -> Result<Tensor>,
+    inputs: &[Tensor],
+) {
+    let (y1, g1) = values_and_grads(fused, inputs);
+    let (y2, g2) = values_and_grads(composed, inputs);
+    let close = |a: &[f32], b: &[f32], part: &str| {
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            assert!(
+                (x - y).abs() <= 1e-5 + 1e-5 * y.abs(),
+                "{what} {part}[{i}]: fused {x} vs composed {y}"
+            );
+        }
+    };
+    close(&y1, &y2, "value");
+    for (i, (a, b)) in g1.iter().zip(&g2).enumerate() {
+        close(a, b, &format!("gradient of input {i}"));
+    }
+}
+
 #[test]
 fn gru_cell_fused_equals_composed() {
     let gi = common::param(&[7, 3 * 19], -2.0, 2.0, 80);
     let gh = common::param(&[7, 3 * 19], -2.0, 2.0, 81);
     let h = common::param(&[7, 19], -1.0, 1.0, 82);
-    let run = |fused: bool| {
-        for t in [&gi, &gh, &h] {
-            t.zero_grad();
-        }
-        let y = match fused {
-            true => Tensor::gru_cell(&gi, &gh, &h).unwrap(),
-            false => Tensor::gru_cell_composed(&gi, &gh, &h).unwrap(),
-        };
-        // A weighted sum, so every element's gradient differs.
-        let w = common::param(&[7, 19], -1.0, 1.0, 83).detach();
-        y.mul(&w).unwrap().sum_all().unwrap().backward().unwrap();
-        let grads: Vec<Vec<f32>> = [&gi, &gh, &h]
-            .iter()
-            .map(|t| t.grad().unwrap().to_vec())
-            .collect();
-        (y.to_vec(), grads)
-    };
-    let (y1, g1) = run(true);
-    let (y2, g2) = run(false);
-    let close = |a: &[f32], b: &[f32], what: &str| {
-        for (i, (x, y)) in a.iter().zip(b).enumerate() {
-            assert!(
-                (x - y).abs() <= 1e-5 + 1e-5 * y.abs(),
-                "{what}[{i}]: fused {x} vs composed {y}"
-            );
-        }
-    };
-    close(&y1, &y2, "h'");
-    for (i, (a, b)) in g1.iter().zip(&g2).enumerate() {
-        close(a, b, ["d gi", "d gh", "d h"][i]);
-    }
+    fused_equals_composed(
+        "gru_cell",
+        &|x| Tensor::gru_cell(&x[0], &x[1], &x[2]),
+        &|x| Tensor::gru_cell_composed(&x[0], &x[1], &x[2]),
+        &[gi, gh, h],
+    );
+}
+
+/// At a size where the kernels vectorise and split the batch (A = 37, not
+/// a multiple of any vector width).
+#[test]
+fn additive_score_fused_equals_composed() {
+    let q = common::param(&[9, 2, 37], -2.0, 2.0, 84);
+    let k = common::param(&[9, 11, 37], -2.0, 2.0, 85);
+    let v = common::param(&[1, 37], -1.0, 1.0, 86);
+    fused_equals_composed(
+        "additive_score",
+        &|x| Tensor::additive_score(&x[0], &x[1], &x[2]),
+        &|x| Tensor::additive_score_composed(&x[0], &x[1], &x[2]),
+        &[q, k, v],
+    );
+}
+
+/// Malformed shapes are refused with the shapes in the message.
+#[test]
+fn additive_score_names_bad_shapes() {
+    let q = common::param(&[2, 1, 4], -1.0, 1.0, 87);
+    let k = common::param(&[2, 3, 5], -1.0, 1.0, 88);
+    let v = common::param(&[4], -1.0, 1.0, 89);
+    let err = Tensor::additive_score(&q, &k, &v).unwrap_err().to_string();
+    assert!(
+        err.contains("[2, 1, 4]") && err.contains("[2, 3, 5]"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -281,3 +281,61 @@ pub fn gru_cell_backward(
         }
     }
 }
+
+/// Bahdanau's additive score `e[b,t,s] = Σ_a v[a] tanh(q[b,t,a] + k[b,s,a])`,
+/// in f64.
+pub fn additive_score(sz: crate::Additive, q: &[f32], k: &[f32], v: &[f32], e: &mut [f32]) {
+    let crate::Additive { batch, tq, s, a } = sz;
+    for b in 0..batch {
+        for t in 0..tq {
+            for si in 0..s {
+                let mut acc = 0.0f64;
+                for j in 0..a {
+                    let pre = q[(b * tq + t) * a + j] as f64 + k[(b * s + si) * a + j] as f64;
+                    acc += v[j] as f64 * pre.tanh();
+                }
+                e[(b * tq + t) * s + si] = acc as f32;
+            }
+        }
+    }
+}
+
+/// Gradients of the additive score from `g = ∂L/∂e`, in f64:
+/// `∂q[b,t] = Σ_s d`, `∂k[b,s] = Σ_t d`, `∂v = Σ g u`, with `u = tanh(q_t + k_s)`
+/// and `d = g v (1 − u²)`.
+#[allow(clippy::too_many_arguments)]
+pub fn additive_score_backward(
+    sz: crate::Additive,
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    g: &[f32],
+    dq: &mut [f32],
+    dk: &mut [f32],
+    dv: &mut [f32],
+) {
+    let crate::Additive { batch, tq, s, a } = sz;
+    let mut sq = vec![0.0f64; dq.len()];
+    let mut sk = vec![0.0f64; dk.len()];
+    let mut sv = vec![0.0f64; a];
+    for b in 0..batch {
+        for t in 0..tq {
+            for si in 0..s {
+                let gts = g[(b * tq + t) * s + si] as f64;
+                for j in 0..a {
+                    let (iq, ik) = ((b * tq + t) * a + j, (b * s + si) * a + j);
+                    let u = (q[iq] as f64 + k[ik] as f64).tanh();
+                    let d = gts * v[j] as f64 * (1.0 - u * u);
+                    sq[iq] += d;
+                    sk[ik] += d;
+                    sv[j] += gts * u;
+                }
+            }
+        }
+    }
+    let out =
+        |dst: &mut [f32], src: &[f64]| dst.iter_mut().zip(src).for_each(|(d, s)| *d = *s as f32);
+    out(dq, &sq);
+    out(dk, &sk);
+    out(dv, &sv);
+}

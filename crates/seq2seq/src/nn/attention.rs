@@ -234,13 +234,15 @@ impl Attention {
     }
 }
 
-/// vᵀ tanh(a_t + b_s) for every pair (t, s): `a` `[B, Tq, A]`, `b` `[B, S, A]`.
+/// vᵀ tanh(a_t + b_s) for every pair (t, s): `a` `[B, Tq, A]`, `b` `[B, S, A]`,
+/// `v` a `Linear(A → 1)`. One fused op on the host (tensor's
+/// `additive_score`: no `[B, Tq, S, A]` tensor is stored).
 fn additive(a: &Tensor, b: &Tensor, v: &Linear) -> Result<Tensor> {
-    // tanh(a_t + b_s)
-    let e = a.unsqueeze(2)?.add(&b.unsqueeze(1)?)?.tanh()?; // [B, Tq, S, A]
-
-    // vᵀ tanh(a_t + b_s)
-    v.forward(&e)?.squeeze(-1) // [B, Tq, S]
+    let e = Tensor::additive_score(a, b, &v.weight)?; // [B, Tq, S]
+    match &v.bias {
+        Some(bias) => e.add(bias), // the layers here have none (see above)
+        None => Ok(e),
+    }
 }
 
 impl Module for Attention {

@@ -8,11 +8,47 @@
 
 use crate::autograd::BackwardOp;
 use crate::backend;
-use crate::{Error, Result, Tensor};
+use crate::{Device, Error, Result, Tensor};
 
 struct MatMul {
     trans_a: bool,
     trans_b: bool,
+}
+
+impl MatMul {
+    /// The product giving input `i`'s gradient, as `op(x)·op(y)` operands
+    /// `(x, y, trans_x, trans_y)`. With C = op(A)·op(B) and G = dL/dC:
+    ///   dL/d op(A) = G·op(B)ᵀ,   dL/d op(B) = op(A)ᵀ·G,
+    /// and a transposed operand's gradient is transposed back — each case is
+    /// again one matmul with transpose flags. A shared (2-D) operand gets a
+    /// batched gradient that autograd sums over the batch, except a Linear
+    /// layer's weight (below), whose batch sum happens inside one GEMM.
+    fn grad_product(
+        &self,
+        i: usize,
+        inputs: &[Tensor],
+        g: &Tensor,
+    ) -> Result<(Tensor, Tensor, bool, bool)> {
+        let (a, b) = (&inputs[0], &inputs[1]);
+        let (ta, tb) = (self.trans_a, self.trans_b);
+        Ok(match i {
+            0 if ta => (b.clone(), g.clone(), tb, true),
+            0 => (g.clone(), b.clone(), false, !tb),
+            _ if b.rank() == 2 && a.rank() > 2 && !ta => {
+                // Shared weight (a Linear layer on [B, T, in]): fold the batch
+                // into the rows.
+                let last = |t: &Tensor| t.dims()[t.rank() - 1];
+                let a2 = a.reshape([a.numel() / last(a), last(a)])?;
+                let g2 = g.reshape([g.numel() / last(g), last(g)])?;
+                match tb {
+                    true => (g2, a2, true, false),
+                    false => (a2, g2, true, false),
+                }
+            }
+            _ if tb => (g.clone(), a.clone(), true, ta),
+            _ => (a.clone(), g.clone(), !ta, false),
+        })
+    }
 }
 
 impl BackwardOp for MatMul {
@@ -20,48 +56,60 @@ impl BackwardOp for MatMul {
         "matmul"
     }
 
-    /// With C = op(A)·op(B) and G = dL/dC:
-    ///   dL/d op(A) = G·op(B)ᵀ,   dL/d op(B) = op(A)ᵀ·G,
-    /// and a transposed operand's gradient is transposed back — each case is
-    /// again one matmul with transpose flags. A shared (2-D) operand gets a
-    /// batched gradient that autograd sums over the batch.
-    fn backward(&self, inputs: &[Tensor], _: &Tensor, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
-        let (a, b) = (&inputs[0], &inputs[1]);
-        let (ta, tb) = (self.trans_a, self.trans_b);
-        let ga = if ta {
-            b.matmul_t(g, tb, true)?
-        } else {
-            g.matmul_t(b, false, !tb)?
-        };
-        let gb = if b.rank() == 2 && a.rank() > 2 && !ta {
-            // Shared weight (a Linear layer on [B, T, in]): fold the batch into
-            // the rows so the sum over the batch happens inside one GEMM.
-            let a2 = a.reshape([a.numel() / a.dims()[a.rank() - 1], a.dims()[a.rank() - 1]])?;
-            let g2 = g.reshape([g.numel() / g.dims()[g.rank() - 1], g.dims()[g.rank() - 1]])?;
-            if tb {
-                g2.matmul_t(&a2, true, false)?
-            } else {
-                a2.matmul_t(&g2, true, false)?
-            }
-        } else if tb {
-            g.matmul_t(a, true, ta)?
-        } else {
-            a.matmul_t(g, !ta, false)?
-        };
-        Ok(vec![Some(ga), Some(gb)])
+    fn backward(&self, inputs: &[Tensor], out: &Tensor, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        self.backward_wanted(inputs, out, g, &[true, true])
+    }
+
+    /// Only the wanted gradients' products run (data fed to a first layer
+    /// needs no gradient, and autograd may have added one into its sum).
+    fn backward_wanted(
+        &self,
+        inputs: &[Tensor],
+        _: &Tensor,
+        g: &Tensor,
+        wanted: &[bool],
+    ) -> Result<Vec<Option<Tensor>>> {
+        (0..2)
+            .map(|i| match wanted[i] {
+                true => {
+                    let (x, y, tx, ty) = self.grad_product(i, inputs, g)?;
+                    x.matmul_t(&y, tx, ty).map(Some)
+                }
+                false => Ok(None),
+            })
+            .collect()
+    }
+
+    /// The gradient product with `beta = 1`, written straight into the sum:
+    /// a weight used at every step of a recurrence gets one product per step
+    /// added into one buffer, instead of a fresh buffer and an add each time.
+    fn add_input_grad(
+        &self,
+        i: usize,
+        inputs: &[Tensor],
+        _: &Tensor,
+        g: &Tensor,
+        sum: &Tensor,
+    ) -> Result<bool> {
+        let (x, y, tx, ty) = self.grad_product(i, inputs, g)?;
+        x.matmul_add_into(&y, tx, ty, sum)
     }
 }
 
-impl Tensor {
-    /// `self · other`.
-    pub fn matmul(&self, other: &Tensor) -> Result<Tensor> {
-        self.matmul_t(other, false, false)
-    }
+/// How a product `op(A)·op(B)` maps onto one (batched) GEMM.
+struct Plan {
+    out_dims: Vec<usize>,
+    batch: usize,
+    m: usize,
+    n: usize,
+    k: usize,
+    trans_a: bool,
+    stride_a: usize,
+    stride_b: usize,
+}
 
-    /// `op(self) · op(other)`, each `op` a transpose of the last two dimensions when its flag is set.
-    pub fn matmul_t(&self, other: &Tensor, trans_a: bool, trans_b: bool) -> Result<Tensor> {
-        backend::check_same_device("matmul", self, other)?;
-        let (a, b) = (self, other);
+impl Plan {
+    fn new(a: &Tensor, b: &Tensor, trans_a: bool, trans_b: bool) -> Result<Plan> {
         if a.rank() < 2 || b.rank() < 2 {
             return Err(Error::shapes_because(
                 "matmul",
@@ -105,43 +153,86 @@ impl Tensor {
             }
         };
         let batch: usize = batch_dims.iter().product();
-        let mut out_dims = batch_dims.clone();
+        let mut out_dims = batch_dims;
         out_dims.extend([m, n]);
-        let storage = if batch_b.is_empty() && !trans_a {
+        Ok(if batch_b.is_empty() && !trans_a {
             // A stack of row blocks times one matrix is a single taller GEMM.
-            backend::matmul(
-                a.storage(),
-                b.storage(),
-                1,
-                batch * m,
+            Plan {
+                out_dims,
+                batch: 1,
+                m: batch * m,
                 n,
                 k,
-                false,
-                trans_b,
-                0,
-                0,
-            )?
+                trans_a,
+                stride_a: 0,
+                stride_b: 0,
+            }
         } else {
-            let stride_a = if batch_a.is_empty() { 0 } else { m * k };
-            let stride_b = if batch_b.is_empty() { 0 } else { k * n };
-            backend::matmul(
-                a.storage(),
-                b.storage(),
+            Plan {
+                out_dims,
                 batch,
                 m,
                 n,
                 k,
                 trans_a,
-                trans_b,
-                stride_a,
-                stride_b,
-            )?
-        };
+                stride_a: if batch_a.is_empty() { 0 } else { m * k },
+                stride_b: if batch_b.is_empty() { 0 } else { k * n },
+            }
+        })
+    }
+}
+
+impl Tensor {
+    /// `self · other`.
+    pub fn matmul(&self, other: &Tensor) -> Result<Tensor> {
+        self.matmul_t(other, false, false)
+    }
+
+    /// `op(self) · op(other)`, each `op` a transpose of the last two dimensions when its flag is set.
+    pub fn matmul_t(&self, other: &Tensor, trans_a: bool, trans_b: bool) -> Result<Tensor> {
+        backend::check_same_device("matmul", self, other)?;
+        let p = Plan::new(self, other, trans_a, trans_b)?;
+        let storage = backend::matmul(
+            self.storage(),
+            other.storage(),
+            [p.batch, p.m, p.n, p.k],
+            (p.trans_a, trans_b),
+            (p.stride_a, p.stride_b),
+            None,
+        )?
+        .expect("a product without a destination returns its output");
         Ok(Tensor::from_op(
             storage,
-            out_dims,
+            p.out_dims,
             MatMul { trans_a, trans_b },
-            vec![a.clone(), b.clone()],
+            vec![self.clone(), other.clone()],
         ))
+    }
+
+    /// `dst += op(self) · op(other)` in place, for a host `dst` of exactly the
+    /// product's shape that no other tensor shares (autograd's running
+    /// gradient sums); records nothing. `Ok(false)`, touching nothing, when
+    /// `dst` is not such a tensor.
+    pub(crate) fn matmul_add_into(
+        &self,
+        other: &Tensor,
+        trans_a: bool,
+        trans_b: bool,
+        dst: &Tensor,
+    ) -> Result<bool> {
+        let p = Plan::new(self, other, trans_a, trans_b)?;
+        let on_host = [self, other, dst].iter().all(|t| t.device() == Device::Cpu);
+        if !on_host || dst.dims() != p.out_dims.as_slice() {
+            return Ok(false);
+        }
+        backend::matmul(
+            self.storage(),
+            other.storage(),
+            [p.batch, p.m, p.n, p.k],
+            (p.trans_a, trans_b),
+            (p.stride_a, p.stride_b),
+            Some(dst.storage()),
+        )?;
+        Ok(true)
     }
 }

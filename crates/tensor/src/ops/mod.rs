@@ -1,6 +1,7 @@
 //! Differentiable ops, one file per family; each holds the forward dispatch
 //! and, next to it, the backward rule written in tensor ops.
 
+pub(crate) mod additive;
 pub(crate) mod attention;
 pub(crate) mod binary;
 pub(crate) mod index;

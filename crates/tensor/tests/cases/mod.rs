@@ -87,6 +87,24 @@ pub fn matmul(run: Run) {
                 &move |x| x[0].matmul_t(&x[1], ta, tb),
                 vec![a.clone(), bb.clone()],
             );
+            // Each operand used by three products, as a weight is at every
+            // step of a recurrence: the later gradients are added straight
+            // into the running sum (autograd's in-place path), where shapes
+            // allow it.
+            let thrice = move |x: &[Tensor]| -> Result<Tensor> {
+                let p1 = x[0].matmul_t(&x[1], ta, tb)?;
+                let p2 = x[0].tanh()?.matmul_t(&x[1], ta, tb)?;
+                let p3 = x[0].matmul_t(&x[1].square()?, ta, tb)?;
+                p1.add(&p2.mul_scalar(2.0)?)?.mul(&p3)
+            };
+            for (name, inputs) in [
+                ("used thrice", vec![a.clone(), b.clone()]),
+                ("batched, used thrice", vec![ab.clone(), bb.clone()]),
+                ("batched x shared, used thrice", vec![ab.clone(), b.clone()]),
+                ("shared x batched, used thrice", vec![a.clone(), bb.clone()]),
+            ] {
+                run(name, &thrice, inputs);
+            }
         }
     }
     let a = param(&[2, 3, 2, 4], -1.0, 1.0, 34);
@@ -296,4 +314,20 @@ pub fn recurrent(run: Run) {
         &|x| Tensor::gru_cell_composed(&x[0], &x[1], &x[2]),
         vec![gi, gh, h],
     );
+    // Bahdanau's additive score: B = 2, Tq = 3, S = 4, A = 5; v as a
+    // vector and as the [1, A] weight of a Linear(A → 1).
+    let q = param(&[2, 3, 5], -1.0, 1.0, 73);
+    let k = param(&[2, 4, 5], -1.0, 1.0, 74);
+    for v in [param(&[5], -1.0, 1.0, 75), param(&[1, 5], -1.0, 1.0, 76)] {
+        run(
+            "additive_score fused",
+            &|x| Tensor::additive_score(&x[0], &x[1], &x[2]),
+            vec![q.clone(), k.clone(), v.clone()],
+        );
+        run(
+            "additive_score composed",
+            &|x| Tensor::additive_score_composed(&x[0], &x[1], &x[2]),
+            vec![q.clone(), k.clone(), v],
+        );
+    }
 }
