@@ -114,8 +114,69 @@ fn gemm_tol(cs: &Case) -> Vec<f32> {
     t.iter().map(|v| v * f + 1e-30).collect()
 }
 
+/// `alpha op(A) op(B) + bias` by the reference (C overwritten), with its
+/// error bound.
+fn bias_reference(cs: &Case, bias: &[f32]) -> (Vec<f32>, Vec<f32>) {
+    let zeroed = Case {
+        beta: 0.0,
+        c: vec![0.0; cs.c.len()],
+        ..cs.clone()
+    };
+    let mut want = cs.c.clone(); // the padding columns keep their values
+    r::sgemm(
+        cs.ta, cs.tb, cs.m, cs.n, cs.k, cs.alpha, &cs.a, cs.lda, &cs.b, cs.ldb, 0.0, &mut want,
+        cs.ldc,
+    );
+    let mut tol = gemm_tol(&zeroed);
+    for i in 0..cs.m {
+        for j in 0..cs.n {
+            want[i * cs.ldc + j] += bias[j];
+            tol[i * cs.ldc + j] += 2.0 * f32::EPSILON * bias[j].abs();
+        }
+    }
+    (want, tol)
+}
+
+/// `sgemm_bias` with C poisoned (it must not be read) outside the padding.
+fn run_bias(cs: &Case, bias: &[f32]) -> Vec<f32> {
+    let mut got = cs.c.clone();
+    let rows = if cs.n == 0 { 0 } else { cs.m };
+    for i in 0..rows {
+        got[i * cs.ldc..i * cs.ldc + cs.n].fill(f32::NAN);
+    }
+    k::sgemm_bias(
+        cs.ta, cs.tb, cs.m, cs.n, cs.k, cs.alpha, &cs.a, cs.lda, &cs.b, cs.ldb, bias, &mut got,
+        cs.ldc,
+    );
+    for i in 0..rows {
+        let row_end = cs.ldc.min(cs.c.len() - i * cs.ldc);
+        for j in cs.n..row_end {
+            assert_eq!(
+                got[i * cs.ldc + j].to_bits(),
+                cs.c[i * cs.ldc + j].to_bits(),
+                "padding of C was written"
+            );
+        }
+    }
+    got
+}
+
 proptest! {
     #![proptest_config(config())]
+
+    /// The bias of a Linear layer, added in the write-back of C: every
+    /// shape, transpose, ISA and both paths (unpacked small products and
+    /// the packed micro-kernels).
+    #[test]
+    fn sgemm_bias_matches_reference(cs in case(1), seed in any::<u64>()) {
+        let bias = det_floats(cs.n, seed, -2.0, 2.0);
+        let (want, tol) = bias_reference(&cs, &bias);
+        each_isa_and_path(|isa| {
+            let got = run_bias(&cs, &bias);
+            let what = format!("sgemm_bias ta={} tb={} m={} n={} k={} alpha={}", cs.ta, cs.tb, cs.m, cs.n, cs.k, cs.alpha);
+            assert_within(&what, isa, &got, &want, &tol);
+        });
+    }
 
     #[test]
     fn sgemm_matches_reference(cs in case(1)) {
@@ -487,6 +548,46 @@ fn sgemm_batched_broadcast_large() {
                 m * n,
             );
             assert_close("batched broadcast", isa, &got, &want, 1e-4, 1e-4);
+        });
+    }
+}
+
+/// Large enough to be split across 2 threads, by rows and by columns, and
+/// deeper than one slice of k (the bias must be added once, with the first
+/// slice, and at each thread's own columns).
+#[test]
+fn sgemm_bias_across_threads_and_slices_of_k() {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    for (ta, tb, m, n, kk) in [
+        (false, true, 300, 700, 600),
+        (true, false, 700, 300, 600),
+        (false, false, 5, 999, 520),
+    ] {
+        let (ar, ac) = if ta { (kk, m) } else { (m, kk) };
+        let (br, bc) = if tb { (n, kk) } else { (kk, n) };
+        let cs = Case {
+            ta,
+            tb,
+            m,
+            n,
+            k: kk,
+            lda: ac,
+            ldb: bc,
+            ldc: n + 3,
+            alpha: 0.7,
+            beta: 0.0,
+            a: det_floats(ar * ac, 31, -1.0, 1.0),
+            b: det_floats(br * bc, 32, -1.0, 1.0),
+            c: det_floats(m * (n + 3), 33, -1.0, 1.0),
+        };
+        let bias = det_floats(n, 34, -2.0, 2.0);
+        let (want, tol) = bias_reference(&cs, &bias);
+        each_isa(|isa| {
+            let got = pool.install(|| run_bias(&cs, &bias));
+            assert_within(&format!("sgemm_bias {m}x{n}x{kk}"), isa, &got, &want, &tol);
         });
     }
 }

@@ -721,6 +721,29 @@ pub(crate) fn matmul(
     }
 }
 
+/// `x Wᵀ + b` on the host as one GEMM whose write-back adds the bias (`x`
+/// `[rows, in]`, `W` `[out, in]`, `b` `[out]`). `None` for GPU storages:
+/// there the op is a product and an add (ops/matmul.rs).
+pub(crate) fn linear(
+    x: &Storage,
+    w: &Storage,
+    b: &Storage,
+    [rows, out_f, in_f]: [usize; 3],
+) -> Result<Option<Storage>> {
+    match (x, w, b) {
+        (Storage::Cpu(_), Storage::Cpu(_), Storage::Cpu(_)) => {
+            let (x, w, b) = (x.cpu_read(), w.cpu_read(), b.cpu_read());
+            Ok(Some(cpu_out(rows * out_f, |c| {
+                cpu::sgemm_bias(
+                    false, true, rows, out_f, in_f, 1.0, &x, in_f, &w, in_f, &b, c, out_f,
+                )
+            })))
+        }
+        (Storage::Gpu(_), Storage::Gpu(_), Storage::Gpu(_)) => Ok(None),
+        _ => Err(mixed("linear")),
+    }
+}
+
 // ------------------------------------------------------------------- random
 
 pub(crate) fn uniform(

@@ -362,12 +362,14 @@ impl Drop for Buffers {
     }
 }
 
-/// The whole blocked product for one block of C (`m x n`, starting at `c`).
+/// The whole blocked product for one block of C (`m x n`, starting at `c`),
+/// plus `bias` (`n` floats, or null) on every row.
 ///
 /// # Safety
 /// `c` must be valid for writes to `m` rows of `n` floats with row stride
 /// `ldc`, and no other thread may touch those elements meanwhile; `a` and `b`
-/// must cover `op(A)` (`m x k`) and `op(B)` (`k x n`); `k > 0`.
+/// must cover `op(A)` (`m x k`) and `op(B)` (`k x n`); `k > 0`; a non-null
+/// `bias` must hold `n` floats.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 unsafe fn serial<C: Config, const MR: usize, const NV: usize>(
@@ -380,6 +382,7 @@ unsafe fn serial<C: Config, const MR: usize, const NV: usize>(
     beta: f32,
     c: *mut f32,
     ldc: usize,
+    bias: *const f32,
 ) {
     const {
         assert!(C::MR == MR && C::NR == NV * <C::S as Lanes>::L);
@@ -418,6 +421,11 @@ unsafe fn serial<C: Config, const MR: usize, const NV: usize>(
                                 cols,
                                 alpha,
                                 beta,
+                                // Added once, with the first slice of k.
+                                bias: match bias.is_null() || pc > 0 {
+                                    true => std::ptr::null(),
+                                    false => bias.add(jc + jr),
+                                },
                             };
                             let ap = apack.as_ptr().add(ir / MR * slen);
                             let rows = MR.min(mc - ir);
@@ -448,22 +456,24 @@ pub(super) struct Job<'a> {
     pub beta: f32,
     pub c: *mut f32,
     pub ldc: usize,
+    /// `n` floats added to every row of C, or null.
+    pub bias: *const f32,
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
 unsafe fn run_avx512(j: Job) {
-    serial::<Avx512Cfg, 12, 2>(j.m, j.n, j.k, j.alpha, j.a, j.b, j.beta, j.c, j.ldc)
+    serial::<Avx512Cfg, 12, 2>(j.m, j.n, j.k, j.alpha, j.a, j.b, j.beta, j.c, j.ldc, j.bias)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn run_avx2(j: Job) {
-    serial::<Avx2Cfg, 6, 2>(j.m, j.n, j.k, j.alpha, j.a, j.b, j.beta, j.c, j.ldc)
+    serial::<Avx2Cfg, 6, 2>(j.m, j.n, j.k, j.alpha, j.a, j.b, j.beta, j.c, j.ldc, j.bias)
 }
 
 unsafe fn run_portable(j: Job) {
-    serial::<PortableCfg, 4, 1>(j.m, j.n, j.k, j.alpha, j.a, j.b, j.beta, j.c, j.ldc)
+    serial::<PortableCfg, 4, 1>(j.m, j.n, j.k, j.alpha, j.a, j.b, j.beta, j.c, j.ldc, j.bias)
 }
 
 /// Run one block product with the kernels of `isa`.

@@ -300,7 +300,9 @@ unsafe fn step<S: Lanes, const R: usize, const V: usize>(
 }
 
 /// Where a micro-tile writes: `rows x cols` of C starting at `c` (row stride
-/// `ldc`), as `C = alpha * acc + beta * C` (`beta == 0`: C is not read).
+/// `ldc`), as `C = alpha * acc + beta * C + bias` (`beta == 0`: C is not
+/// read; a null `bias`: none, else the tile's first column's entry of a
+/// row vector added to every row).
 #[derive(Clone, Copy)]
 pub(super) struct Out {
     pub c: *mut f32,
@@ -308,6 +310,7 @@ pub(super) struct Out {
     pub cols: usize,
     pub alpha: f32,
     pub beta: f32,
+    pub bias: *const f32,
 }
 
 /// One `R x (V * L)` tile: `kc` rank-1 updates from the packed slivers `a`
@@ -360,7 +363,8 @@ pub(super) unsafe fn tile<S: Lanes, const R: usize, const V: usize>(
     write_rows!(0 1 2 3 4 5 6 7 8 9 10 11);
 }
 
-/// `C[row] = alpha * acc + beta * C[row]` for the first `out.cols` columns.
+/// `C[row] = alpha * acc + beta * C[row] (+ bias)` for the first `out.cols`
+/// columns.
 #[inline(always)]
 unsafe fn write_row<S: Lanes, const V: usize>(row: [S::V; V], p: *mut f32, out: Out) {
     let va = S::splat(out.alpha);
@@ -374,6 +378,11 @@ unsafe fn write_row<S: Lanes, const V: usize>(row: [S::V; V], p: *mut f32, out: 
             S::mul(x, va)
         } else {
             S::fma(S::load_n(p.add(lo), n), S::splat(out.beta), S::mul(x, va))
+        };
+        let y = if out.bias.is_null() {
+            y
+        } else {
+            S::fma(S::load_n(out.bias.add(lo), n), S::splat(1.0), y)
         };
         S::store_n(p.add(lo), y, n);
     }

@@ -142,7 +142,75 @@ pub fn sgemm(
     let a = View::new(a, lda, trans_a);
     let b = View::new(b, ldb, trans_b);
     let small_ok = !PACKED_ONLY.with(Cell::get);
-    gemm_parallel(isa(), m, n, k, alpha, a, b, beta, c, ldc, true, small_ok);
+    gemm_parallel(
+        isa(),
+        m,
+        n,
+        k,
+        alpha,
+        a,
+        b,
+        beta,
+        c,
+        ldc,
+        None,
+        true,
+        small_ok,
+    );
+}
+
+/// `C = alpha * op(A) * op(B) + bias`, with `bias` (`n` floats) added to
+/// every row of C in the micro-kernel's write-back (a Linear layer's
+/// `x Wᵀ + b` without a second pass over C). Arguments as [`sgemm`];
+/// C is overwritten without being read.
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm_bias(
+    trans_a: bool,
+    trans_b: bool,
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f32,
+    a: &[f32],
+    lda: usize,
+    b: &[f32],
+    ldb: usize,
+    bias: &[f32],
+    c: &mut [f32],
+    ldc: usize,
+) {
+    assert_eq!(
+        bias.len(),
+        n,
+        "sgemm_bias: bias has {} floats, n = {n}",
+        bias.len()
+    );
+    let (ar, ac) = if trans_a { (k, m) } else { (m, k) };
+    let (br, bc) = if trans_b { (n, k) } else { (k, n) };
+    assert!(ar <= 1 || lda >= ac, "sgemm_bias: lda {lda} < {ac}");
+    assert!(br <= 1 || ldb >= bc, "sgemm_bias: ldb {ldb} < {bc}");
+    assert!(m <= 1 || ldc >= n, "sgemm_bias: ldc {ldc} < {n}");
+    assert!(a.len() >= span(ar, ac, lda), "sgemm_bias: A too short");
+    assert!(b.len() >= span(br, bc, ldb), "sgemm_bias: B too short");
+    assert!(c.len() >= span(m, n, ldc), "sgemm_bias: C too short");
+    let a = View::new(a, lda, trans_a);
+    let b = View::new(b, ldb, trans_b);
+    let small_ok = !PACKED_ONLY.with(Cell::get);
+    gemm_parallel(
+        isa(),
+        m,
+        n,
+        k,
+        alpha,
+        a,
+        b,
+        0.0,
+        c,
+        ldc,
+        Some(bias),
+        true,
+        small_ok,
+    );
 }
 
 /// Strided batches: matrix `i` of A starts at `i * stride_a` (likewise B, C);
@@ -190,7 +258,9 @@ pub fn sgemm_batched(
         assert!(b.len() >= span(br, bc, ldb), "sgemm_batched: B too short");
         let a = View::new(a, lda, trans_a);
         let b = View::new(b, ldb, trans_b);
-        gemm_parallel(isa, m, n, k, alpha, a, b, beta, c, ldc, allow_par, small_ok);
+        gemm_parallel(
+            isa, m, n, k, alpha, a, b, beta, c, ldc, None, allow_par, small_ok,
+        );
     };
     let per = m * n * k.max(1);
     if batch > 1 && per < PAR_FMAS && per * batch >= PAR_FMAS && rayon::current_num_threads() > 1 {
@@ -223,6 +293,7 @@ impl CPtr {
 
 /// Split a product across threads when it is large, then run the serial
 /// blocked algorithm on each block; small products skip packing (small.rs).
+/// `bias` (`n` floats) is added to every row of C.
 #[allow(clippy::too_many_arguments)]
 fn gemm_parallel(
     isa: Isa,
@@ -235,6 +306,7 @@ fn gemm_parallel(
     beta: f32,
     c: &mut [f32],
     ldc: usize,
+    bias: Option<&[f32]>,
     allow_par: bool,
     small_ok: bool,
 ) {
@@ -243,11 +315,11 @@ fn gemm_parallel(
     }
     let c = &mut c[..span(m, n, ldc)];
     if k == 0 || alpha == 0.0 {
-        scale_c(m, n, beta, c, ldc);
+        scale_c(m, n, beta, c, ldc, bias);
         return;
     }
     if small_ok && m * n * k <= SMALL_FMAS {
-        small(isa, m, n, k, alpha, a, b, beta, c, ldc);
+        small(isa, m, n, k, alpha, a, b, beta, c, ldc, bias);
         return;
     }
     let job = Job {
@@ -260,6 +332,7 @@ fn gemm_parallel(
         beta,
         c: c.as_mut_ptr(),
         ldc,
+        bias: bias.map_or(std::ptr::null(), <[f32]>::as_ptr),
     };
     let threads = rayon::current_num_threads();
     let (mr, nr) = tile_shape(isa);
@@ -275,6 +348,8 @@ fn gemm_parallel(
     crate::par::keep_warm();
     let part = len.div_ceil(tasks).next_multiple_of(unit);
     let cp = CPtr(job.c);
+    // The bias entries of columns `j..` (a raw pointer cannot cross threads).
+    let bias_from = |j: usize| bias.map_or(std::ptr::null(), |b| b[j..].as_ptr());
     (0..len.div_ceil(part)).into_par_iter().for_each(|t| {
         let lo = t * part;
         let w = part.min(len - lo);
@@ -284,6 +359,7 @@ fn gemm_parallel(
                 a: a.at(lo, 0),
                 // SAFETY: row `lo` lies inside C's span.
                 c: unsafe { cp.get().add(lo * ldc) },
+                bias: bias_from(0),
                 ..job
             }
         } else {
@@ -292,6 +368,7 @@ fn gemm_parallel(
                 b: b.at(0, lo),
                 // SAFETY: column `lo < n` lies inside C's span.
                 c: unsafe { cp.get().add(lo) },
+                bias: bias_from(lo),
                 ..job
             }
         };
@@ -301,14 +378,17 @@ fn gemm_parallel(
     });
 }
 
-/// `beta * C` alone (k == 0 or alpha == 0): A and B are not read.
-fn scale_c(m: usize, n: usize, beta: f32, c: &mut [f32], ldc: usize) {
+/// `beta * C (+ bias)` alone (k == 0 or alpha == 0): A and B are not read.
+fn scale_c(m: usize, n: usize, beta: f32, c: &mut [f32], ldc: usize, bias: Option<&[f32]>) {
     for i in 0..m {
         let row = &mut c[i * ldc..i * ldc + n];
         if beta == 0.0 {
             row.fill(0.0);
         } else if beta != 1.0 {
             row.iter_mut().for_each(|x| *x *= beta);
+        }
+        if let Some(bias) = bias {
+            row.iter_mut().zip(bias).for_each(|(x, b)| *x += b);
         }
     }
 }

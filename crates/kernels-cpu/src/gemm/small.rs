@@ -38,8 +38,9 @@ pub(super) fn small(
     beta: f32,
     c: &mut [f32],
     ldc: usize,
+    bias: Option<&[f32]>,
 ) {
-    dispatch!(isa, s => rows(s, m, n, k, alpha, a, b, beta, c, ldc))
+    dispatch!(isa, s => rows(s, m, n, k, alpha, a, b, beta, c, ldc, bias))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -55,12 +56,14 @@ fn rows<S: Simd>(
     beta: f32,
     c: &mut [f32],
     ldc: usize,
+    bias: Option<&[f32]>,
 ) {
     let out = Dst {
         c,
         ldc,
         alpha,
         beta,
+        bias,
     };
     if b.cs == 1 {
         axpy_rows(s, m, n, k, a, b, out);
@@ -69,15 +72,16 @@ fn rows<S: Simd>(
     }
 }
 
-/// Where a block of results goes: `C = alpha * acc + beta * C`.
+/// Where a block of results goes: `C = alpha * acc + beta * C (+ bias)`.
 struct Dst<'c> {
     c: &'c mut [f32],
     ldc: usize,
     alpha: f32,
     beta: f32,
+    bias: Option<&'c [f32]>,
 }
 
-impl Dst<'_> {
+impl<'c> Dst<'c> {
     /// Write `acc` (lanes `0..n` of it) to row `i`, columns `j..j + n`.
     #[inline(always)]
     fn put<S: Simd>(&mut self, s: S, i: usize, j: usize, n: usize, acc: S::V) {
@@ -87,6 +91,10 @@ impl Dst<'_> {
             v // C is not read
         } else {
             s.mul_add(s.load_n(row, n, 0.0), s.splat(self.beta), v)
+        };
+        let v = match self.bias {
+            Some(bias) => s.add(v, s.load_n(&bias[j..], n, 0.0)),
+            None => v,
         };
         put(s, row, 0, n, v);
     }
@@ -201,7 +209,7 @@ impl Dst<'_> {
         } else {
             self.beta * *cij
         };
-        *cij = prior + self.alpha * x;
+        *cij = prior + self.alpha * x + self.bias.map_or(0.0, |b| b[j]);
     }
 }
 

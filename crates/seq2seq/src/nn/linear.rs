@@ -67,11 +67,10 @@ impl Linear {
 /// `x Wᵀ + b` for any `W` `[O, I]` — also used by the recurrent cells and
 /// attention, whose weights are not wrapped in a `Linear`.
 pub fn linear(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
-    // y = x Wᵀ (+ b)
-    let y = x.matmul_t(weight, false, true)?; // [..., O]
+    // y = x Wᵀ + b: one GEMM that adds b as it writes y (on the host)
     match bias {
-        Some(b) => y.add(b), // [..., O]
-        None => Ok(y),
+        Some(b) => x.linear(weight, b),          // [..., O]
+        None => x.matmul_t(weight, false, true), // [..., O]
     }
 }
 

@@ -96,6 +96,55 @@ impl BackwardOp for MatMul {
     }
 }
 
+/// `x Wᵀ + b` as one op (`Tensor::linear`): inputs `[x, W, b]`.
+struct Linear;
+
+impl Linear {
+    /// The product part, `x Wᵀ`, whose gradients these are.
+    const PRODUCT: MatMul = MatMul {
+        trans_a: false,
+        trans_b: true,
+    };
+}
+
+impl BackwardOp for Linear {
+    fn name(&self) -> &'static str {
+        "linear"
+    }
+
+    fn backward(&self, inputs: &[Tensor], out: &Tensor, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        self.backward_wanted(inputs, out, g, &[true, true, true])
+    }
+
+    /// ∂x and ∂W as for `x Wᵀ`; ∂b is G itself, which autograd sums over
+    /// the rows (the broadcast of b).
+    fn backward_wanted(
+        &self,
+        inputs: &[Tensor],
+        out: &Tensor,
+        g: &Tensor,
+        wanted: &[bool],
+    ) -> Result<Vec<Option<Tensor>>> {
+        let mut grads = Linear::PRODUCT.backward_wanted(&inputs[..2], out, g, &wanted[..2])?;
+        grads.push(wanted[2].then(|| g.clone()));
+        Ok(grads)
+    }
+
+    fn add_input_grad(
+        &self,
+        i: usize,
+        inputs: &[Tensor],
+        out: &Tensor,
+        g: &Tensor,
+        sum: &Tensor,
+    ) -> Result<bool> {
+        match i {
+            0 | 1 => Linear::PRODUCT.add_input_grad(i, &inputs[..2], out, g, sum),
+            _ => Ok(false),
+        }
+    }
+}
+
 /// How a product `op(A)·op(B)` maps onto one (batched) GEMM.
 struct Plan {
     out_dims: Vec<usize>,
@@ -206,6 +255,53 @@ impl Tensor {
             p.out_dims,
             MatMul { trans_a, trans_b },
             vec![self.clone(), other.clone()],
+        ))
+    }
+
+    /// `self Wᵀ + b`, a Linear layer: `self` `[..., I]`, `weight` `[O, I]`,
+    /// `bias` `[O]` → `[..., O]`. On the host one GEMM adds the bias as it
+    /// writes C (no second pass over the output); on the GPU a product and
+    /// an add.
+    pub fn linear(&self, weight: &Tensor, bias: &Tensor) -> Result<Tensor> {
+        backend::check_same_device("linear", self, weight)?;
+        backend::check_same_device("linear", self, bias)?;
+        let in_f = self.dims().last().copied().unwrap_or(0);
+        if self.rank() < 1
+            || weight.rank() != 2
+            || weight.dims()[1] != in_f
+            || bias.dims() != [weight.dims()[0]]
+        {
+            return Err(Error::invalid(
+                "linear",
+                format!(
+                    "expected x [..., I], weight [O, I] and bias [O]; got x {}, weight {}, bias {}",
+                    self.shape(),
+                    weight.shape(),
+                    bias.shape()
+                ),
+            ));
+        }
+        let out_f = weight.dims()[0];
+        let rows = self.numel() / in_f.max(1);
+        let fused = match in_f {
+            0 => None, // an empty product: the generic path handles it
+            _ => backend::linear(
+                self.storage(),
+                weight.storage(),
+                bias.storage(),
+                [rows, out_f, in_f],
+            )?,
+        };
+        let Some(storage) = fused else {
+            return self.matmul_t(weight, false, true)?.add(bias);
+        };
+        let mut dims = self.dims().to_vec();
+        *dims.last_mut().expect("rank >= 1") = out_f;
+        Ok(Tensor::from_op(
+            storage,
+            dims,
+            Linear,
+            vec![self.clone(), weight.clone(), bias.clone()],
         ))
     }
 

@@ -107,6 +107,28 @@ pub fn matmul(run: Run) {
             }
         }
     }
+    // x Wᵀ + b as one op (the bias added in the GEMM's write-back on the
+    // host), on 2-D and 3-D inputs; its weight also used a second time.
+    let w = param(&[5, 4], -1.0, 1.0, 36);
+    let bias = param(&[5], -1.0, 1.0, 37);
+    for x in [
+        param(&[3, 4], -1.0, 1.0, 38),
+        param(&[2, 3, 4], -1.0, 1.0, 39),
+    ] {
+        run(
+            "linear",
+            &|x| x[0].linear(&x[1], &x[2]),
+            vec![x.clone(), w.clone(), bias.clone()],
+        );
+        run(
+            "linear, weight used twice",
+            &|x| {
+                x[0].linear(&x[1], &x[2])?
+                    .mul(&x[0].tanh()?.linear(&x[1], &x[2])?)
+            },
+            vec![x, w.clone(), bias.clone()],
+        );
+    }
     let a = param(&[2, 3, 2, 4], -1.0, 1.0, 34);
     let w = param(&[5, 4], -1.0, 1.0, 35);
     run(
