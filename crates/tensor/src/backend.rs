@@ -644,9 +644,10 @@ pub(crate) fn matmul(
     let lda = if trans_a { m } else { k };
     let ldb = if trans_b { k } else { n };
     match (a, b, add_into) {
-        (Storage::Cpu(_), Storage::Cpu(_), None) => {
+        (Storage::Cpu(_), Storage::Cpu(_), dst) => {
             let (a, b) = (a.cpu_read(), b.cpu_read());
-            Ok(Some(cpu_out(batch * m * n, |c| {
+            // C = op(A)·op(B) (+ C when adding into `dst`).
+            let product = |beta: f32, c: &mut [f32]| {
                 cpu::sgemm_batched(
                     batch,
                     trans_a,
@@ -661,36 +662,20 @@ pub(crate) fn matmul(
                     &b,
                     ldb,
                     stride_b,
-                    0.0,
+                    beta,
                     c,
                     n,
                     m * n,
                 )
-            })))
-        }
-        (Storage::Cpu(_), Storage::Cpu(_), Some(dst @ Storage::Cpu(_))) => {
-            let (a, b) = (a.cpu_read(), b.cpu_read());
-            let mut c = dst.cpu_write();
-            cpu::sgemm_batched(
-                batch,
-                trans_a,
-                trans_b,
-                m,
-                n,
-                k,
-                1.0,
-                &a,
-                lda,
-                stride_a,
-                &b,
-                ldb,
-                stride_b,
-                1.0,
-                &mut c,
-                n,
-                m * n,
-            );
-            Ok(None)
+            };
+            match dst {
+                None => Ok(Some(cpu_out(batch * m * n, |c| product(0.0, c)))),
+                Some(dst @ Storage::Cpu(_)) => {
+                    product(1.0, &mut dst.cpu_write());
+                    Ok(None)
+                }
+                Some(Storage::Gpu(_)) => Err(mixed("matmul")),
+            }
         }
         (Storage::Gpu(a), Storage::Gpu(b), None) => Ok(Some(gpu_out(batch * m * n, |c| {
             gpu::sgemm_batched(

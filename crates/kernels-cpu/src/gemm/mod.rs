@@ -131,16 +131,14 @@ pub fn sgemm(
     c: &mut [f32],
     ldc: usize,
 ) {
-    let (ar, ac) = if trans_a { (k, m) } else { (m, k) };
-    let (br, bc) = if trans_b { (n, k) } else { (k, n) };
-    assert!(ar <= 1 || lda >= ac, "sgemm: lda {lda} < {ac}");
-    assert!(br <= 1 || ldb >= bc, "sgemm: ldb {ldb} < {bc}");
-    assert!(m <= 1 || ldc >= n, "sgemm: ldc {ldc} < {n}");
-    assert!(a.len() >= span(ar, ac, lda), "sgemm: A too short");
-    assert!(b.len() >= span(br, bc, ldb), "sgemm: B too short");
-    assert!(c.len() >= span(m, n, ldc), "sgemm: C too short");
-    let a = View::new(a, lda, trans_a);
-    let b = View::new(b, ldb, trans_b);
+    let (a, b) = checked_views(
+        "sgemm",
+        [m, n, k],
+        (trans_a, a, lda),
+        (trans_b, b, ldb),
+        c,
+        ldc,
+    );
     let small_ok = !PACKED_ONLY.with(Cell::get);
     gemm_parallel(
         isa(),
@@ -157,6 +155,28 @@ pub fn sgemm(
         true,
         small_ok,
     );
+}
+
+/// The operands as views, after checking that the strides and lengths
+/// cover an `m x k` op(A), a `k x n` op(B) and an `m x n` C (`what` names
+/// the caller in the panic message).
+fn checked_views<'a>(
+    what: &str,
+    [m, n, k]: [usize; 3],
+    (trans_a, a, lda): (bool, &'a [f32], usize),
+    (trans_b, b, ldb): (bool, &'a [f32], usize),
+    c: &[f32],
+    ldc: usize,
+) -> (View<'a>, View<'a>) {
+    let (ar, ac) = if trans_a { (k, m) } else { (m, k) };
+    let (br, bc) = if trans_b { (n, k) } else { (k, n) };
+    assert!(ar <= 1 || lda >= ac, "{what}: lda {lda} < {ac}");
+    assert!(br <= 1 || ldb >= bc, "{what}: ldb {ldb} < {bc}");
+    assert!(m <= 1 || ldc >= n, "{what}: ldc {ldc} < {n}");
+    assert!(a.len() >= span(ar, ac, lda), "{what}: A too short");
+    assert!(b.len() >= span(br, bc, ldb), "{what}: B too short");
+    assert!(c.len() >= span(m, n, ldc), "{what}: C too short");
+    (View::new(a, lda, trans_a), View::new(b, ldb, trans_b))
 }
 
 /// `C = alpha * op(A) * op(B) + bias`, with `bias` (`n` floats) added to
@@ -185,16 +205,14 @@ pub fn sgemm_bias(
         "sgemm_bias: bias has {} floats, n = {n}",
         bias.len()
     );
-    let (ar, ac) = if trans_a { (k, m) } else { (m, k) };
-    let (br, bc) = if trans_b { (n, k) } else { (k, n) };
-    assert!(ar <= 1 || lda >= ac, "sgemm_bias: lda {lda} < {ac}");
-    assert!(br <= 1 || ldb >= bc, "sgemm_bias: ldb {ldb} < {bc}");
-    assert!(m <= 1 || ldc >= n, "sgemm_bias: ldc {ldc} < {n}");
-    assert!(a.len() >= span(ar, ac, lda), "sgemm_bias: A too short");
-    assert!(b.len() >= span(br, bc, ldb), "sgemm_bias: B too short");
-    assert!(c.len() >= span(m, n, ldc), "sgemm_bias: C too short");
-    let a = View::new(a, lda, trans_a);
-    let b = View::new(b, ldb, trans_b);
+    let (a, b) = checked_views(
+        "sgemm_bias",
+        [m, n, k],
+        (trans_a, a, lda),
+        (trans_b, b, ldb),
+        c,
+        ldc,
+    );
     let small_ok = !PACKED_ONLY.with(Cell::get);
     gemm_parallel(
         isa(),
