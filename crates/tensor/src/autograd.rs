@@ -7,8 +7,9 @@
 //! input's shape (here, and only here), and accumulates them: in a map for
 //! intermediate tensors (adding in place into a sum only the walk holds,
 //! adding a slice's gradient straight into its block, and letting a matmul
-//! write its gradient product into the sum), in `.grad()` for leaves. The backward rules are
-//! written in tensor ops, so they run on whatever device the tensors are on.
+//! write its gradient product into the sum), in `.grad()` for leaves. The
+//! backward rules are written in tensor ops, so they run on whatever device
+//! the tensors are on.
 //! See docs/autograd.md for a worked example.
 
 use crate::{backend, Device, Error, Result, Tensor, TensorId};
