@@ -85,8 +85,19 @@ proptest! {
 
 #[test]
 fn large_reductions_match_reference() {
-    // 1 x 100 000 (the sum_all path), 300 x 333 rows, and 50 x 40 x 41 strided.
-    for (outer, len, inner) in [(1, 100_000, 1), (300, 333, 1), (50, 40, 41), (1, 200, 500)] {
+    // 1 x 100 000 (the sum_all path), 300 x 333 rows, 50 x 40 x 41 strided,
+    // and wide strided layouts whose columns are summed many vectors at a
+    // time (a bias gradient's column sums), with parallel pieces that start
+    // part-way along a row.
+    for (outer, len, inner) in [
+        (1, 100_000, 1),
+        (300, 333, 1),
+        (50, 40, 41),
+        (1, 200, 500),
+        (3, 7, 700),
+        (2, 130, 1029),
+        (1, 1280, 1024),
+    ] {
         let x = det_floats(outer * len * inner, 3, -5.0, 5.0);
         for op in [ReduceOp::Sum, ReduceOp::Mean, ReduceOp::Max, ReduceOp::Min] {
             let mut want = vec![0.0; outer * inner];
