@@ -53,7 +53,7 @@ pub use layer_norm::{layer_norm, layer_norm_backward};
 pub use loss::{cross_entropy, cross_entropy_backward};
 pub use movement::strided_copy;
 pub use optim::{adam_step, scale, sgd_step, AdamParams};
-pub use par::warm_workers;
+pub use par::{serially, warm_workers};
 pub use reduce::{argmax, reduce, sum_all, sum_squares, ReduceOp};
 pub use rng::{dropout_apply, dropout_mask, fill_normal, fill_uniform, hash_uniform};
 pub use softmax::{log_softmax, log_softmax_backward, softmax, softmax_backward};

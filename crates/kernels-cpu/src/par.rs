@@ -22,11 +22,42 @@ pub(crate) const PAR_THRESHOLD: usize = 32 * 1024;
 /// Target size of one rayon task, in elements.
 pub(crate) const TASK_ELEMS: usize = 16 * 1024;
 
+thread_local! {
+    /// Set by [`serially`]: kernels on this thread do not split.
+    static SERIAL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Run `f` with every kernel it calls on this thread alone, none split into
+/// rayon tasks: for work that is itself one task among others (autograd's
+/// deferred parameter gradients), where a split would only hand half of it
+/// to a thread that is busy with the rest of the step. Results are those of
+/// a split run: no kernel's values depend on the thread count.
+pub fn serially<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            SERIAL.with(|s| s.set(self.0));
+        }
+    }
+    let _restore = Restore(SERIAL.with(|s| s.replace(true)));
+    f()
+}
+
+/// Threads a kernel may split over: the pool's, or 1 inside [`serially`].
+#[inline]
+pub(crate) fn threads() -> usize {
+    if SERIAL.with(std::cell::Cell::get) {
+        1
+    } else {
+        rayon::current_num_threads()
+    }
+}
+
 /// True when an op touching `elems` elements should use rayon (and then the
 /// pool's other workers are kept awake: [`keep_warm`]).
 #[inline]
 pub(crate) fn worth_parallel(elems: usize) -> bool {
-    let yes = elems >= PAR_THRESHOLD && rayon::current_num_threads() > 1;
+    let yes = elems >= PAR_THRESHOLD && threads() > 1;
     if yes {
         keep_warm();
     }

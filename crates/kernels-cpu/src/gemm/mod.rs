@@ -281,7 +281,7 @@ pub fn sgemm_batched(
         );
     };
     let per = m * n * k.max(1);
-    if batch > 1 && per < PAR_FMAS && per * batch >= PAR_FMAS && rayon::current_num_threads() > 1 {
+    if batch > 1 && per < PAR_FMAS && per * batch >= PAR_FMAS && crate::par::threads() > 1 {
         // Many small products: one task per matrix.
         c.par_chunks_mut(stride_c)
             .take(batch)
@@ -352,7 +352,7 @@ fn gemm_parallel(
         ldc,
         bias: bias.map_or(std::ptr::null(), <[f32]>::as_ptr),
     };
-    let threads = rayon::current_num_threads();
+    let threads = crate::par::threads();
     let (mr, nr) = tile_shape(isa);
     let split_m = m >= n;
     let (len, unit) = if split_m { (m, mr) } else { (n, nr) };

@@ -56,6 +56,11 @@ impl BackwardOp for MatMul {
         "matmul"
     }
 
+    /// One product per input.
+    fn grads_independent(&self) -> bool {
+        true
+    }
+
     fn backward(&self, inputs: &[Tensor], out: &Tensor, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
         self.backward_wanted(inputs, out, g, &[true, true])
     }
@@ -110,6 +115,11 @@ impl Linear {
 impl BackwardOp for Linear {
     fn name(&self) -> &'static str {
         "linear"
+    }
+
+    /// A product each for x and W; b's gradient is G summed over rows.
+    fn grads_independent(&self) -> bool {
+        true
     }
 
     fn backward(&self, inputs: &[Tensor], out: &Tensor, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
