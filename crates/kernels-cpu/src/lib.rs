@@ -46,7 +46,7 @@ pub use accumulate::add_into_block;
 pub use additive::{additive_score, additive_score_backward, Additive};
 pub use elementwise::{binary, unary, where_select, BinaryOp, UnaryOp};
 pub use embedding::{gather_rows, index_add, index_select, scatter_add_rows};
-pub use gemm::{sgemm, sgemm_batched, sgemm_bias, with_packed_gemm};
+pub use gemm::{sgemm, sgemm_batched, sgemm_bias, sgemm_heads, with_packed_gemm, HeadMats};
 pub use gru_cell::{gru_cell, gru_cell_backward};
 pub use isa::{available_isas, isa, with_isa, Isa};
 pub use layer_norm::{layer_norm, layer_norm_backward};

@@ -591,3 +591,87 @@ fn sgemm_bias_across_threads_and_slices_of_k() {
         });
     }
 }
+
+/// One operand of a head product: its layout and buffer, with matrix
+/// `(s, h)` stored `rows x cols` (before any transpose).
+fn head_operand(
+    merged: bool,
+    seqs: usize,
+    heads: usize,
+    rows: usize,
+    cols: usize,
+    seed: u64,
+) -> (k::HeadMats, Vec<f32>) {
+    let lay = match merged {
+        true => k::HeadMats::merged(rows, heads, cols),
+        false => k::HeadMats::split(rows, heads, cols),
+    };
+    (lay, det_floats(seqs * lay.per_seq, seed, -2.0, 2.0))
+}
+
+/// Matrix `(s, h)` of an operand, copied out contiguously (row stride `cols`).
+fn head_matrix(
+    x: &[f32],
+    lay: k::HeadMats,
+    s: usize,
+    h: usize,
+    rows: usize,
+    cols: usize,
+) -> Vec<f32> {
+    let base = s * lay.per_seq + h * lay.per_head;
+    (0..rows)
+        .flat_map(|i| x[base + i * lay.ld..base + i * lay.ld + cols].to_vec())
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Per-head products in every mix of merged (`[B, T, H·d]`) and split
+    /// (`[B, H, T, d]`) layouts and transposes equal one reference product
+    /// per (sequence, head), and write every element of C.
+    #[test]
+    fn sgemm_heads_matches_reference(
+        seqs in 1usize..5,
+        heads in 1usize..5,
+        (m, n, kk) in (dim(), dim(), dim()),
+        (ta, tb) in (any::<bool>(), any::<bool>()),
+        (ma, mb, mc) in (any::<bool>(), any::<bool>(), any::<bool>()),
+        seed in any::<u64>(),
+    ) {
+        let (ar, ac) = if ta { (kk, m) } else { (m, kk) };
+        let (br, bc) = if tb { (n, kk) } else { (kk, n) };
+        let (la, a) = head_operand(ma, seqs, heads, ar, ac, seed);
+        let (lb, b) = head_operand(mb, seqs, heads, br, bc, seed ^ 1);
+        let lc = match mc {
+            true => k::HeadMats::merged(m, heads, n),
+            false => k::HeadMats::split(m, heads, n),
+        };
+        let alpha = 0.75;
+        let mut want = vec![0.0; seqs * lc.per_seq];
+        let mut tol = vec![0.0; seqs * lc.per_seq];
+        for s in 0..seqs {
+            for h in 0..heads {
+                let am = head_matrix(&a, la, s, h, ar, ac);
+                let bm = head_matrix(&b, lb, s, h, br, bc);
+                let (mut cw, mut ct) = (vec![0.0; m * n], vec![0.0; m * n]);
+                r::sgemm(ta, tb, m, n, kk, alpha, &am, ac, &bm, bc, 0.0, &mut cw, n);
+                r::sgemm(ta, tb, m, n, kk, alpha, &abs(&am), ac, &abs(&bm), bc, 0.0, &mut ct, n);
+                let base = s * lc.per_seq + h * lc.per_head;
+                for i in 0..m {
+                    want[base + i * lc.ld..][..n].copy_from_slice(&cw[i * n..][..n]);
+                    tol[base + i * lc.ld..][..n].copy_from_slice(&ct[i * n..][..n]);
+                }
+            }
+        }
+        for t in tol.iter_mut() {
+            *t = 2.0 * (kk as f32 + 2.0) * f32::EPSILON * *t + 1e-30;
+        }
+        each_isa(|isa| {
+            let mut got = vec![f32::NAN; want.len()];
+            k::sgemm_heads(seqs, heads, (ta, tb), [m, n, kk], alpha, (&a, la), (&b, lb), (&mut got, lc));
+            let what = format!("sgemm_heads {seqs}x{heads} ta={ta} tb={tb} m={m} n={n} k={kk} merged={ma},{mb},{mc}");
+            assert_within(&what, isa, &got, &want, &tol);
+        });
+    }
+}

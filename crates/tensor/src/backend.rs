@@ -706,6 +706,32 @@ pub(crate) fn matmul(
     }
 }
 
+/// Per-head products `C_bh = alpha op(A_bh) op(B_bh)` of host operands, each
+/// laid out as its `HeadMats` says (see `kernels_cpu::sgemm_heads`); C is a
+/// new buffer of `seqs * lc.per_seq` floats. `None` for GPU storages (the
+/// caller composes the op there).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn head_product(
+    (seqs, heads): (usize, usize),
+    trans: (bool, bool),
+    mnk: [usize; 3],
+    alpha: f32,
+    (a, la): (&Storage, cpu::HeadMats),
+    (b, lb): (&Storage, cpu::HeadMats),
+    lc: cpu::HeadMats,
+) -> Result<Option<Storage>> {
+    match (a, b) {
+        (Storage::Cpu(_), Storage::Cpu(_)) => {
+            let (a, b) = (a.cpu_read(), b.cpu_read());
+            Ok(Some(cpu_out(seqs * lc.per_seq, |c| {
+                cpu::sgemm_heads(seqs, heads, trans, mnk, alpha, (&a, la), (&b, lb), (c, lc))
+            })))
+        }
+        (Storage::Gpu(_), Storage::Gpu(_)) => Ok(None),
+        _ => Err(mixed("head product")),
+    }
+}
+
 /// `x Wᵀ + b` on the host as one GEMM whose write-back adds the bias (`x`
 /// `[rows, in]`, `W` `[out, in]`, `b` `[out]`). `None` for GPU storages:
 /// there the op is a product and an add (ops/matmul.rs).

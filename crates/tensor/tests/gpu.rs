@@ -101,6 +101,7 @@ parity_tests! {
     recurrent_cells_match_cpu => recurrent,
     dropout_matches_cpu => dropout,
     fused_attention_matches_composed => attention,
+    head_products_match_cpu => heads,
 }
 
 /// Embedding → linear → GELU → layer norm → dropout → linear → cross-entropy,

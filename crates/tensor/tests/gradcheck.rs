@@ -98,6 +98,66 @@ fn fused_equals_composed(
 }
 
 #[test]
+fn head_products() {
+    cases::heads(&mut |name, f, inputs| ok(name, f, inputs));
+}
+
+/// The per-head products equal their definition by reshape, permute and
+/// matmul, at a size where sequences run in parallel (16 sequences, 4
+/// heads of width 9, 7 queries, 11 keys).
+#[test]
+fn head_products_equal_composed() {
+    let split = |x: &Tensor| {
+        let (b, t, e) = (x.dims()[0], x.dims()[1], x.dims()[2]);
+        x.reshape([b, t, 4, e / 4]).unwrap().permute(&[0, 2, 1, 3])
+    };
+    let q = common::param(&[16, 7, 36], -2.0, 2.0, 134);
+    let k = common::param(&[16, 11, 36], -2.0, 2.0, 135);
+    let v = common::param(&[16, 11, 36], -2.0, 2.0, 136);
+    fused_equals_composed(
+        "head_scores",
+        &|x| x[0].head_scores(&x[1], 4, 0.3),
+        &|x| {
+            split(&x[0])?
+                .matmul_t(&split(&x[1])?, false, true)?
+                .mul_scalar(0.3)
+        },
+        &[q.clone(), k.clone()],
+    );
+    let p = common::param(&[16, 4, 7, 11], -1.0, 1.0, 137);
+    fused_equals_composed(
+        "head_mix",
+        &|x| x[0].head_mix(&x[1]),
+        &|x| {
+            x[0].matmul(&split(&x[1])?)?
+                .permute(&[0, 2, 1, 3])?
+                .reshape([16, 7, 36])
+        },
+        &[p, v],
+    );
+}
+
+/// Shapes that do not fit are refused, naming them.
+#[test]
+fn head_products_name_bad_shapes() {
+    let q = common::param(&[2, 4, 6], -1.0, 1.0, 138);
+    let k = common::param(&[2, 5, 8], -1.0, 1.0, 139);
+    let err = q.head_scores(&k, 2, 1.0).unwrap_err().to_string();
+    assert!(
+        err.contains("[2, 4, 6]") && err.contains("[2, 5, 8]"),
+        "{err}"
+    );
+    let err = q.head_scores(&q, 4, 1.0).unwrap_err().to_string();
+    assert!(err.contains("H = 4"), "{err}");
+    let p = common::param(&[2, 3, 4, 5], -1.0, 1.0, 140);
+    let err = p.head_mix(&q).unwrap_err().to_string();
+    assert!(
+        err.contains("[2, 3, 4, 5]") && err.contains("[2, 4, 6]"),
+        "{err}"
+    );
+}
+
+#[test]
 fn gru_cell_fused_equals_composed() {
     let gi = common::param(&[7, 3 * 19], -2.0, 2.0, 80);
     let gh = common::param(&[7, 3 * 19], -2.0, 2.0, 81);

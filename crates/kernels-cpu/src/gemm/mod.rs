@@ -35,8 +35,11 @@
 //! the whole serial algorithm; blocks are disjoint, so no synchronisation.
 
 mod driver;
+mod heads;
 mod kernel;
 mod small;
+
+pub use heads::{sgemm_heads, HeadMats};
 
 use crate::isa::isa;
 use crate::Isa;

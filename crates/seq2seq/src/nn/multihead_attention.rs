@@ -28,15 +28,19 @@
 //! only the output is needed (no weights, no `attn_mask`, no active dropout)
 //! the heads go through the engine's `Tensor::attention` op, fused
 //! (flash-style) on the GPU; otherwise through the composition
-//! [`scaled_dot_product_attention`], which scales Q by 1/√d before the
-//! product, as PyTorch. Dropout on the attention weights in training; the
+//! [`attention_side_by_side`] (whole sequences: the heads stay side by side
+//! in the E features, `Tensor::head_scores` / `head_mix`, with 1/√d applied
+//! in the product) or [`scaled_dot_product_attention`] (cached decoding
+//! steps, heads split; it scales Q by 1/√d before the product, as PyTorch). Dropout on the attention weights in training; the
 //! returned weights are after dropout, as PyTorch.
 //! Initialisation as PyTorch: xavier_uniform for `in_proj_weight`, zero
 //! biases, U(±1/√E) for `out_proj.weight`.
 
 use super::linear::{linear, Linear};
 pub use super::scaled_dot_product::causal_mask;
-use super::scaled_dot_product::{padding_bias, scaled_dot_product_attention};
+use super::scaled_dot_product::{
+    attention_side_by_side, padding_bias, scaled_dot_product_attention,
+};
 use super::{invalid, prefixed, Ctx, Module};
 use tensor::{init, Device, Result, Rng, Tensor};
 
@@ -142,20 +146,26 @@ impl MultiheadAttention {
 
         // Q = X_q W_Qᵀ + b_Q,   K = X_k W_Kᵀ + b_K,   V = X_v W_Vᵀ + b_V
         let (q, k, v) = self.project(&bf(query)?, &bf(key)?, &bf(value)?, same)?; // [B, L|S, E]
-        let (b, l) = (q.dims()[0], q.dims()[1]);
+        let (b, l, s) = (q.dims()[0], q.dims()[1], k.dims()[1]);
 
         // Q_i, K_i, V_i: the i-th slice of d = E/h features
-        let (q, k, v) = (
-            split_heads(&q, h)?,
-            split_heads(&k, h)?,
-            split_heads(&v, h)?,
-        ); // [B, h, L|S, d]
-
         // head_i = softmax(Q_i K_iᵀ / √d + M) V_i
-        let (heads, weights) = self.heads(&q, &k, &v, masks, need_weights, ctx)?; // [B, h, L, d]
-
-        // [head_1; …; head_h]
-        let concat = heads.permute(&[0, 2, 1, 3])?.reshape([b, l, e])?; // [B, L, E]
+        // [head_1; …; head_h]                                  [B, L, E]
+        let (concat, weights) = if self.fused(masks, need_weights, l, s, ctx) {
+            let (q, k, v) = (
+                split_heads(&q, h)?,
+                split_heads(&k, h)?,
+                split_heads(&v, h)?,
+            ); // [B, h, L|S, d]
+            let (heads, weights) = self.heads(&q, &k, &v, masks, need_weights, ctx)?; // [B, h, L, d]
+            (heads.permute(&[0, 2, 1, 3])?.reshape([b, l, e])?, weights)
+        } else {
+            // The heads stay side by side in E: no copies in or out.
+            let mask = self.additive_mask(masks, b, l, s, &q.device())?; // [B|1, h|1, L, S]
+            let (concat, weights) =
+                attention_side_by_side(&q, &k, &v, h, mask.as_ref(), self.dropout, ctx)?;
+            (concat, Some(weights))
+        };
 
         // out = [head_1; …; head_h] W_Oᵀ + b_O
         let out = self.out_proj.forward(&concat)?; // [B, L, E]
@@ -187,12 +197,7 @@ impl MultiheadAttention {
         ctx: &mut Ctx,
     ) -> Result<(Tensor, Option<Tensor>)> {
         let (b, l, s, d) = (q.dims()[0], q.dims()[2], k.dims()[2], q.dims()[3]);
-        let dropout_active = ctx.train && self.dropout > 0.0;
-        let fused = need_weights == Weights::None
-            && masks.attn_mask.is_none()
-            && !dropout_active
-            && (!masks.causal || l == s);
-        if fused {
+        if self.fused(masks, need_weights, l, s, ctx) {
             let bias = masks
                 .key_padding_mask
                 .map(|p| padding_bias(p, b, s))
@@ -207,6 +212,17 @@ impl MultiheadAttention {
         let (heads, weights) =
             scaled_dot_product_attention(q, k, v, mask.as_ref(), self.dropout, ctx)?;
         Ok((heads, Some(weights)))
+    }
+
+    /// Whether the heads go through the engine's attention op (only the
+    /// output needed: no weights, no `attn_mask`, no active dropout, causal
+    /// only when L = S).
+    fn fused(&self, masks: &Masks, need_weights: Weights, l: usize, s: usize, ctx: &Ctx) -> bool {
+        let dropout_active = ctx.train && self.dropout > 0.0;
+        need_weights == Weights::None
+            && masks.attn_mask.is_none()
+            && !dropout_active
+            && (!masks.causal || l == s)
     }
 
     /// Q, K, V (batch-first): one GEMM for self-attention, else one per input

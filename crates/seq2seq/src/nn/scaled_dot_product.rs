@@ -76,3 +76,32 @@ pub(crate) fn scaled_dot_product_attention(
     // A V
     Ok((a.matmul(v)?, a)) // [B, h, L, d]
 }
+
+/// [`scaled_dot_product_attention`] on `h` heads lying side by side in the
+/// features: q `[B, L, E]`, k and v `[B, S, E]`, mask `[B|1, h|1, L, S]` →
+/// (O `[B, L, E]` = `[head_1; …; head_h]`, weights `[B, h, L, S]`). No head
+/// is copied out of Q, K, V or into O (`Tensor::head_scores`, `head_mix`).
+pub(crate) fn attention_side_by_side(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    heads: usize,
+    mask: Option<&Tensor>,
+    dropout: f32,
+    ctx: &mut Ctx,
+) -> Result<(Tensor, Tensor)> {
+    let d = q.dims()[2] / heads;
+
+    let scores = q.head_scores(k, heads, 1.0 / (d as f32).sqrt())?; // Q_i K_iᵀ / √d: [B, h, L, S]
+
+    let scores = match mask {
+        Some(m) => scores.add(m)?, // [B, h, L, S]
+        None => scores,
+    };
+
+    let a = scores
+        .softmax(-1)?
+        .dropout(dropout, ctx.train, &mut ctx.rng)?; // [B, h, L, S]
+
+    Ok((a.head_mix(v)?, a)) // [head_1; …; head_h]: [B, L, E]
+}

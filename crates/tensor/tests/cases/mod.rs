@@ -353,3 +353,27 @@ pub fn recurrent(run: Run) {
         );
     }
 }
+
+/// Per-head attention products on `[B, T, H·d]` tensors (3 heads of width 2,
+/// 4 queries, 5 keys), alone and chained as attention uses them.
+pub fn heads(run: Run) {
+    let q = param(&[2, 4, 6], -1.0, 1.0, 130);
+    let k = param(&[2, 5, 6], -1.0, 1.0, 131);
+    let v = param(&[2, 5, 6], -1.0, 1.0, 132);
+    let p = param(&[2, 3, 4, 5], -1.0, 1.0, 133);
+    run(
+        "head_scores",
+        &|x| x[0].head_scores(&x[1], 3, 0.7),
+        vec![q.clone(), k.clone()],
+    );
+    run("head_mix", &|x| x[0].head_mix(&x[1]), vec![p, v.clone()]);
+    run(
+        "head_scores -> softmax -> head_mix",
+        &|x| {
+            x[0].head_scores(&x[1], 3, 0.7)?
+                .softmax(-1)?
+                .head_mix(&x[2])
+        },
+        vec![q, k, v],
+    );
+}
