@@ -437,6 +437,26 @@ fn sgemm_all_transposes_across_blocks() {
     }
 }
 
+/// A row-major A is read in place unless its rows lie a multiple of 4 KiB
+/// apart; then it is packed into the rows layout. Both, across blocks of
+/// rows and slices of k, with both transposes of B.
+#[test]
+fn sgemm_row_major_a_in_place_and_packed() {
+    let mut seed = 500;
+    // (m, n, k, pad): lda = k + pad = 1024 and 2048 floats (packed), 1000 (in place).
+    for &(m, n, kk, pad) in &[
+        (100, 70, 300, 724),
+        (61, 90, 1024, 0),
+        (100, 70, 300, 1748),
+        (100, 70, 300, 700),
+    ] {
+        for tb in [false, true] {
+            seed += 3;
+            run_case(&det_case(false, tb, m, n, kk, pad, 0.9, 0.3, seed));
+        }
+    }
+}
+
 /// alpha == 0 and k == 0 scale C without reading A or B (NaN in A and B must
 /// not leak); beta == 0 there zeroes C even when it held NaN.
 #[test]

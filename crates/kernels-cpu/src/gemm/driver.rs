@@ -444,7 +444,15 @@ unsafe fn serial<C: Config, const MR: usize, const NV: usize>(
     // panel of B: pack each sliver just before its tiles use it, so that it
     // is still in L1 (1.01-1.06x on the 64-row `h Wᵀ` products).
     let per_sliver = m <= 2 * C::MC;
-    let mut bufs = Buffers::take(na, nb);
+    // A row-major A is read where it is, `a.rs` floats per row, instead of
+    // being copied into the rows layout: the copy reads and writes every
+    // element once more per panel of B, and a block of A's rows stays in
+    // L2 across the slivers of B either way (2 threads: 640 x 5000 x 512
+    // 1.05x, 640 x 512 x 5000 1.07x, 1280 x 256 x 5000 1.1x, the rest
+    // 1.0-1.05x). Not when rows lie a multiple of 4 KiB apart: the 12 rows
+    // of a tile would then share one L1 set (1280 x 256 x 1024: 0.97x).
+    let a_in_place = a.cs == 1 && !(a.rs * 4).is_multiple_of(4096);
+    let mut bufs = Buffers::take(if a_in_place { 0 } else { na }, nb);
     let (apack, bpack) = bufs.split();
     {
         for jc in (0..n).step_by(C::NC) {
@@ -456,7 +464,9 @@ unsafe fn serial<C: Config, const MR: usize, const NV: usize>(
                 for ic in (0..m).step_by(mcb) {
                     let mc = mcb.min(m - ic);
                     let slen = if a.cs == 1 { slen } else { kc * MR };
-                    pack_a(a, ic, pc, mc, kc, MR, kcs, slen, apack);
+                    if !a_in_place {
+                        pack_a(a, ic, pc, mc, kc, MR, kcs, slen, apack);
+                    }
                     if ic == 0 && !direct_b && !per_sliver {
                         pack_b_panel::<C::S>(b, pc, jc, kc, nc, nr, bpack);
                     }
@@ -492,7 +502,10 @@ unsafe fn serial<C: Config, const MR: usize, const NV: usize>(
                             let rows = MR.min(mc - ir);
                             // Two call sites with constant strides: each
                             // instantiation sees its layout as constants.
-                            if a.cs == 1 {
+                            if a_in_place {
+                                let ap = a.data[(ic + ir) * a.rs + pc..].as_ptr();
+                                micro::<C, MR, NV>(kc, ap, (a.rs, 1), bs, rows, out);
+                            } else if a.cs == 1 {
                                 micro::<C, MR, NV>(kc, ap, (kcs, 1), bs, rows, out);
                             } else {
                                 micro::<C, MR, NV>(kc, ap, (1, MR), bs, rows, out);
