@@ -62,6 +62,16 @@ pub(crate) fn scaled_dot_product_attention(
     // Q Kᵀ / √d   (Kᵀ through the GEMM's transpose flag, not a copy)
     let scores = q.matmul_t(k, false, true)?; // [B, h, L, S]
 
+    // A = softmax(Q Kᵀ / √d + M), then dropout in training
+    let a = weights(scores, mask, dropout, ctx)?; // [B, h, L, S]
+
+    // A V
+    Ok((a.matmul(v)?, a)) // [B, h, L, d]
+}
+
+/// The attention weights from the scaled scores `[B, h, L, S]`:
+/// softmax(scores + M), then dropout in training.
+fn weights(scores: Tensor, mask: Option<&Tensor>, dropout: f32, ctx: &mut Ctx) -> Result<Tensor> {
     // Q Kᵀ / √d + M
     let scores = match mask {
         Some(m) => scores.add(m)?, // [B, h, L, S]
@@ -69,12 +79,9 @@ pub(crate) fn scaled_dot_product_attention(
     };
 
     // A = softmax(Q Kᵀ / √d + M), then dropout in training
-    let a = scores
+    scores
         .softmax(-1)?
-        .dropout(dropout, ctx.train, &mut ctx.rng)?; // [B, h, L, S]
-
-    // A V
-    Ok((a.matmul(v)?, a)) // [B, h, L, d]
+        .dropout(dropout, ctx.train, &mut ctx.rng) // [B, h, L, S]
 }
 
 /// [`scaled_dot_product_attention`] on `h` heads lying side by side in the
@@ -94,14 +101,7 @@ pub(crate) fn attention_side_by_side(
 
     let scores = q.head_scores(k, heads, 1.0 / (d as f32).sqrt())?; // Q_i K_iᵀ / √d: [B, h, L, S]
 
-    let scores = match mask {
-        Some(m) => scores.add(m)?, // [B, h, L, S]
-        None => scores,
-    };
-
-    let a = scores
-        .softmax(-1)?
-        .dropout(dropout, ctx.train, &mut ctx.rng)?; // [B, h, L, S]
+    let a = weights(scores, mask, dropout, ctx)?; // [B, h, L, S]
 
     Ok((a.head_mix(v)?, a)) // [head_1; …; head_h]: [B, L, E]
 }
