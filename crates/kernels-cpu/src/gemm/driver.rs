@@ -417,7 +417,8 @@ unsafe fn serial<C: Config, const MR: usize, const NV: usize>(
     // (the 64-row products of a recurrent step ran as 48 + 16 rows, the
     // second block reusing each sliver for only two tiles: +0.6-1.1% on the
     // GRU step, A/B in one process).
-    let mcb = if m <= 2 * C::MC {
+    let one_block = m <= 2 * C::MC;
+    let mcb = if one_block {
         m
     } else if a.rs == 1 && a.cs != 1 {
         // Transposed A (the ∂W = Gᵀ X of every Linear layer): packing reads
@@ -439,11 +440,7 @@ unsafe fn serial<C: Config, const MR: usize, const NV: usize>(
     // when op(B)'s rows are contiguous the kernel reads full slivers of B in
     // place, `b.rs` apart (the backward products of a recurrent step,
     // 64 x 256 x 768: +0-2% on the GRU step, A/B); edge slivers are packed.
-    let direct_b = b.cs == 1 && m <= 2 * C::MC;
-    // One A block (`mcb == m`) means no second block would reuse a packed
-    // panel of B: pack each sliver just before its tiles use it, so that it
-    // is still in L1 (1.01-1.06x on the 64-row `h Wᵀ` products).
-    let per_sliver = m <= 2 * C::MC;
+    let direct_b = b.cs == 1 && one_block;
     // A row-major A is read where it is, `a.rs` floats per row, instead of
     // being copied into the rows layout: the copy reads and writes every
     // element once more per panel of B, and a block of A's rows stays in
@@ -467,7 +464,11 @@ unsafe fn serial<C: Config, const MR: usize, const NV: usize>(
                     if !a_in_place {
                         pack_a(a, ic, pc, mc, kc, MR, kcs, slen, apack);
                     }
-                    if ic == 0 && !direct_b && !per_sliver {
+                    // With one block no second block would reuse a packed
+                    // panel: each sliver is packed just before its tiles use
+                    // it, so it is still in L1 (1.01-1.06x on the 64-row
+                    // `h Wᵀ` products).
+                    if ic == 0 && !direct_b && !one_block {
                         pack_b_panel::<C::S>(b, pc, jc, kc, nc, nr, bpack);
                     }
                     for jr in (0..nc).step_by(nr) {
@@ -479,7 +480,7 @@ unsafe fn serial<C: Config, const MR: usize, const NV: usize>(
                                 pack_b::<C::S>(b, pc, jc + jr, kc, cols, nr, bpack);
                                 (bpack.as_ptr(), nr)
                             }
-                            _ if per_sliver => {
+                            _ if one_block => {
                                 pack_b::<C::S>(b, pc, jc + jr, kc, cols, nr, bpack);
                                 (bpack.as_ptr(), nr)
                             }
