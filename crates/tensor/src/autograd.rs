@@ -63,6 +63,20 @@ pub(crate) trait BackwardOp: Send + Sync {
         false
     }
 
+    /// `Some((l, r))` when input `i`'s gradient is the product `lᵀ·r` of
+    /// two factors stacked by rows, `l` `[rows, p]` and `r` `[rows, q]`
+    /// (a weight shared by the rows of the input: a Linear layer's ∂W =
+    /// Gᵀ X). Autograd stacks the factors of a parameter's uses and runs
+    /// one product for many (see `run_backward`). The default is `None`.
+    fn grad_factors(
+        &self,
+        _i: usize,
+        _inputs: &[Tensor],
+        _grad: &Tensor,
+    ) -> Result<Option<(Tensor, Tensor)>> {
+        Ok(None)
+    }
+
     /// Adds input `i`'s gradient into `sum` in place and returns true, where
     /// the op can do that more cheaply than producing the gradient and
     /// adding it (matmul writes its product into the sum). `sum` is a host
@@ -140,6 +154,11 @@ impl Tensor {
 /// worth a task of its own: 64K, a 256 KiB tensor.
 const DEFER_MIN: usize = 1 << 16;
 
+/// Rows of stacked factors (see [`Stack`]) from which their product runs:
+/// one full depth slice of the GEMM's packing (KC = 256), so the product
+/// runs at the large-product rate, while the walk goes on.
+const STACK_ROWS: usize = 256;
+
 /// Parameter gradients handed to tasks so far (tests check the path runs).
 #[cfg(test)]
 static DEFERRED_TASKS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -155,20 +174,36 @@ static DEFERRED_TASKS: std::sync::atomic::AtomicUsize = std::sync::atomic::Atomi
 /// the GRU one (A/B in one process). Values do not change: the same product
 /// computes the same gradient (no kernel's result depends on the thread
 /// count), and a parameter used once has exactly one contribution.
+///
+/// A parameter used at every step of a recurrence (a GRU's W_hh) gets one
+/// `Gₜᵀ Xₜ` per step instead: 64-row products (batch 64), each too shallow
+/// for the GEMM to reach its rate, each on the walk's path. Where its op
+/// gives the gradient as such a product of row-stacked factors
+/// (`grad_factors`), the walk collects the factors of the parameter's uses
+/// and, once they reach [`STACK_ROWS`] rows or the last use, hands one task
+/// the product of the stacked factors, `[G₁; G₂; …]ᵀ [X₁; X₂; …]` = Σₜ Gₜᵀ Xₜ.
+/// The sum is the same up to rounding (another order of the same terms);
+/// the tasks' results are added in the order the walk made them, so the
+/// gradient does not depend on which thread finished first.
 fn run_backward(root: &Tensor, seed: Tensor) -> Result<()> {
     let order = topological_order(root);
-    let once = leaves_used_once(&order);
-    let deferred: std::sync::Mutex<Vec<(Tensor, Result<Tensor>)>> = Default::default();
-    rayon::in_place_scope(|scope| walk(&order, (root.id(), seed), &once, scope, &deferred))?;
-    for (leaf, grad) in deferred.into_inner().unwrap_or_else(|e| e.into_inner()) {
+    let uses = leaf_uses(&order);
+    let deferred = Deferred::default();
+    rayon::in_place_scope(|scope| walk(&order, (root.id(), seed), &uses, scope, &deferred))?;
+    let mut results = deferred
+        .done
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner());
+    results.sort_by_key(|r| r.0);
+    for (_, leaf, grad) in results {
         accumulate_leaf(&leaf, grad?)?;
     }
     Ok(())
 }
 
-/// Ids of the leaves requiring grad that are an input of exactly one node,
-/// once.
-fn leaves_used_once(order: &[Tensor]) -> HashSet<TensorId> {
+/// How many times each leaf requiring grad is an input of a node (a node
+/// using it twice counts twice).
+fn leaf_uses(order: &[Tensor]) -> HashMap<TensorId, usize> {
     let mut uses: HashMap<TensorId, usize> = HashMap::new();
     for t in order {
         if let Some(node) = &t.0.node {
@@ -179,10 +214,73 @@ fn leaves_used_once(order: &[Tensor]) -> HashSet<TensorId> {
             }
         }
     }
-    uses.into_iter()
-        .filter(|&(_, n)| n == 1)
-        .map(|(id, _)| id)
-        .collect()
+    uses
+}
+
+/// Parameter gradients computed by tasks beside the walk, each with the
+/// sequence number of its hand-off (the order they are added in).
+#[derive(Default)]
+struct Deferred {
+    next: std::sync::atomic::AtomicUsize,
+    done: std::sync::Mutex<Vec<(usize, Tensor, Result<Tensor>)>>,
+}
+
+impl Deferred {
+    /// Runs `grad` (the gradient of `leaf`) as a task in `scope`, on one
+    /// thread and without a tape.
+    fn spawn<'s>(
+        &'s self,
+        scope: &rayon::Scope<'s>,
+        leaf: Tensor,
+        grad: impl FnOnce() -> Result<Tensor> + Send + 's,
+    ) {
+        let seq = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        #[cfg(test)]
+        DEFERRED_TASKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        scope.spawn(move |_| {
+            // The task runs on any thread: its ops must not record a tape
+            // there either.
+            let g = kernels_cpu::serially(|| no_grad(grad));
+            let mut d = self.done.lock().unwrap_or_else(|e| e.into_inner());
+            d.push((seq, leaf, g));
+        });
+    }
+}
+
+/// The gradient factors collected for one parameter: its gradient is
+/// `Σ lᵢᵀ rᵢ` over the pairs, `lᵢ` `[rowsᵢ, p]`, `rᵢ` `[rowsᵢ, q]`.
+struct Stack {
+    leaf: Tensor,
+    left: Vec<Tensor>,
+    right: Vec<Tensor>,
+    rows: usize,
+    /// Uses of the leaf the walk has passed (stacked or not).
+    seen: usize,
+}
+
+impl Stack {
+    /// Hands the product of the stacked factors to a task; empties the stack.
+    fn flush<'s>(&mut self, scope: &rayon::Scope<'s>, deferred: &'s Deferred) {
+        if self.left.is_empty() {
+            return;
+        }
+        let (left, right) = (
+            std::mem::take(&mut self.left),
+            std::mem::take(&mut self.right),
+        );
+        self.rows = 0;
+        let leaf = self.leaf.clone();
+        let shape = leaf.shape().clone();
+        deferred.spawn(scope, leaf, move || {
+            let stacked = |parts: Vec<Tensor>| match parts.len() {
+                1 => Ok(parts.into_iter().next().expect("one part")),
+                _ => Tensor::cat(&parts, 0),
+            };
+            stacked(left)?
+                .matmul_t(&stacked(right)?, true, false)?
+                .reshape(shape)
+        });
+    }
 }
 
 /// The reverse walk of [`run_backward`]; parameter gradients it hands to
@@ -190,11 +288,12 @@ fn leaves_used_once(order: &[Tensor]) -> HashSet<TensorId> {
 fn walk<'s>(
     order: &'s [Tensor],
     (root, seed): (TensorId, Tensor),
-    once: &HashSet<TensorId>,
+    uses: &HashMap<TensorId, usize>,
     scope: &rayon::Scope<'s>,
-    deferred: &'s std::sync::Mutex<Vec<(Tensor, Result<Tensor>)>>,
+    deferred: &'s Deferred,
 ) -> Result<()> {
     let mut sums = GradSums::default();
+    let mut stacks: HashMap<TensorId, Stack> = HashMap::new();
     sums.0.insert(root, seed);
     for t in order.iter().rev() {
         let Some(grad) = sums.0.remove(&t.id()) else {
@@ -209,32 +308,48 @@ fn walk<'s>(
             continue;
         }
         let mut wanted: Vec<bool> = node.inputs.iter().map(Tensor::requires_grad).collect();
-        if node.op.grads_independent() && grad.device() == Device::Cpu && grad.numel() >= DEFER_MIN
-        {
-            for (i, input) in node.inputs.iter().enumerate() {
-                if wanted[i] && once.contains(&input.id()) {
-                    wanted[i] = false;
-                    let grad = grad.clone();
-                    let mut only = vec![false; node.inputs.len()];
-                    only[i] = true;
-                    #[cfg(test)]
-                    DEFERRED_TASKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    scope.spawn(move |_| {
-                        // The task runs on any thread: its ops must not
-                        // record a tape there either.
-                        let g = kernels_cpu::serially(|| {
-                            no_grad(|| {
-                                let g = node.op.backward_wanted(&node.inputs, t, &grad, &only)?;
-                                let g = g.into_iter().nth(i).flatten().ok_or_else(|| {
-                                    Error::Autograd(format!("{} gave no gradient", node.op.name()))
-                                })?;
-                                g.sum_to_shape(input.shape())
-                            })
-                        });
-                        let mut d = deferred.lock().unwrap_or_else(|e| e.into_inner());
-                        d.push((input.clone(), g));
-                    });
-                }
+        let on_host = grad.device() == Device::Cpu;
+        for (i, input) in node.inputs.iter().enumerate() {
+            let n_uses = match (
+                input.0.node.is_none() && wanted[i] && on_host,
+                uses.get(&input.id()),
+            ) {
+                (true, Some(&n)) => n,
+                _ => continue,
+            };
+            if n_uses == 1 && node.op.grads_independent() && grad.numel() >= DEFER_MIN {
+                wanted[i] = false;
+                let (grad, input) = (grad.clone(), input.clone());
+                let mut only = vec![false; node.inputs.len()];
+                only[i] = true;
+                deferred.spawn(scope, input.clone(), move || {
+                    let g = node.op.backward_wanted(&node.inputs, t, &grad, &only)?;
+                    let g = g.into_iter().nth(i).flatten().ok_or_else(|| {
+                        Error::Autograd(format!("{} gave no gradient", node.op.name()))
+                    })?;
+                    g.sum_to_shape(input.shape())
+                });
+                continue;
+            }
+            if n_uses == 1 {
+                continue;
+            }
+            let stack = stacks.entry(input.id()).or_insert_with(|| Stack {
+                leaf: input.clone(),
+                left: Vec::new(),
+                right: Vec::new(),
+                rows: 0,
+                seen: 0,
+            });
+            stack.seen += 1;
+            if let Some((l, r)) = node.op.grad_factors(i, &node.inputs, &grad)? {
+                wanted[i] = false;
+                stack.rows += l.dims()[0];
+                stack.left.push(l);
+                stack.right.push(r);
+            }
+            if stack.rows >= STACK_ROWS || stack.seen == n_uses {
+                stack.flush(scope, deferred);
             }
         }
         for (i, input) in node.inputs.iter().enumerate() {
@@ -258,6 +373,11 @@ fn walk<'s>(
             })?;
             sums.add(input, g)?;
         }
+    }
+    // Uses the walk never reached (their branch got no gradient) leave
+    // factors behind.
+    for stack in stacks.values_mut() {
+        stack.flush(scope, deferred);
     }
     Ok(())
 }
@@ -473,6 +593,66 @@ mod tests {
         let walked = grads(true)?;
         for (name, (d, w)) in ["x", "W", "b"].iter().zip(deferred.iter().zip(&walked)) {
             assert_eq!(d, w, "gradient of {name}");
+        }
+        Ok(())
+    }
+    /// A parameter used at several steps (a recurrent weight) gets one
+    /// product of its stacked factors per STACK_ROWS rows instead of one
+    /// per use; the same gradient, up to rounding, as through the walk
+    /// (where each use reaches the leaf through an identity op, so none is
+    /// stacked). Linear and both matmul layouts of a shared matrix, mixed
+    /// with a use that gives no factors.
+    #[test]
+    fn stacked_parameter_gradients_equal_the_walks() -> Result<()> {
+        let (rows, i, o, steps) = (100, 24, 40, 5);
+        let param = |dims: &[usize], seed: f32| {
+            let len = dims.iter().product::<usize>();
+            let data = (0..len).map(|k| (k as f32 * 0.37 + seed).sin()).collect();
+            Tensor::from_vec(data, dims.to_vec(), &Device::Cpu)
+                .unwrap()
+                .requires_grad_()
+        };
+        let grads = |stacked: bool| -> Result<Vec<Vec<f32>>> {
+            let (w, b, u, v) = (
+                param(&[o, i], 0.2),
+                param(&[o], 0.3),
+                param(&[o, o], 0.4),
+                param(&[o, o], 0.5),
+            );
+            // Through an identity op the leaf is no longer the Linear's input.
+            let use_of = |p: &Tensor| match stacked {
+                true => Ok(p.clone()),
+                false => p.mul_scalar(1.0),
+            };
+            let mut h = param(&[rows, i], 0.1);
+            let mut loss = w.sum_all()?.mul_scalar(0.5)?; // a use with no factors
+            for _ in 0..steps {
+                let y = h.linear(&use_of(&w)?, &b)?.tanh()?; // [rows, o]
+                let y = y
+                    .reshape([4, rows / 4, o])?
+                    .matmul_t(&use_of(&u)?, false, true)?;
+                let y = y.matmul(&use_of(&v)?)?.reshape([rows, o])?.tanh()?;
+                loss = loss.add(&y.sum_all()?)?;
+                h = y.narrow(1, 0, i)?;
+            }
+            loss.backward()?;
+            Ok([w, b, u, v]
+                .iter()
+                .map(|t| t.grad().unwrap().to_vec())
+                .collect())
+        };
+        let before = super::DEFERRED_TASKS.load(std::sync::atomic::Ordering::Relaxed);
+        let stacked = grads(true)?;
+        let after = super::DEFERRED_TASKS.load(std::sync::atomic::Ordering::Relaxed);
+        // 5 uses of 100 rows: a product at 300 rows and one at the last use,
+        // for each of W, U and V (other tests may run tasks meanwhile).
+        assert!(after - before >= 6, "the stacked products should be tasks");
+        let walked = grads(false)?;
+        for (name, (s, w)) in ["W", "b", "U", "V"].iter().zip(stacked.iter().zip(&walked)) {
+            let scale = w.iter().fold(1.0f32, |m, x| m.max(x.abs()));
+            for (k, (x, y)) in s.iter().zip(w).enumerate() {
+                assert!((x - y).abs() <= 1e-5 * scale, "{name}[{k}]: {x} vs {y}");
+            }
         }
         Ok(())
     }

@@ -85,6 +85,30 @@ impl BackwardOp for MatMul {
             .collect()
     }
 
+    /// A plain matrix B shared by every row block of A (`[..., m, k]`, A not
+    /// transposed) has ∂B = Σ over the rows of A and G of a product: `Gᵀ A`
+    /// when B is stored transposed, `Aᵀ G` otherwise.
+    fn grad_factors(
+        &self,
+        i: usize,
+        inputs: &[Tensor],
+        g: &Tensor,
+    ) -> Result<Option<(Tensor, Tensor)>> {
+        let (a, b) = (&inputs[0], &inputs[1]);
+        if i != 1 || b.rank() != 2 || self.trans_a {
+            return Ok(None);
+        }
+        let rows = |t: &Tensor| {
+            let last = t.dims()[t.rank() - 1];
+            t.reshape([t.numel() / last.max(1), last])
+        };
+        let (a2, g2) = (rows(a)?, rows(g)?);
+        Ok(Some(match self.trans_b {
+            true => (g2, a2),
+            false => (a2, g2),
+        }))
+    }
+
     /// The gradient product with `beta = 1`, written straight into the sum:
     /// a weight used at every step of a recurrence gets one product per step
     /// added into one buffer, instead of a fresh buffer and an add each time.
@@ -138,6 +162,19 @@ impl BackwardOp for Linear {
         let mut grads = Linear::PRODUCT.backward_wanted(&inputs[..2], out, g, &wanted[..2])?;
         grads.push(wanted[2].then(|| g.clone()));
         Ok(grads)
+    }
+
+    /// ∂W = Gᵀ X, as for the product.
+    fn grad_factors(
+        &self,
+        i: usize,
+        inputs: &[Tensor],
+        g: &Tensor,
+    ) -> Result<Option<(Tensor, Tensor)>> {
+        match i {
+            1 => Linear::PRODUCT.grad_factors(1, &inputs[..2], g),
+            _ => Ok(None),
+        }
     }
 
     fn add_input_grad(
