@@ -11,7 +11,7 @@
 //! ```
 //!
 //! * `kernel.rs`: the register-tile micro-kernel, written once over a tiny
-//!   vector trait and instantiated for AVX-512 (8 x 48), AVX2+FMA (6 x 16) and
+//!   vector trait and instantiated for AVX-512 (12 x 32), AVX2+FMA (6 x 16) and
 //!   portable code (4 x 8); edge tiles use narrower instantiations (fewer rows,
 //!   fewer vectors, masked stores) rather than a scalar path.
 //! * `driver.rs`: packing and the loop nest, monomorphised per ISA inside a
