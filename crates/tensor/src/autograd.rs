@@ -552,6 +552,15 @@ mod tests {
         Ok(())
     }
 
+    /// A parameter of shape `dims` with smooth, distinct values.
+    fn param(dims: &[usize], seed: f32) -> Tensor {
+        let len = dims.iter().product::<usize>();
+        let data = (0..len).map(|k| (k as f32 * 0.37 + seed).sin()).collect();
+        Tensor::from_vec(data, dims.to_vec(), &Device::Cpu)
+            .unwrap()
+            .requires_grad_()
+    }
+
     /// Parameters used once get their gradients from tasks beside the walk
     /// (when the product is large enough); used twice, from the walk itself.
     /// The values must be the same.
@@ -562,13 +571,6 @@ mod tests {
             n * o >= super::DEFER_MIN,
             "the output gradient must be large enough to defer"
         );
-        let param = |dims: &[usize], seed: f32| {
-            let len = dims.iter().product::<usize>();
-            let data = (0..len).map(|k| (k as f32 * 0.37 + seed).sin()).collect();
-            Tensor::from_vec(data, dims.to_vec(), &Device::Cpu)
-                .unwrap()
-                .requires_grad_()
-        };
         let grads = |twice: bool| -> Result<Vec<Vec<f32>>> {
             let (x, w, b) = (param(&[n, i], 0.1), param(&[o, i], 0.2), param(&[o], 0.3));
             let mut loss = x.linear(&w, &b)?.tanh()?.sum_all()?;
@@ -605,13 +607,6 @@ mod tests {
     #[test]
     fn stacked_parameter_gradients_equal_the_walks() -> Result<()> {
         let (rows, i, o, steps) = (100, 24, 40, 5);
-        let param = |dims: &[usize], seed: f32| {
-            let len = dims.iter().product::<usize>();
-            let data = (0..len).map(|k| (k as f32 * 0.37 + seed).sin()).collect();
-            Tensor::from_vec(data, dims.to_vec(), &Device::Cpu)
-                .unwrap()
-                .requires_grad_()
-        };
         let grads = |stacked: bool| -> Result<Vec<Vec<f32>>> {
             let (w, b, u, v) = (
                 param(&[o, i], 0.2),
