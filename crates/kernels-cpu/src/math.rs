@@ -37,11 +37,8 @@ pub(crate) fn exp<S: Simd>(s: S, x: S::V) -> S::V {
     p = s.mul_add(p, r, s.splat(5.000_000_1e-1));
     let r2 = s.mul(r, r);
     let er = s.add(s.mul_add(p, r2, r), s.splat(1.0));
-    // 2^n applied in two halves: each half is a normal float even when n is
-    // outside the normal exponent range, so the products round like IEEE.
-    let half = s.round(s.mul(n, s.splat(0.5)));
-    let rest = s.sub(n, half);
-    let y = s.mul(s.mul(er, s.pow2i(half)), s.pow2i(rest));
+    // er · 2^n, rounded once even where the result is subnormal or infinite.
+    let y = s.scale2(er, n);
     s.select(s.is_nan(x), x, y)
 }
 

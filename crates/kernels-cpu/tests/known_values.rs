@@ -292,3 +292,38 @@ fn rng_is_a_pure_function_of_seed_and_counter() {
         kernels_cpu::rng::hash32(0, 0)
     );
 }
+
+/// The fused-multiply-add ISAs compute exp with the same operations except
+/// the final scaling by 2^n (one `vscalefps` on AVX-512, two multiplies by
+/// normal powers of two on AVX2), and both round that product once: the
+/// results must agree bit for bit, across the whole range — subnormal
+/// results below -87.3, infinities above 88.7 — and so must the functions
+/// built on exp.
+#[test]
+fn exp_scaling_is_the_same_on_every_fma_isa() {
+    let isas: Vec<Isa> = available_isas()
+        .into_iter()
+        .filter(|i| matches!(i, Isa::Avx512 | Isa::Avx2Fma))
+        .collect();
+    if isas.len() < 2 {
+        eprintln!("skipped: this CPU has no AVX-512 to compare with AVX2");
+        return;
+    }
+    let x: Vec<f32> = (0..200_001)
+        .map(|i| -110.0 + 205.0 * i as f32 / 200_000.0)
+        .chain([f32::NEG_INFINITY, f32::INFINITY, f32::NAN, -0.0])
+        .collect();
+    for op in [UnaryOp::Exp, UnaryOp::Tanh, UnaryOp::Sigmoid] {
+        let outs: Vec<Vec<u32>> = isas
+            .iter()
+            .map(|&isa| {
+                let mut out = vec![0.0; x.len()];
+                with_isa(isa, || unary(op, &x, &mut out));
+                out.iter().map(|v| v.to_bits()).collect()
+            })
+            .collect();
+        for (k, (a, b)) in outs[0].iter().zip(&outs[1]).enumerate() {
+            assert_eq!(a, b, "{op:?}({}) differs between {isas:?}", x[k]);
+        }
+    }
+}

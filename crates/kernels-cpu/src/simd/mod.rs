@@ -77,6 +77,17 @@ pub(crate) trait Simd: Copy + Send + Sync + 'static {
 
     /// `2^n` for a vector of integral `n` in `[-126, 127]`, built from the bits.
     fn pow2i(self, n: Self::V) -> Self::V;
+    /// `x · 2^n`, rounded once as IEEE multiplication rounds the exact
+    /// product (a subnormal or infinite result included), for `x` in
+    /// `[0.5, 2]` and integral `n` in `[-150, 129]` (what `exp` needs).
+    /// Here: `2^n` in two halves, each a normal float, the first product
+    /// exact; AVX-512 has one instruction for it.
+    #[inline(always)]
+    fn scale2(self, x: Self::V, n: Self::V) -> Self::V {
+        let half = self.round(self.mul(n, self.splat(0.5)));
+        let rest = self.sub(n, half);
+        self.mul(self.mul(x, self.pow2i(half)), self.pow2i(rest))
+    }
     /// Split a positive normal `x` into `(m, e)` with `x = m * 2^e`, `m` in `[0.5, 1)`.
     fn frexp(self, x: Self::V) -> (Self::V, Self::V);
 
