@@ -4,6 +4,10 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+/// Large tensors on 2 MiB pages (see `tensor::HugePageAlloc`).
+#[global_allocator]
+static ALLOC: tensor::HugePageAlloc = tensor::HugePageAlloc;
+
 mod bench;
 mod detok;
 mod eval_cmd;

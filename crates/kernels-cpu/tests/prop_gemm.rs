@@ -223,8 +223,9 @@ proptest! {
     }
 }
 
-/// Sizes that cross every blocking boundary (KC = 256, MC = 48, NC = 1024) and
-/// the multi-threaded row and column splits.
+/// Sizes that cross every blocking boundary (KC = 384 on AVX-512 and 256
+/// elsewhere, with depths split evenly; MC = 48, NC = 1024) and the
+/// multi-threaded row and column splits.
 #[test]
 fn large_sgemm_matches_reference() {
     for (ta, tb, m, n, kk) in [
@@ -232,6 +233,8 @@ fn large_sgemm_matches_reference() {
         (true, true, 101, 67, 513),
         (false, true, 3, 2100, 70),
         (true, false, 1, 1500, 257),
+        (false, false, 61, 45, 385),
+        (true, false, 29, 70, 1031),
     ] {
         let (ar, ac) = if ta { (kk, m) } else { (m, kk) };
         let (br, bc) = if tb { (n, kk) } else { (kk, n) };
@@ -319,13 +322,14 @@ fn large_sgemm_matches_reference() {
 }
 
 /// Dimensions right at the blocking boundaries of every ISA's micro-kernel
-/// (MR = 12 / 6 / 4, NR = 32 / 16 / 8) and cache blocks (KC = 256,
+/// (MR = 12 / 6 / 4, NR = 32 / 16 / 8) and cache blocks (KC = 384 / 256 / 256,
 /// MC = 48 / 48 / 64, NC = 1024 is crossed by the deterministic tests), plus 1
 /// and primes.
 fn edge_dim() -> impl Strategy<Value = usize> {
     prop::sample::select(vec![
         1usize, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 15, 16, 17, 23, 24, 25, 31, 32, 33, 41, 47, 48,
         49, 53, 63, 64, 65, 95, 96, 97, 101, 119, 120, 121, 127, 191, 192, 193, 255, 256, 257, 263,
+        383, 384, 385,
     ])
 }
 

@@ -91,11 +91,14 @@ fn sutskever_lstm_learns_dates() {
 #[test]
 fn sutskever_gru_learns_dates() {
     let dir = scratch("gru-dates");
-    // 6000 examples × 10 epochs / 32 = 1880 steps; the GRU's state fills
-    // more slowly than the LSTM's (its plateau is longer): twice the rate
+    // 6000 examples × 12 epochs / 32 = 2256 steps; the GRU's state fills
+    // more slowly than the LSTM's (its plateau is longer): twice the rate.
+    // At 1880 steps the exact match sat at 0.84-0.90 depending on nothing
+    // but the GEMM's summation order (its depth blocking): 2256 steps reach
+    // 0.915, clear of the bar whichever way the rounding falls.
     let acc = train_and_measure(
         dates(6000),
-        sutskever(10, 6e-3),
+        sutskever(12, 6e-3),
         rnn(CellKind::Gru, false),
         &dir,
     );

@@ -154,9 +154,9 @@ impl Tensor {
 /// worth a task of its own: 64K, a 256 KiB tensor.
 const DEFER_MIN: usize = 1 << 16;
 
-/// Rows of stacked factors (see [`Stack`]) from which their product runs:
-/// one full depth slice of the GEMM's packing (KC = 256), so the product
-/// runs at the large-product rate, while the walk goes on.
+/// Rows of stacked factors (see [`Stack`]) from which their product runs,
+/// while the walk goes on: deep enough for the GEMM to reach its
+/// large-product rate (384, the GEMM's deepest block, measured no better).
 const STACK_ROWS: usize = 256;
 
 /// Parameter gradients handed to tasks so far (tests check the path runs).

@@ -51,10 +51,15 @@ macro_rules! config {
 #[cfg(target_arch = "x86_64")]
 config!(
     /// AVX-512: 12 x 32 tile = 24 zmm accumulators, 2 loads of B + 12
-    /// broadcasts per 24 FMAs; a KC x NR sliver of B is 32 KiB (L1 is 48 KiB),
-    /// a KC x NC panel of B 1 MiB (L2 is 2 MiB). MC = 48 (an A block of ~52
-    /// KiB) measured 5-15% faster than 96 or 192 on 1024^3..2048^3 here.
-    Avx512Cfg, Z16, MR = 12, NV = 2, KC = 256, MC = 48, NC = 1024
+    /// broadcasts per 24 FMAs. MC = 48 (an A block of ~52 KiB) measured
+    /// 5-15% faster than 96 or 192 on 1024^3..2048^3 here. KC = 384 (depths
+    /// split evenly, at most 384) beat 256 by 1-4% on the output-layer
+    /// products (640 x 5000 x 512 and its two gradients) and 1-1.5% on the
+    /// GRU training step (A/B in one process), although its 48 KiB sliver of
+    /// B no longer fits this EPYC's 32 KiB L1: each sliver is read once per
+    /// tile of A rows either way, and deeper blocks halve the C reloads and
+    /// the packing calls.
+    Avx512Cfg, Z16, MR = 12, NV = 2, KC = 384, MC = 48, NC = 1024
 );
 #[cfg(target_arch = "x86_64")]
 config!(
@@ -407,7 +412,11 @@ unsafe fn serial<C: Config, const MR: usize, const NV: usize>(
         assert!(C::MR == MR && C::NR == NV * <C::S as Lanes>::L);
         assert!(C::MC % MR == 0 && C::NC % (NV * <C::S as Lanes>::L) == 0);
     }
-    let (nr, kcm) = (C::NR, k.min(C::KC));
+    // Depth per block: at most KC, split evenly so that no block is a
+    // shallow remainder (K = 5000 runs as 14 blocks of 360 (the last 320)
+    // rather than 19 of 256 and one of 136; K = 640 as 2 x 320).
+    let kcb = k.div_ceil(k.div_ceil(C::KC)).next_multiple_of(8).min(C::KC);
+    let (nr, kcm) = (C::NR, k.min(kcb));
     // Row pitch of the rows layout: a constant (so the kernel's broadcasts use
     // fixed offsets), padded by a cache line so rows do not alias in L1.
     let kcs = C::KC + 16;
@@ -454,8 +463,8 @@ unsafe fn serial<C: Config, const MR: usize, const NV: usize>(
     {
         for jc in (0..n).step_by(C::NC) {
             let nc = C::NC.min(n - jc);
-            for pc in (0..k).step_by(C::KC) {
-                let kc = C::KC.min(k - pc);
+            for pc in (0..k).step_by(kcb) {
+                let kc = kcb.min(k - pc);
                 // Later slices of k accumulate onto the first one's result.
                 let beta = if pc == 0 { beta } else { 1.0 };
                 for ic in (0..m).step_by(mcb) {
