@@ -451,8 +451,18 @@ fn owned_host_buffer(t: &Tensor) -> bool {
         && Arc::strong_count(&t.0.storage) == 1
 }
 
+/// Adds `grad` to the gradient stored on `leaf`: in place when nothing else
+/// holds the stored one (a parameter whose gradient arrives in several
+/// parts: the stacked products of a recurrent weight), else into a new
+/// tensor, so a gradient the caller kept from an earlier backward keeps
+/// its value.
 fn accumulate_leaf(leaf: &Tensor, grad: Tensor) -> Result<()> {
-    let total = match leaf.grad() {
+    let total = match leaf.take_grad() {
+        Some(prev) if owned_host_buffer(&prev) && grad.device() == Device::Cpu => {
+            let n = prev.numel();
+            backend::add_into_block(prev.storage(), grad.storage(), 1, n, 0, 1)?;
+            prev
+        }
         Some(prev) => prev.add(&grad)?,
         None => grad,
     };
@@ -520,6 +530,30 @@ mod tests {
             })
             .collect();
         assert_eq!(x.grad().unwrap().to_vec(), want);
+        Ok(())
+    }
+
+    /// A second backward without `zero_grad` adds into the stored gradient
+    /// (in place when only the parameter holds it), but never into a
+    /// gradient the caller kept from the first one; the seed handed to the
+    /// first backward is not the stored gradient's buffer either.
+    #[test]
+    fn a_kept_gradient_keeps_its_value_across_backwards() -> Result<()> {
+        let x = leaf(2, 3);
+        let seed = || Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [2, 3], &Device::Cpu);
+        let s1 = seed()?;
+        x.mul_scalar(1.0)?.backward_with(s1.clone())?;
+        let kept = x.grad().unwrap();
+        x.mul_scalar(1.0)?.backward_with(seed()?)?;
+        assert_eq!(kept.to_vec(), [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        assert_eq!(s1.to_vec(), [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        drop(kept);
+        x.mul_scalar(1.0)?.backward_with(seed()?)?; // in place now
+        assert_eq!(
+            x.grad().unwrap().to_vec(),
+            [3.0, 6.0, 9.0, 12.0, 15.0, 18.0]
+        );
+        assert_eq!(s1.to_vec(), [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
         Ok(())
     }
 

@@ -235,6 +235,11 @@ impl Tensor {
         *self.0.grad.lock().unwrap_or_else(|e| e.into_inner()) = grad;
     }
 
+    /// Removes the stored gradient and returns it (autograd adds into it).
+    pub(crate) fn take_grad(&self) -> Option<Tensor> {
+        self.0.grad.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
     /// Forgets the accumulated gradient.
     pub fn zero_grad(&self) {
         self.set_grad(None);
