@@ -587,6 +587,11 @@ mod tests {
     }
 
     /// A parameter of shape `dims` with smooth, distinct values.
+    /// The stored gradient of each tensor, as host vectors.
+    fn grads_of(ts: &[Tensor]) -> Vec<Vec<f32>> {
+        ts.iter().map(|t| t.grad().unwrap().to_vec()).collect()
+    }
+
     fn param(dims: &[usize], seed: f32) -> Tensor {
         let len = dims.iter().product::<usize>();
         let data = (0..len).map(|k| (k as f32 * 0.37 + seed).sin()).collect();
@@ -614,10 +619,7 @@ mod tests {
                 loss = loss.add(&zero.mul_scalar(0.0)?)?;
             }
             loss.backward()?;
-            Ok([x, w, b]
-                .iter()
-                .map(|t| t.grad().unwrap().to_vec())
-                .collect())
+            Ok(grads_of(&[x, w, b]))
         };
         let before = super::DEFERRED_TASKS.load(std::sync::atomic::Ordering::Relaxed);
         let deferred = grads(false)?;
@@ -665,10 +667,7 @@ mod tests {
                 h = y.narrow(1, 0, i)?;
             }
             loss.backward()?;
-            Ok([w, b, u, v]
-                .iter()
-                .map(|t| t.grad().unwrap().to_vec())
-                .collect())
+            Ok(grads_of(&[w, b, u, v]))
         };
         let before = super::DEFERRED_TASKS.load(std::sync::atomic::Ordering::Relaxed);
         let stacked = grads(true)?;
