@@ -8,7 +8,8 @@
 //! assert_eq!(x.grad().unwrap().to_vec(), vec![2.0, 4.0, 6.0]);   // dy/dx = 2x
 //! ```
 //!
-//! Layout: `tensor.rs` (the handle), `autograd.rs` (the walk), `backend.rs`
+//! Layout: `tensor.rs` (the handle), `autograd.rs` (the walk), `grad_schedule.rs`
+//! (the host's faster hand-off of gradients), `backend.rs`
 //! (device dispatch), `ops/` (forward + backward per family), `optim/`,
 //! `init.rs`, `io.rs` (safetensors), `random.rs`, `gradcheck.rs`.
 
@@ -16,6 +17,7 @@ mod autograd;
 mod backend;
 mod device;
 mod error;
+mod grad_schedule;
 pub mod gradcheck;
 mod host_pool;
 mod huge_pages;
@@ -28,8 +30,8 @@ mod shape;
 mod storage;
 mod tensor;
 
-pub use autograd::{is_grad_enabled, no_grad};
-pub use backend::{BinaryOp, ReduceOp, UnaryOp};
+pub use autograd::{is_grad_enabled, no_grad, plain_walk};
+pub use backend::{BinaryOp, ReduceOp};
 pub use device::Device;
 pub use error::{Error, Result};
 pub use huge_pages::{HugePageAlloc, HUGE_MIN};

@@ -51,14 +51,13 @@ macro_rules! config {
 #[cfg(target_arch = "x86_64")]
 config!(
     /// AVX-512: 12 x 32 tile = 24 zmm accumulators, 2 loads of B + 12
-    /// broadcasts per 24 FMAs. MC = 48 (an A block of ~52 KiB) measured
-    /// 5-15% faster than 96 or 192 on 1024^3..2048^3 here. KC = 384 (depths
-    /// split evenly, at most 384) beat 256 by 1-4% on the output-layer
-    /// products (640 x 5000 x 512 and its two gradients) and 1-1.5% on the
-    /// GRU training step (A/B in one process), although its 48 KiB sliver of
-    /// B no longer fits this EPYC's 32 KiB L1: each sliver is read once per
-    /// tile of A rows either way, and deeper blocks halve the C reloads and
-    /// the packing calls.
+    /// broadcasts per 24 FMAs. MC = 48 (an A block of ~52 KiB) is faster
+    /// than 96 or 192 on large squares (docs/kernels/gemm.md). KC = 384
+    /// (depths split evenly, at most 384) beats 256 on the output-layer
+    /// products and the GRU training step although its 48 KiB sliver of B
+    /// overflows a 32 KiB L1: each sliver is read once per tile of A rows
+    /// either way, and deeper blocks halve the C reloads and the packing
+    /// calls.
     Avx512Cfg, Z16, MR = 12, NV = 2, KC = 384, MC = 48, NC = 1024
 );
 #[cfg(target_arch = "x86_64")]
@@ -423,9 +422,8 @@ unsafe fn serial<C: Config, const MR: usize, const NV: usize>(
     let slen = if a.cs == 1 { MR * kcs } else { kcm * MR };
     // Rows of C per packed A block: MC, or all of them when they fit in two
     // blocks, so that every sliver of B serves all rows while it is in L1
-    // (the 64-row products of a recurrent step ran as 48 + 16 rows, the
-    // second block reusing each sliver for only two tiles: +0.6-1.1% on the
-    // GRU step, A/B in one process).
+    // (split at MC, the 64-row products of a recurrent step would run as
+    // 48 + 16 rows, the second block reusing each sliver for two tiles).
     let one_block = m <= 2 * C::MC;
     let mcb = if one_block {
         m
@@ -434,9 +432,7 @@ unsafe fn serial<C: Config, const MR: usize, const NV: usize>(
         // `mc` contiguous floats from each of `kc` rows of G, rows that lie a
         // whole layer width apart (20 KB for a 5,000-word output layer), and
         // stalls on every one. Four times the rows per block read four
-        // times the lines per visit; split evenly so no block is a sliver
-        // (5000 x 256 x 1280: 1.06-1.09x; GRU step +1-2%, Transformer
-        // +1.5-2%, A/B in one process).
+        // times the lines per visit; split evenly so no block is a sliver.
         let cap = 4 * C::MC;
         m.div_ceil(m.div_ceil(cap)).next_multiple_of(MR)
     } else {
@@ -448,7 +444,7 @@ unsafe fn serial<C: Config, const MR: usize, const NV: usize>(
     // serves at most 2 MC / MR tiles: packing it costs about what reading it does, so
     // when op(B)'s rows are contiguous the kernel reads full slivers of B in
     // place, `b.rs` apart (the backward products of a recurrent step,
-    // 64 x 256 x 768: +0-2% on the GRU step, A/B); edge slivers are packed.
+    // 64 x 256 x 768); edge slivers are packed.
     let direct_b = b.cs == 1 && one_block;
     // A row-major A is read where it is, `a.rs` floats per row, instead of
     // being copied into the rows layout: the copy reads and writes every

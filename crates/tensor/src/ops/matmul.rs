@@ -8,6 +8,7 @@
 
 use crate::autograd::BackwardOp;
 use crate::backend;
+use crate::grad_schedule::GradForm;
 use crate::{Device, Error, Result, Tensor};
 
 struct MatMul {
@@ -56,26 +57,11 @@ impl BackwardOp for MatMul {
         "matmul"
     }
 
-    /// One product per input.
-    fn grads_independent(&self) -> bool {
-        true
-    }
-
-    fn backward(&self, inputs: &[Tensor], out: &Tensor, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
-        self.backward_wanted(inputs, out, g, &[true, true])
-    }
-
-    /// Only the wanted gradients' products run (data fed to a first layer
-    /// needs no gradient, and autograd may have added one into its sum).
-    fn backward_wanted(
-        &self,
-        inputs: &[Tensor],
-        _: &Tensor,
-        g: &Tensor,
-        wanted: &[bool],
-    ) -> Result<Vec<Option<Tensor>>> {
+    /// One product per input, only for the inputs that need a gradient
+    /// (data fed to a first layer needs none).
+    fn backward(&self, inputs: &[Tensor], _: &Tensor, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
         (0..2)
-            .map(|i| match wanted[i] {
+            .map(|i| match inputs[i].requires_grad() {
                 true => {
                     let (x, y, tx, ty) = self.grad_product(i, inputs, g)?;
                     x.matmul_t(&y, tx, ty).map(Some)
@@ -85,43 +71,16 @@ impl BackwardOp for MatMul {
             .collect()
     }
 
-    /// A plain matrix B shared by every row block of A (`[..., m, k]`, A not
-    /// transposed) has ∂B = Σ over the rows of A and G of a product: `Gᵀ A`
-    /// when B is stored transposed, `Aᵀ G` otherwise.
-    fn grad_factors(
-        &self,
-        i: usize,
-        inputs: &[Tensor],
-        g: &Tensor,
-    ) -> Result<Option<(Tensor, Tensor)>> {
-        let (a, b) = (&inputs[0], &inputs[1]);
-        if i != 1 || b.rank() != 2 || self.trans_a {
-            return Ok(None);
-        }
-        let rows = |t: &Tensor| {
-            let last = t.dims()[t.rank() - 1];
-            t.reshape([t.numel() / last.max(1), last])
-        };
-        let (a2, g2) = (rows(a)?, rows(g)?);
-        Ok(Some(match self.trans_b {
-            true => (g2, a2),
-            false => (a2, g2),
-        }))
-    }
-
-    /// The gradient product with `beta = 1`, written straight into the sum:
-    /// a weight used at every step of a recurrence gets one product per step
-    /// added into one buffer, instead of a fresh buffer and an add each time.
-    fn add_input_grad(
-        &self,
-        i: usize,
-        inputs: &[Tensor],
-        _: &Tensor,
-        g: &Tensor,
-        sum: &Tensor,
-    ) -> Result<bool> {
+    /// Each gradient is a product of its own: the host scheduler may run it
+    /// beside the walk, stack a shared matrix's factors (`Gᵀ A` or `Aᵀ G`
+    /// over all rows), or write it into a running sum with β = 1.
+    fn grad_form(&self, i: usize, inputs: &[Tensor], g: &Tensor) -> Result<GradForm> {
         let (x, y, tx, ty) = self.grad_product(i, inputs, g)?;
-        x.matmul_add_into(&y, tx, ty, sum)
+        Ok(GradForm::Product {
+            x,
+            y,
+            trans: (tx, ty),
+        })
     }
 }
 
@@ -141,53 +100,18 @@ impl BackwardOp for Linear {
         "linear"
     }
 
-    /// A product each for x and W; b's gradient is G summed over rows.
-    fn grads_independent(&self) -> bool {
-        true
-    }
-
-    fn backward(&self, inputs: &[Tensor], out: &Tensor, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
-        self.backward_wanted(inputs, out, g, &[true, true, true])
-    }
-
     /// ∂x and ∂W as for `x Wᵀ`; ∂b is G itself, which autograd sums over
     /// the rows (the broadcast of b).
-    fn backward_wanted(
-        &self,
-        inputs: &[Tensor],
-        out: &Tensor,
-        g: &Tensor,
-        wanted: &[bool],
-    ) -> Result<Vec<Option<Tensor>>> {
-        let mut grads = Linear::PRODUCT.backward_wanted(&inputs[..2], out, g, &wanted[..2])?;
-        grads.push(wanted[2].then(|| g.clone()));
+    fn backward(&self, inputs: &[Tensor], out: &Tensor, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        let mut grads = Linear::PRODUCT.backward(&inputs[..2], out, g)?;
+        grads.push(inputs[2].requires_grad().then(|| g.clone()));
         Ok(grads)
     }
 
-    /// ∂W = Gᵀ X, as for the product.
-    fn grad_factors(
-        &self,
-        i: usize,
-        inputs: &[Tensor],
-        g: &Tensor,
-    ) -> Result<Option<(Tensor, Tensor)>> {
+    fn grad_form(&self, i: usize, inputs: &[Tensor], g: &Tensor) -> Result<GradForm> {
         match i {
-            1 => Linear::PRODUCT.grad_factors(1, &inputs[..2], g),
-            _ => Ok(None),
-        }
-    }
-
-    fn add_input_grad(
-        &self,
-        i: usize,
-        inputs: &[Tensor],
-        out: &Tensor,
-        g: &Tensor,
-        sum: &Tensor,
-    ) -> Result<bool> {
-        match i {
-            0 | 1 => Linear::PRODUCT.add_input_grad(i, &inputs[..2], out, g, sum),
-            _ => Ok(false),
+            0 | 1 => Linear::PRODUCT.grad_form(i, &inputs[..2], g),
+            _ => Ok(GradForm::Ready(g.clone())),
         }
     }
 }

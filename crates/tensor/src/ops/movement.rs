@@ -4,6 +4,7 @@
 
 use crate::autograd::BackwardOp;
 use crate::backend;
+use crate::grad_schedule::GradForm;
 use crate::{Error, Result, Shape, Tensor};
 
 // ------------------------------------------------------------------ reshape
@@ -47,12 +48,15 @@ impl BackwardOp for Narrow {
     fn name(&self) -> &'static str {
         "narrow"
     }
-    fn block_of_input(&self) -> Option<(usize, usize)> {
-        Some((self.axis, self.start))
+    /// On the host the slice's gradient is added into its block of the
+    /// input's running sum: no padded tensor, no full-size add.
+    fn grad_form(&self, _: usize, _: &[Tensor], _: &Tensor) -> Result<GradForm> {
+        Ok(GradForm::Block {
+            axis: self.axis,
+            start: self.start,
+        })
     }
     /// The gradient of a slice is the slice's gradient padded with zeros.
-    /// (On the host autograd adds it into the block instead: see
-    /// `block_of_input`.)
     fn backward(&self, inputs: &[Tensor], _: &Tensor, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
         let full = inputs[0].dims()[self.axis];
         let len = g.dims()[self.axis];

@@ -1,12 +1,26 @@
 //! Pointwise maths of one tensor: y = f(x), dy/dx = f'(x).
 //!
-//! Adding a unary op touches four places: the `UnaryOp` variant and CPU
-//! closure in kernels-cpu, its WGSL entry in shaders/unary.wgsl, the public
-//! method and gradient below, and a line in tests/gradcheck.rs.
+//! Each op is a `UnaryOp` of kernels-cpu (its scalar and SIMD formula
+//! there, its WGSL body in shaders/elementwise.wgsl); this file holds its
+//! public method and its gradient rule. Some `UnaryOp`s are derivative
+//! kernels only (the relu step, gelu's derivative, clamp's indicator):
+//! backward rules use them through `derivative`, and no public method
+//! reaches them, so no user can build a graph through an op without a
+//! gradient rule.
 
 use crate::autograd::BackwardOp;
 use crate::backend::{self, UnaryOp};
-use crate::{Result, Tensor};
+use crate::{Error, Result, Tensor};
+
+/// A derivative kernel applied to `x` inside a backward rule: a plain
+/// tensor, recorded on no tape (backward runs without one).
+fn derivative(x: &Tensor, op: UnaryOp) -> Result<Tensor> {
+    let storage = backend::unary(op, x.storage())?;
+    Ok(Tensor::from_storage(
+        std::sync::Arc::new(storage),
+        x.shape().clone(),
+    ))
+}
 
 struct Unary(UnaryOp);
 
@@ -31,11 +45,13 @@ impl BackwardOp for Unary {
             // d σ = σ (1 - σ)
             UnaryOp::Sigmoid => g.mul(&y.mul(&y.neg()?.add_scalar(1.0)?)?)?,
             // d relu = [x > 0]
-            UnaryOp::Relu => g.mul(&x.map(UnaryOp::Step)?)?,
+            UnaryOp::Relu => g.mul(&derivative(x, UnaryOp::Step)?)?,
             // d gelu = Φ(x) + x φ(x)
-            UnaryOp::Gelu => g.mul(&x.map(UnaryOp::GeluGrad)?)?,
+            UnaryOp::Gelu => g.mul(&derivative(x, UnaryOp::GeluGrad)?)?,
             // d |x| = sign(x)  (0 at 0, as PyTorch)
-            UnaryOp::Abs => g.mul(&x.map(UnaryOp::Step)?.sub(&x.neg()?.map(UnaryOp::Step)?)?)?,
+            UnaryOp::Abs => {
+                g.mul(&derivative(x, UnaryOp::Step)?.sub(&derivative(&x.neg()?, UnaryOp::Step)?)?)?
+            }
             // d (1/x) = -1/x² = -y²
             UnaryOp::Recip => g.mul(&y.square()?.neg()?)?,
             // d x² = 2x
@@ -43,19 +59,24 @@ impl BackwardOp for Unary {
             // d xᵖ = p xᵖ⁻¹
             UnaryOp::Powf(p) => g.mul(&x.powf(p - 1.0)?.mul_scalar(p)?)?,
             // d clamp = [lo ≤ x ≤ hi]
-            UnaryOp::Clamp(lo, hi) => g.mul(&x.map(UnaryOp::InRange(lo, hi))?)?,
+            UnaryOp::Clamp(lo, hi) => g.mul(&derivative(x, UnaryOp::InRange(lo, hi))?)?,
             UnaryOp::AddScalar(_) => g.clone(),
             UnaryOp::MulScalar(s) => g.mul_scalar(s)?,
-            // Indicator functions are flat almost everywhere.
-            UnaryOp::Step | UnaryOp::InRange(..) | UnaryOp::GeluGrad => return Ok(vec![None]),
+            UnaryOp::Step | UnaryOp::InRange(..) | UnaryOp::GeluGrad => {
+                return Err(Error::Autograd(format!(
+                    "{:?} is a derivative kernel, not an op with a gradient rule",
+                    self.0
+                )))
+            }
         };
         Ok(vec![Some(gx)])
     }
 }
 
 impl Tensor {
-    /// Applies a pointwise op. Public methods below name each one.
-    pub fn map(&self, op: UnaryOp) -> Result<Tensor> {
+    /// Applies a pointwise op that has a gradient rule (the methods below
+    /// name each one).
+    pub(crate) fn map(&self, op: UnaryOp) -> Result<Tensor> {
         let storage = backend::unary(op, self.storage())?;
         Ok(Tensor::from_op(
             storage,
