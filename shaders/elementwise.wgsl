@@ -104,7 +104,13 @@ fn unary_sigmoid(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
 @compute @workgroup_size(WG)
 fn unary_relu(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let i = flat_index(wid, nwg, lid);
-    if (i < p.n) { y[i] = max(x[i], 0.0); }
+    // NaN stays NaN, as on the CPU and in PyTorch: WGSL leaves max(NaN, 0)
+    // to the implementation, and may fold `v != v` away, so test the bits.
+    if (i < p.n) {
+        let v = x[i];
+        let nan = (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
+        y[i] = select(0.0, v, v > 0.0 || nan);
+    }
 }
 
 // GELU, exact form: x * Φ(x) with Φ(x) = (1 + erf(x/√2)) / 2 (torch default).

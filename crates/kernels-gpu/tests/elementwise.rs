@@ -48,6 +48,36 @@ fn every_unary_op_matches_the_reference() {
     }
 }
 
+/// ReLU keeps a NaN (so a diverged value is never hidden as 0) and maps
+/// the infinities and signed zeros as the CPU kernel does.
+#[test]
+fn relu_agrees_with_the_cpu_on_nan_infinities_and_zeros() {
+    let Some(_) = common::gpu() else { return };
+    let x = [
+        f32::NAN,
+        -f32::NAN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        0.0,
+        -0.0,
+        -1.5,
+        2.5,
+    ];
+    let mut want = vec![0.0; x.len()];
+    kernels_cpu::unary(UnaryOp::Relu, &x, &mut want);
+    let y = out(x.len());
+    kernels_gpu::unary(UnaryOp::Relu, &up(&x), &y).unwrap();
+    let got = down(&y);
+    assert!(
+        want[0].is_nan() && want[1].is_nan(),
+        "CPU relu of NaN: {want:?}"
+    );
+    for (k, (g, w)) in got.iter().zip(&want).enumerate() {
+        let same = (g.is_nan() && w.is_nan()) || g == w;
+        assert!(same, "relu({}) = {g} on the GPU, {w} on the CPU", x[k]);
+    }
+}
+
 #[test]
 fn powf_follows_the_c_library_at_the_edges() {
     let Some(_) = common::gpu() else { return };
