@@ -670,24 +670,9 @@ fn bad_options_are_refused_by_name() {
     assert!(decode(&m, &none, &options(3, 0.6, 5)).unwrap().is_empty());
 }
 
-/// Whether the GPU path can run; without an adapter this test prints why
-/// and passes, unless `S2S_REQUIRE_GPU=1` (CI), where it fails.
-fn gpu_ready() -> bool {
-    match Device::gpu_available() {
-        Ok(()) => true,
-        Err(e) if std::env::var("S2S_REQUIRE_GPU").as_deref() == Ok("1") => {
-            panic!("S2S_REQUIRE_GPU=1 but the GPU path cannot run: {e}")
-        }
-        Err(e) => {
-            eprintln!("skipping GPU test: {e}");
-            false
-        }
-    }
-}
-
 #[test]
 fn gpu_beam_finds_what_the_cpu_finds() {
-    if !gpu_ready() {
+    if !kernels_gpu::gpu_ready_for_tests() {
         return;
     }
     let lens = [3, 6, 2, 5, 1, 4];

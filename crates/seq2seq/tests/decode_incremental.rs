@@ -329,24 +329,11 @@ fn decoding_past_the_positional_table_is_a_clear_error() {
     assert!(hyps[0].tokens.len() <= 16);
 }
 
-fn gpu_ready() -> bool {
-    match Device::gpu_available() {
-        Ok(()) => true,
-        Err(e) if std::env::var("S2S_REQUIRE_GPU").as_deref() == Ok("1") => {
-            panic!("S2S_REQUIRE_GPU=1 but the GPU path cannot run: {e}")
-        }
-        Err(e) => {
-            eprintln!("skipping GPU test: {e}");
-            false
-        }
-    }
-}
-
 /// The same check on the GPU (skipped without an adapter unless
 /// `S2S_REQUIRE_GPU=1`), against the CPU's full recomputation.
 #[test]
 fn incremental_steps_on_gpu_equal_full_recomputation() {
-    if !gpu_ready() {
+    if !kernels_gpu::gpu_ready_for_tests() {
         return;
     }
     let (_, src) = sources(&[3, 7, 1, 5], 1, &Device::Cpu);

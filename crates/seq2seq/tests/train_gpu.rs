@@ -23,7 +23,7 @@ fn losses(device: Device, model: impl FnOnce(usize, usize) -> ModelConfig, name:
 }
 
 fn same_steps(model: impl Fn(usize, usize) -> ModelConfig, name: &str) {
-    if !gpu_ready() {
+    if !kernels_gpu::gpu_ready_for_tests() {
         return;
     }
     let (cpu, gpu) = (

@@ -9,19 +9,6 @@ mod common;
 use tensor::optim::{Adam, AdamConfig, Optimizer};
 use tensor::{init, Device, Result, Rng, Tensor};
 
-fn gpu_ready() -> bool {
-    match Device::gpu_available() {
-        Ok(()) => true,
-        Err(e) if std::env::var("S2S_REQUIRE_GPU").as_deref() == Ok("1") => {
-            panic!("S2S_REQUIRE_GPU=1 but the GPU path cannot run: {e}")
-        }
-        Err(e) => {
-            eprintln!("skipping GPU test: {e}");
-            false
-        }
-    }
-}
-
 /// Runs `f` on `device`: its output and the gradient of Σ out ⊙ W for every input.
 fn run_on(
     device: &Device,
@@ -81,7 +68,7 @@ macro_rules! parity_tests {
     ($($test:ident => $family:ident),* $(,)?) => {$(
         #[test]
         fn $test() {
-            if gpu_ready() {
+            if kernels_gpu::gpu_ready_for_tests() {
                 cases::$family(&mut |name, f, inputs| parity(name, f, inputs));
             }
         }
@@ -161,7 +148,7 @@ fn train_losses(device: &Device, steps: usize) -> Vec<f32> {
 
 #[test]
 fn a_model_trains_to_the_same_losses_on_both_devices() {
-    if !gpu_ready() {
+    if !kernels_gpu::gpu_ready_for_tests() {
         return;
     }
     let cpu = train_losses(&Device::Cpu, 50);
@@ -184,7 +171,7 @@ fn a_model_trains_to_the_same_losses_on_both_devices() {
 
 #[test]
 fn mixing_devices_is_an_error_naming_both() {
-    if !gpu_ready() {
+    if !kernels_gpu::gpu_ready_for_tests() {
         return;
     }
     let a = Tensor::ones([2], &Device::Cpu).unwrap();
@@ -198,7 +185,7 @@ fn mixing_devices_is_an_error_naming_both() {
 
 #[test]
 fn a_tensor_too_big_for_the_adapter_is_an_error_naming_the_limit() {
-    if !gpu_ready() {
+    if !kernels_gpu::gpu_ready_for_tests() {
         return;
     }
     let limit = kernels_gpu::context().unwrap().adapter().max_buffer_size;

@@ -1,19 +1,11 @@
 //! Shared by the GPU test files: adapter detection and comparisons.
 #![allow(dead_code)]
 
-/// The GPU context, or `None` after printing why the test is skipped.
-/// With `S2S_REQUIRE_GPU=1` (CI) a missing adapter fails the test instead.
+/// The GPU context, or `None` after printing why the test is skipped (see
+/// [`kernels_gpu::gpu_ready_for_tests`]: with `S2S_REQUIRE_GPU=1` a missing
+/// adapter fails the test instead).
 pub fn gpu() -> Option<&'static kernels_gpu::GpuContext> {
-    match kernels_gpu::context() {
-        Ok(ctx) => Some(ctx),
-        Err(e) => {
-            if std::env::var("S2S_REQUIRE_GPU").is_ok_and(|v| v == "1") {
-                panic!("S2S_REQUIRE_GPU=1 but there is no GPU: {e}");
-            }
-            eprintln!("skipping GPU test: {e}");
-            None
-        }
-    }
+    kernels_gpu::gpu_ready_for_tests().then(|| kernels_gpu::context().unwrap())
 }
 
 /// Asserts |got - want| <= tol * (1 + |want|) elementwise, naming the first

@@ -199,23 +199,8 @@ pub fn assert_close(what: &str, got: &Tensor, want: &Tensor, tol: Tol) {
     }
 }
 
-/// Whether the GPU path can run here. Without an adapter the GPU variants
-/// print why and pass — unless `S2S_REQUIRE_GPU=1` (CI), where they fail.
-pub fn gpu_ready() -> bool {
-    match Device::gpu_available() {
-        Ok(()) => true,
-        Err(e) if std::env::var("S2S_REQUIRE_GPU").as_deref() == Ok("1") => {
-            panic!("S2S_REQUIRE_GPU=1 but the GPU path cannot run: {e}")
-        }
-        Err(e) => {
-            eprintln!("skipping GPU test: {e}");
-            false
-        }
-    }
-}
-
 /// One test body, run as `name::cpu` and `name::gpu` (the latter skipped
-/// when no GPU adapter is present; see [`gpu_ready`]).
+/// when no GPU adapter is present; see `kernels_gpu::gpu_ready_for_tests`).
 #[macro_export]
 macro_rules! on_devices {
     ($($name:ident => $body:expr;)*) => {
@@ -230,7 +215,7 @@ macro_rules! on_devices {
                 }
                 #[test]
                 fn gpu() {
-                    if $crate::common::gpu_ready() {
+                    if kernels_gpu::gpu_ready_for_tests() {
                         let f: fn(&tensor::Device) = $body;
                         f(&tensor::Device::Gpu);
                     }

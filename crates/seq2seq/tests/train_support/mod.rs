@@ -145,18 +145,3 @@ pub fn train_and_measure(
     );
     acc
 }
-
-/// Whether the GPU path can run here; without an adapter GPU tests print
-/// why and pass, unless `S2S_REQUIRE_GPU=1` (CI), where they fail.
-pub fn gpu_ready() -> bool {
-    match Device::gpu_available() {
-        Ok(()) => true,
-        Err(e) if std::env::var("S2S_REQUIRE_GPU").as_deref() == Ok("1") => {
-            panic!("S2S_REQUIRE_GPU=1 but the GPU path cannot run: {e}")
-        }
-        Err(e) => {
-            eprintln!("skipping GPU test: {e}");
-            false
-        }
-    }
-}
