@@ -260,6 +260,9 @@ pub fn run(args: EvalArgs) -> Result<()> {
     }
     let device = Device::parse_choice(&args.decode.device)?;
     args.decode.options(false)?;
+    if let Some(path) = &args.output {
+        crate::guard::refuse_checkpoint_output(path, "--output")?;
+    }
     let ck = load_model(&args.model, &device)?;
     let test = test_set(&args, &ck)?;
     if test.pairs.is_empty() {

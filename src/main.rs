@@ -11,6 +11,7 @@ static ALLOC: tensor::HugePageAlloc = tensor::HugePageAlloc;
 mod bench;
 mod detok;
 mod eval_cmd;
+mod guard;
 mod plot;
 mod score_cmd;
 mod train_args;

@@ -247,6 +247,10 @@ pub struct TrainArgs {
     /// only --epochs, --max-steps, --out, --device and --quiet apply.
     #[arg(long, value_name = "DIR", help_heading = "Run")]
     pub resume: Option<PathBuf>,
+    /// Start afresh even though the run directory holds a run: its
+    /// checkpoints and logs are deleted first.
+    #[arg(long, conflicts_with = "resume", help_heading = "Run")]
+    pub overwrite: bool,
     /// Where to compute: auto (a real GPU if any, else the CPU), cpu or gpu.
     #[arg(long, default_value = "auto", help_heading = "Run")]
     pub device: String,

@@ -2,9 +2,10 @@
 //! a model configuration and training settings, runs the trainer, then
 //! measures the best checkpoint on held-out pairs and says what to do next.
 
+use crate::guard;
 use crate::train_args::TrainArgs;
 use crate::train_settings::{data_config, model_config, model_name, train_config};
-use anyhow::Result;
+use anyhow::{bail, Result};
 use seq2seq::train::{checkpoint, eval, Trainer, Verbosity};
 use std::path::PathBuf;
 use tensor::Device;
@@ -18,19 +19,41 @@ pub fn run(args: TrainArgs) -> Result<()> {
         Verbosity::Normal
     };
     let mut trainer = match &args.resume {
-        Some(dir) => Trainer::resume(dir, args.out.as_deref(), device, verbosity, |t| {
-            if let Some(e) = args.epochs {
-                t.epochs = e;
+        Some(dir) => {
+            if let Some(out) = &args.out {
+                let same = std::fs::canonicalize(out).ok() == std::fs::canonicalize(dir).ok();
+                if !same && guard::holds_run(out) {
+                    bail!(
+                        "--out {}: holds another run; resuming into it would overwrite it \
+                         (give a new directory, or --resume {0} to continue that one)",
+                        out.display()
+                    );
+                }
             }
-            if args.max_steps.is_some() {
-                t.max_steps = args.max_steps;
-            }
-        })?,
+            Trainer::resume(dir, args.out.as_deref(), device, verbosity, |t| {
+                if let Some(e) = args.epochs {
+                    t.epochs = e;
+                }
+                if args.max_steps.is_some() {
+                    t.max_steps = args.max_steps;
+                }
+            })?
+        }
         None => {
             let (data, task_name) = data_config(&args)?;
             let out = args.out.clone().unwrap_or_else(|| {
                 PathBuf::from(format!("runs/{task_name}-{}", model_name(&args)))
             });
+            if guard::holds_run(&out) {
+                if !args.overwrite {
+                    bail!(
+                        "{} holds a run already: continue it with  --resume {0}  or start \
+                         over (deleting it) with  --overwrite",
+                        out.display()
+                    );
+                }
+                guard::clear_run(&out)?;
+            }
             Trainer::new(
                 train_config(&args)?,
                 data,

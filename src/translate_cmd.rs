@@ -279,7 +279,10 @@ const ARG_BATCH: usize = 32;
 pub fn run(args: TranslateArgs) -> Result<()> {
     // Check everything that needs no model before loading it.
     let plot = match &args.attention_plot {
-        Some(file) => Some((file.clone(), plot_format(file)?)),
+        Some(file) => {
+            crate::guard::refuse_checkpoint_output(file, "--attention-plot")?;
+            Some((file.clone(), plot_format(file)?))
+        }
         None => None,
     };
     let device = Device::parse_choice(&args.decode.device)?;

@@ -254,3 +254,57 @@ fn plain_progress_lines_count_to_the_planned_total() {
         "{stdout}"
     );
 }
+
+/// A fresh `train` into a directory holding a run refuses, naming both
+/// ways on; `--overwrite` starts over; nothing of the old run is touched
+/// by the refusal. `eval --output` into a checkpoint is refused too.
+#[test]
+fn an_existing_run_is_never_overwritten_by_surprise() {
+    let dir = scratch("overwrite");
+    let run = dir.join("dates");
+    assert!(tiny_run(&run, &["--max-steps", "2"]).status.success());
+    let weights = std::fs::read(run.join("last/model.safetensors")).unwrap();
+
+    let o = tiny_run(&run, &["--max-steps", "2"]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("holds a run already")
+            && err.contains("--resume")
+            && err.contains("--overwrite"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(run.join("last/model.safetensors")).unwrap(),
+        weights
+    );
+
+    let o = tiny_run(&run, &["--max-steps", "2", "--overwrite"]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}\n{err}");
+
+    let o = tiny_run(&run, &["--overwrite", "--resume", run.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o).1);
+
+    let target = run.join("last/model.safetensors");
+    let before = std::fs::read(&target).unwrap();
+    for (cmd, opt) in [("eval", "--output"), ("translate", "--attention-plot")] {
+        let mut args = vec![cmd, "--device", "cpu", "--model", run.to_str().unwrap()];
+        let file = match opt {
+            "--output" => target.clone(),
+            _ => run.join("last/attn.svg"),
+        };
+        args.extend([opt, file.to_str().unwrap()]);
+        if cmd == "translate" {
+            args.push("3/3/21");
+        }
+        let o = s2s(&args);
+        let (_, err) = text(&o);
+        assert_eq!(o.status.code(), Some(1), "{cmd}: {err}");
+        assert!(
+            err.contains(opt) && err.contains("checkpoint directory"),
+            "{err}"
+        );
+    }
+    assert_eq!(std::fs::read(&target).unwrap(), before);
+}

@@ -168,6 +168,11 @@ struct Case {
 
 /// Run `s2s bench`.
 pub fn run(args: BenchArgs) -> Result<()> {
+    for (path, opt) in [(&args.json, "--json"), (&args.plot, "--plot")] {
+        if let Some(path) = path {
+            crate::guard::refuse_checkpoint_output(path, opt)?;
+        }
+    }
     if args.kernels.iter().any(|k| k == "train-step") {
         if args.kernels.len() > 1 {
             bail!("train-step is timed on its own: drop {:?}", args.kernels);
