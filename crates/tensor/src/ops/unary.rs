@@ -1,12 +1,13 @@
 //! Pointwise maths of one tensor: y = f(x), dy/dx = f'(x).
 //!
-//! Each op is a `UnaryOp` of kernels-cpu (its scalar and SIMD formula
-//! there, its WGSL body in shaders/elementwise.wgsl); this file holds its
-//! public method and its gradient rule. Some `UnaryOp`s are derivative
-//! kernels only (the relu step, gelu's derivative, clamp's indicator):
-//! backward rules use them through `derivative`, and no public method
-//! reaches them, so no user can build a graph through an op without a
-//! gradient rule.
+//! Each op is one row of the `UnaryOp` table in kernels-cpu's
+//! `src/elementwise.rs` (its SIMD formula and its f64 definition) and one
+//! `case` in shaders/elementwise.wgsl; this file holds its public method and
+//! its gradient rule. docs/architecture.md walks through all five places of
+//! one op. Some `UnaryOp`s are derivative kernels only (the relu step,
+//! gelu's derivative, clamp's indicator): backward rules use them through
+//! `derivative`, and no public method reaches them, so no user can build a
+//! graph through an op without a gradient rule.
 
 use crate::autograd::BackwardOp;
 use crate::backend::{self, UnaryOp};
