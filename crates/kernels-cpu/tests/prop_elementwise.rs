@@ -184,6 +184,26 @@ proptest! {
     }
 }
 
+/// Every op of `UnaryOp::ALL` on fixed lengths, so none is left to the
+/// proptest's draw: 1, primes, and each side of every vector width (4, 8, 16).
+#[test]
+fn every_unary_op_matches_reference_at_every_tail_length() {
+    for &op in UnaryOp::ALL {
+        let (lo, hi) = domain(op);
+        let (rel, abs) = unary_tol(op);
+        for n in [1, 2, 3, 5, 7, 8, 9, 13, 15, 16, 17, 31, 33, 97, 257] {
+            let x = det_floats(n, n as u64, lo, hi);
+            let mut want = vec![0.0; n];
+            r::unary(op, &x, &mut want);
+            each_isa(|isa| {
+                let mut got = vec![f32::NAN; n];
+                k::unary(op, &x, &mut got);
+                assert_close(&format!("unary {op:?} n={n}"), isa, &got, &want, rel, abs);
+            });
+        }
+    }
+}
+
 /// The multi-threaded paths (above the rayon threshold) on one large case each.
 #[test]
 fn large_elementwise_matches_reference() {
