@@ -97,6 +97,7 @@ fn unary_op(v: f32) -> f32 {
         case 15u: { return select(0.0, 1.0, v >= p.a && v <= p.b); } // InRange, d clamp
         case 16u: { return v + p.a; }                     // AddScalar
         case 17u: { return v * p.a; }                     // MulScalar
+        case 18u: { return v * sigmoid(v); }              // Silu
         // An OP no case knows: NaN, so a missing case cannot pass for a result.
         default: { return bitcast<f32>(0x7fc00000u); }
     }

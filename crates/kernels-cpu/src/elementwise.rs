@@ -168,6 +168,10 @@ unary_ops! {
     MulScalar(c: f32 = -2.5) = 17,
         fast |s, v| s.mul(v, s.splat(c)),
         exact |x| x * f64::from(c);
+    /// x·σ(x) (SiLU, swish), the activation of Marian-style models.
+    Silu = 18,
+        fast |s, v| s.mul(v, math::sigmoid(s, v)),
+        exact |x| x / (1.0 + (-x).exp());
 }
 
 /// A two-input elementwise function; comparisons give 1.0 / 0.0.

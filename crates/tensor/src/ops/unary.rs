@@ -63,6 +63,11 @@ impl BackwardOp for Unary {
             UnaryOp::Clamp(lo, hi) => g.mul(&derivative(x, UnaryOp::InRange(lo, hi))?)?,
             UnaryOp::AddScalar(_) => g.clone(),
             UnaryOp::MulScalar(s) => g.mul_scalar(s)?,
+            // d silu = σ + x σ (1 - σ) = σ + y (1 - σ)
+            UnaryOp::Silu => {
+                let sig = x.sigmoid()?;
+                g.mul(&sig.add(&y.mul(&sig.neg()?.add_scalar(1.0)?)?)?)?
+            }
             UnaryOp::Step | UnaryOp::InRange(..) | UnaryOp::GeluGrad => {
                 return Err(Error::Autograd(format!(
                     "{:?} is a derivative kernel, not an op with a gradient rule",
@@ -111,6 +116,10 @@ impl Tensor {
     /// GELU, the exact erf form (PyTorch's default `approximate='none'`).
     pub fn gelu(&self) -> Result<Tensor> {
         self.map(UnaryOp::Gelu)
+    }
+    /// SiLU (swish), x·σ(x).
+    pub fn silu(&self) -> Result<Tensor> {
+        self.map(UnaryOp::Silu)
     }
     pub fn abs(&self) -> Result<Tensor> {
         self.map(UnaryOp::Abs)
