@@ -6,6 +6,10 @@
 //! line `// …` inside a block stands for skipped source lines. So a quote
 //! cannot drift from the code: change one and this test names the block.
 //!
+//! docs/architecture.md names the quoted file on the block's first line
+//! instead, as a comment (`// crates/kernels-cpu/src/elementwise.rs`); its
+//! blocks whose first line names an existing file are checked the same way.
+//!
 //! `gemm.md` (the CPU GEMM chapter) is checked by its own author, not here.
 //! Also: README.md links every chapter, and every chapter quotes some code.
 //! Needs no GPU adapter.
@@ -77,6 +81,55 @@ fn quotes(text: &str) -> Vec<Quote> {
     }
     assert!(open.is_none(), "a fenced block is never closed");
     found
+}
+
+/// The blocks whose first line is a comment naming a file of the repository
+/// (`// path` or `# path`), quoting that file with the rest of their lines.
+fn path_comment_quotes(text: &str) -> Vec<Quote> {
+    let mut found = Vec::new();
+    // (opening line, lines so far)
+    let mut open: Option<(usize, Vec<String>)> = None;
+    for (i, line) in text.lines().enumerate() {
+        let fence = line.trim_start().starts_with("```");
+        match (&mut open, fence) {
+            (None, true) => open = Some((i + 1, Vec::new())),
+            (Some(_), true) => {
+                let (line, mut lines) = open.take().unwrap();
+                let first = lines.first().map(|l| l.trim().to_string());
+                let file = first.as_deref().and_then(|l| {
+                    let path = l.strip_prefix("// ").or_else(|| l.strip_prefix("# "))?;
+                    repo().join(path).is_file().then(|| path.to_string())
+                });
+                if let Some(file) = file {
+                    lines.remove(0);
+                    found.push(Quote { line, file, lines });
+                }
+            }
+            (Some((_, lines)), false) => lines.push(line.to_string()),
+            (None, false) => {}
+        }
+    }
+    found
+}
+
+#[test]
+fn architecture_quotes_match_the_source() {
+    let text = std::fs::read_to_string(repo().join("docs/architecture.md")).unwrap();
+    let found = path_comment_quotes(&text);
+    assert!(!found.is_empty(), "docs/architecture.md quotes no code");
+    let failures: Vec<String> = found
+        .iter()
+        .filter_map(|q| {
+            check(q)
+                .err()
+                .map(|why| format!("docs/architecture.md:{} ({}): {why}", q.line, q.file))
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "quoted block(s) no longer match the code; update the docs:\n{}",
+        failures.join("\n")
+    );
 }
 
 /// Checks one quote against its file; returns what is wrong, if anything.
@@ -179,4 +232,14 @@ fn a_drifted_quote_is_caught() {
     let missing = "```rust file=no/such/file.rs\nfn main() {}\n```\n";
     assert!(check(&quotes(missing)[0]).is_err());
     assert!(quotes("```text\nnot a quote\n```\n").is_empty());
+
+    // The first-line form of docs/architecture.md.
+    let text = "```wgsl\n// shaders/softmax.wgsl\nstruct Params {\n    rows: u32,\n```\n";
+    let found = path_comment_quotes(text);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].file, "shaders/softmax.wgsl");
+    check(&found[0]).unwrap();
+    let drifted = path_comment_quotes(&text.replace("rows: u32", "rows: u64"));
+    assert!(check(&drifted[0]).is_err());
+    assert!(path_comment_quotes("```rust\n// not a file\nfn f() {}\n```\n").is_empty());
 }
