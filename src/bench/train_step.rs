@@ -21,13 +21,21 @@
 //! cross-entropy of the target; Adam with lr 1e-3. With `--torch SCRIPT`
 //! every round runs our steps, then the script's, so a slow phase of the
 //! machine hits both, and the table gives the median of each and their ratio.
+//!
+//! `--device gpu` (or `all`) runs the same step on the GPU and adds, per
+//! step, what a real GPU pays for whatever the adapter: compute dispatches,
+//! queue submits, host waits, bytes up and down, bind groups created
+//! (`kernels_gpu::counts`). On lavapipe the milliseconds say little about a
+//! real GPU; the counts carry over unchanged. `--json FILE` writes one
+//! record per model and device.
 
-use super::{median, BenchArgs};
+use super::{median, BenchArgs, DeviceSel};
 use anyhow::{bail, Context, Result};
 use seq2seq::models::{Seq2Seq, Source, Target, TransformerSeq2Seq, TransformerSeq2SeqConfig};
 use seq2seq::nn::{
     Attention, Ctx, Embedding, GRUCell, Keys, Linear, Module, RnnConfig, Score, GRU,
 };
+use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
@@ -258,62 +266,135 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             bail!("--torch {}: no such file", script.display());
         }
     }
+    let devices: Vec<Device> = match args.device {
+        DeviceSel::Cpu => vec![Device::Cpu],
+        DeviceSel::Gpu => vec![Device::Gpu],
+        DeviceSel::All => vec![Device::Cpu, Device::Gpu],
+    };
+    if devices.contains(&Device::Gpu) {
+        Device::gpu_available().context("--device gpu")?;
+    }
+    let mut json = match &args.json {
+        Some(path) => Some(std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("--json {}", path.display()))?,
+        )),
+        None => None,
+    };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()?;
-    let device = Device::Cpu;
     let steps = args.steps.max(1);
     println!(
         "train-step: {} round(s) of {steps} step(s), {threads} thread(s), median ms per step",
         args.rounds.max(1)
     );
     println!(
-        "{:<12} {:>6} {:>4} {:>12} {:>12} {:>12} {:>12} {:>8}",
-        "model", "batch", "len", "ours ms", "ours tok/s", "torch ms", "torch tok/s", "ratio"
+        "{:<12} {:>6} {:>6} {:>4} {:>10} {:>10} {:>10} {:>10} {:>8}",
+        "model",
+        "device",
+        "batch",
+        "len",
+        "ours ms",
+        "ours tok/s",
+        "torch ms",
+        "torch tok/s",
+        "ratio"
     );
+    let mut gpu_rows = Vec::new();
     for name in names {
         let (_, batch, len) = *MODELS.iter().find(|m| m.0 == name).expect("known model");
-        let mut ours = pool.install(|| Ours::new(name, batch, len, &device))?;
-        pool.install(|| ours.step())?; // warm-up: allocations, packing buffers
-        let (mut our_ms, mut torch_ms) = (Vec::new(), Vec::new());
-        let mut loss = 0.0;
-        for _ in 0..args.rounds.max(1) {
-            for _ in 0..steps {
-                let t = Instant::now();
-                loss = pool.install(|| ours.step())?;
-                our_ms.push(t.elapsed().as_secs_f64() * 1e3);
+        for &device in &devices {
+            let mut ours = pool.install(|| Ours::new(name, batch, len, &device))?;
+            pool.install(|| ours.step())?; // warm-up: allocations, packing buffers, pipelines
+                                           // The PyTorch peer is a CPU peer: it runs beside the CPU rows only.
+            let torch = args.torch.as_deref().filter(|_| device == Device::Cpu);
+            let (mut our_ms, mut torch_ms) = (Vec::new(), Vec::new());
+            let mut loss = 0.0;
+            let before = kernels_gpu::counts();
+            for _ in 0..args.rounds.max(1) {
+                for _ in 0..steps {
+                    let t = Instant::now();
+                    loss = pool.install(|| ours.step())?;
+                    our_ms.push(t.elapsed().as_secs_f64() * 1e3);
+                }
+                if let Some(script) = torch {
+                    torch_ms.push(torch_round(script, name, threads, steps)?);
+                }
             }
-            if let Some(script) = &args.torch {
-                torch_ms.push(torch_round(script, name, threads, steps)?);
+            let timed_steps = (our_ms.len() as u64).max(1);
+            let spent = kernels_gpu::counts() - before;
+            if !loss.is_finite() {
+                bail!("{name} on the {device}: the loss is {loss} after training");
             }
-        }
-        if !loss.is_finite() {
-            bail!("{name}: the loss is {loss} after training");
-        }
-        let ours = median(our_ms);
-        let tokens = (batch * len) as f64;
-        let (torch_col, torch_tok, ratio) = match torch_ms.is_empty() {
-            true => ("-".to_string(), "-".to_string(), "-".to_string()),
-            false => {
-                let t = median(torch_ms);
-                (
+            let ours = median(our_ms);
+            let tokens = (batch * len) as f64;
+            let torch_ms = (!torch_ms.is_empty()).then(|| median(torch_ms));
+            let (torch_col, torch_tok, ratio) = match torch_ms {
+                None => ("-".to_string(), "-".to_string(), "-".to_string()),
+                Some(t) => (
                     format!("{t:.1}"),
                     format!("{:.0}", tokens / t * 1e3),
                     format!("{:.2}x", t / ours),
+                ),
+            };
+            println!(
+                "{:<12} {:>6} {:>6} {:>4} {:>10.1} {:>10.0} {:>10} {:>10} {:>8}",
+                name,
+                device,
+                batch,
+                len,
+                ours,
+                tokens / ours * 1e3,
+                torch_col,
+                torch_tok,
+                ratio
+            );
+            let per_step = |n: u64| n as f64 / timed_steps as f64;
+            let gpu = (device == Device::Gpu).then(|| {
+                gpu_rows.push((name, spent, timed_steps));
+                format!(
+                    ",\"dispatches\":{},\"submits\":{},\"host_waits\":{},\"bytes_up\":{},\"bytes_down\":{},\"bind_groups\":{}",
+                    per_step(spent.dispatches),
+                    per_step(spent.submits),
+                    per_step(spent.host_waits),
+                    per_step(spent.bytes_up),
+                    per_step(spent.bytes_down),
+                    per_step(spent.bind_groups)
                 )
+            });
+            if let Some(out) = json.as_mut() {
+                writeln!(
+                    out,
+                    "{{\"bench\":\"train-step\",\"model\":\"{name}\",\"device\":\"{device}\",\"batch\":{batch},\"len\":{len},\"threads\":{threads},\"ms_per_step\":{ours:.4},\"tokens_per_s\":{:.1},\"torch_ms_per_step\":{}{}}}",
+                    tokens / ours * 1e3,
+                    torch_ms.map_or("null".to_string(), |t| format!("{t:.4}")),
+                    gpu.unwrap_or_default()
+                )?;
             }
-        };
+        }
+    }
+    if !gpu_rows.is_empty() {
+        println!();
+        println!("GPU costs per step (what a real GPU pays, counted on any adapter):");
         println!(
-            "{:<12} {:>6} {:>4} {:>12.1} {:>12.0} {:>12} {:>12} {:>8}",
-            name,
-            batch,
-            len,
-            ours,
-            tokens / ours * 1e3,
-            torch_col,
-            torch_tok,
-            ratio
+            "{:<12} {:>10} {:>8} {:>10} {:>12} {:>12} {:>11}",
+            "model", "dispatches", "submits", "host waits", "bytes up", "bytes down", "bind groups"
         );
+        for (name, spent, n) in gpu_rows {
+            println!(
+                "{:<12} {:>10} {:>8} {:>10} {:>12} {:>12} {:>11}",
+                name,
+                spent.dispatches / n,
+                spent.submits / n,
+                spent.host_waits / n,
+                spent.bytes_up / n,
+                spent.bytes_down / n,
+                spent.bind_groups / n
+            );
+        }
+    }
+    if let Some(mut out) = json {
+        out.flush()?;
     }
     if args.torch.is_some() {
         println!("ratio = torch ms / ours ms (above 1: we are faster)");

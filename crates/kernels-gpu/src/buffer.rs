@@ -177,6 +177,7 @@ impl GpuBuffer {
             let ctx = out.inner.ctx;
             ctx.queue
                 .write_buffer(out.raw(), 0, bytemuck::cast_slice(data));
+            crate::counters::up(std::mem::size_of_val(data));
         }
         Ok(out)
     }
@@ -202,6 +203,7 @@ impl GpuBuffer {
         ctx.recorder.lock().unwrap().flush(ctx);
         ctx.queue
             .write_buffer(self.raw(), 0, bytemuck::cast_slice(data));
+        crate::counters::up(std::mem::size_of_val(data));
         Ok(())
     }
 

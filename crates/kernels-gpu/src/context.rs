@@ -89,6 +89,7 @@ impl GpuContext {
     pub fn synchronize(&self) {
         let submitted = self.recorder.lock().unwrap().flush(self);
         if let Some(index) = submitted {
+            crate::counters::host_wait();
             let _ = self.device.poll(wgpu::PollType::Wait {
                 submission_index: Some(index),
                 timeout: None,

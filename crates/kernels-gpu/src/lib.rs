@@ -14,9 +14,12 @@
 //! - [`Shader`]: the WGSL sources under `shaders/`, one file per family.
 //! - [`time_gpu`]: GPU time of recorded work, by timestamp queries when the
 //!   adapter has them, for the benchmarks.
+//! - [`counts()`]: dispatches, submits, host waits, bytes up and down and bind
+//!   groups so far, the costs a real GPU charges for, counted on any adapter.
 
 mod buffer;
 mod context;
+mod counters;
 mod error;
 pub mod launch;
 mod pipelines;
@@ -25,6 +28,7 @@ mod timing;
 
 pub use buffer::{pooled_buffer_count, pooled_buffers_for_len, trim_pool, GpuBuffer};
 pub use context::{adapters, context, is_cpu_emulation, AdapterSummary, GpuContext};
+pub use counters::{counts, GpuCounts};
 pub use error::{GpuError, INSTALL_HINT};
 pub use launch::*;
 pub use pipelines::Shader;

@@ -122,8 +122,10 @@ impl Recorder {
         let encoder = self.encoder.take()?;
         if !self.staged.is_empty() {
             ctx.queue.write_buffer(&self.params, 0, &self.staged);
+            crate::counters::up(self.staged.len());
         }
         let index = ctx.queue.submit([encoder.finish()]);
+        crate::counters::submit();
         self.staged.clear();
         self.dispatches = 0;
         ctx.pool.release_pending();
@@ -246,6 +248,7 @@ pub(crate) fn dispatch(
             resource: buffer.raw().as_entire_binding(),
         });
     }
+    crate::counters::bind_group();
     let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
         label: Some(key.entry),
         layout: &compiled.layout,
@@ -256,6 +259,7 @@ pub(crate) fn dispatch(
     pass.set_pipeline(&compiled.pipeline);
     pass.set_bind_group(0, &bind_group, &[]);
     pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
+    crate::counters::dispatch();
     rec.dispatches += 1;
     Ok(())
 }
@@ -292,6 +296,8 @@ pub(crate) fn map_and_read<T: bytemuck::Pod>(
     staging: &wgpu::Buffer,
     index: wgpu::SubmissionIndex,
 ) -> Result<Vec<T>, GpuError> {
+    crate::counters::host_wait();
+    crate::counters::down(staging.size() as usize);
     let (sender, receiver) = std::sync::mpsc::channel();
     staging.map_async(wgpu::MapMode::Read, .., move |result| {
         let _ = sender.send(result);

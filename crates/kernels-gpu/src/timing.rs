@@ -126,5 +126,6 @@ fn read_timestamps(timed: &TimedPasses) -> Result<Vec<u64>, GpuError> {
     encoder.resolve_query_set(&timed.query_set, 0..count, &resolved, 0);
     encoder.copy_buffer_to_buffer(&resolved, 0, &staging, 0, bytes);
     let index = ctx.queue.submit([encoder.finish()]);
+    crate::counters::submit();
     map_and_read(ctx, &staging, index)
 }
