@@ -91,9 +91,36 @@ impl Cell for GRUCell {
 
         // r_t, z_t, n_t and h_t from gi = W_i{r,z,n} x_t + b_i{r,z,n} (computed
         // for every t before the loop) and gh: the four equations above, one
-        // fused kernel on the CPU (tensor's ops/rnn.rs spells them out)
+        // fused kernel on the CPU; `step_composed` below writes them out
         let h_t = Tensor::gru_cell(gi, &gh, h)?; // [B, H]
         Ok(vec![h_t])
+    }
+}
+
+impl GRUCell {
+    /// The step as its equations, one line each, from `x` `[B, I]` and `h`
+    /// `[B, H]` → `h'` `[B, H]`: what the fused `Tensor::gru_cell` in `step`
+    /// computes. It is here to be read, and for the test that holds the
+    /// fused step to it (values and gradients, CPU and GPU); the layer runs
+    /// the fused step because this one is a dozen kernels forward and twice
+    /// that backward.
+    pub fn step_composed(&self, x: &Tensor, h: &Tensor) -> Result<Tensor> {
+        // W_i· x_t + b_i· and W_h· h_{t-1} + b_h· for · = r, z, n (PyTorch's gate order)
+        let gi = linear(x, &self.weight_ih, self.bias_ih.as_ref())?.chunk(3, -1)?; // 3 × [B, H]
+        let gh = linear(h, &self.weight_hh, self.bias_hh.as_ref())?.chunk(3, -1)?; // 3 × [B, H]
+
+        // r_t = σ(W_ir x_t + b_ir + W_hr h_{t-1} + b_hr)
+        let r = gi[0].add(&gh[0])?.sigmoid()?; // [B, H]
+
+        // z_t = σ(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz)
+        let z = gi[1].add(&gh[1])?.sigmoid()?; // [B, H]
+
+        // n_t = tanh(W_in x_t + b_in + r_t ⊙ (W_hn h_{t-1} + b_hn))
+        let n = gi[2].add(&r.mul(&gh[2])?)?.tanh()?; // [B, H]
+
+        // h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1}
+        let h_t = z.neg()?.add_scalar(1.0)?.mul(&n)?.add(&z.mul(h)?)?; // [B, H]
+        Ok(h_t)
     }
 }
 
