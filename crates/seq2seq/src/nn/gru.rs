@@ -24,9 +24,9 @@
 //! `bias_hh` for the cell; `weight_ih_l{l}[_reverse]`, … for the layer.
 
 use super::linear::linear;
-use super::recurrent::{self, Cell, RnnConfig};
+use super::recurrent::{self, Cell, RNNBase, RnnConfig};
 use super::{Ctx, Module};
-use tensor::{init, Device, Result, Rng, Tensor};
+use tensor::{Device, Result, Rng, Tensor};
 
 /// One GRU step: `(x_t, h_{t-1}) → h_t`.
 pub struct GRUCell {
@@ -49,17 +49,13 @@ impl GRUCell {
         rng: &mut Rng,
         device: &Device,
     ) -> Result<GRUCell> {
-        let k = 1.0 / (hidden_size as f32).sqrt();
-        let (i, h) = (input_size, hidden_size);
+        let (weight_ih, weight_hh, bias_ih, bias_hh) =
+            recurrent::cell_weights(3, input_size, hidden_size, bias, rng, device)?;
         Ok(GRUCell {
-            weight_ih: init::uniform([3 * h, i], k, rng, device)?,
-            weight_hh: init::uniform([3 * h, h], k, rng, device)?,
-            bias_ih: bias
-                .then(|| init::uniform([3 * h], k, rng, device))
-                .transpose()?,
-            bias_hh: bias
-                .then(|| init::uniform([3 * h], k, rng, device))
-                .transpose()?,
+            weight_ih,
+            weight_hh,
+            bias_ih,
+            bias_hh,
         })
     }
 
@@ -79,6 +75,13 @@ impl GRUCell {
 }
 
 impl Cell for GRUCell {
+    const OP: &'static str = "GRU";
+    const STATES: usize = 1;
+
+    fn create(i: usize, h: usize, bias: bool, rng: &mut Rng, device: &Device) -> Result<Self> {
+        GRUCell::new(i, h, bias, rng, device)
+    }
+
     fn project_input(&self, x: &Tensor) -> Result<Tensor> {
         linear(x, &self.weight_ih, self.bias_ih.as_ref()) // [N, 3H]
     }
@@ -161,28 +164,11 @@ pub(crate) fn cell_parameters(
 }
 
 /// A multi-layer, optionally bidirectional GRU over whole sequences.
-pub struct GRU {
-    pub config: RnnConfig,
-    /// One cell per (layer, direction), entry `l·D + d`.
-    pub cells: Vec<GRUCell>,
-}
+pub type GRU = RNNBase<GRUCell>;
 
 impl GRU {
     pub fn new(config: RnnConfig, rng: &mut Rng, device: &Device) -> Result<GRU> {
-        config.validate("GRU")?;
-        let n = config.num_layers * config.directions();
-        let cells = (0..n)
-            .map(|i| {
-                GRUCell::new(
-                    config.layer_input(i / config.directions()),
-                    config.hidden_size,
-                    config.bias,
-                    rng,
-                    device,
-                )
-            })
-            .collect::<Result<_>>()?;
-        Ok(GRU { config, cells })
+        recurrent::build(config, rng, device)
     }
 
     /// `x` `[T, B, I]` (`[B, T, I]` with `batch_first`), `h0` `[L·D, B, H]`
@@ -196,41 +182,8 @@ impl GRU {
         lengths: Option<&[usize]>,
         ctx: &mut Ctx,
     ) -> Result<(Tensor, Tensor)> {
-        let init = h0.map(|h| [h]);
-        let (out, mut finals) = recurrent::run(
-            "GRU",
-            &self.cells,
-            &self.config,
-            1,
-            x,
-            init.as_ref().map(|a| &a[..]),
-            lengths,
-            ctx,
-        )?;
-        Ok((out, finals.remove(0)))
-    }
-}
-
-impl Module for GRU {
-    fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        let cfg = &self.config;
-        (self.cells.iter().enumerate())
-            .flat_map(|(i, c)| {
-                cell_parameters(
-                    &c.weight_ih,
-                    &c.weight_hh,
-                    &c.bias_ih,
-                    &c.bias_hh,
-                    &cfg.suffix(i),
-                )
-            })
-            .collect()
-    }
-
-    fn parameters_mut(&mut self) -> Vec<&mut Tensor> {
-        self.cells
-            .iter_mut()
-            .flat_map(|c| c.parameters_mut())
-            .collect()
+        let (out, mut h_n) =
+            recurrent::run(self, x, h0.as_ref().map(std::slice::from_ref), lengths, ctx)?;
+        Ok((out, h_n.remove(0)))
     }
 }

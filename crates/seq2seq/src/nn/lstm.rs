@@ -24,9 +24,9 @@
 
 use super::gru::cell_parameters;
 use super::linear::linear;
-use super::recurrent::{self, Cell, RnnConfig};
+use super::recurrent::{self, Cell, RNNBase, RnnConfig};
 use super::{Ctx, Module};
-use tensor::{init, Device, Result, Rng, Tensor};
+use tensor::{Device, Result, Rng, Tensor};
 
 /// One LSTM step: `(x_t, (h_{t-1}, c_{t-1})) → (h_t, c_t)`.
 pub struct LSTMCell {
@@ -49,17 +49,13 @@ impl LSTMCell {
         rng: &mut Rng,
         device: &Device,
     ) -> Result<LSTMCell> {
-        let k = 1.0 / (hidden_size as f32).sqrt();
-        let (i, h) = (input_size, hidden_size);
+        let (weight_ih, weight_hh, bias_ih, bias_hh) =
+            recurrent::cell_weights(4, input_size, hidden_size, bias, rng, device)?;
         Ok(LSTMCell {
-            weight_ih: init::uniform([4 * h, i], k, rng, device)?,
-            weight_hh: init::uniform([4 * h, h], k, rng, device)?,
-            bias_ih: bias
-                .then(|| init::uniform([4 * h], k, rng, device))
-                .transpose()?,
-            bias_hh: bias
-                .then(|| init::uniform([4 * h], k, rng, device))
-                .transpose()?,
+            weight_ih,
+            weight_hh,
+            bias_ih,
+            bias_hh,
         })
     }
 
@@ -88,6 +84,13 @@ impl LSTMCell {
 }
 
 impl Cell for LSTMCell {
+    const OP: &'static str = "LSTM";
+    const STATES: usize = 2;
+
+    fn create(i: usize, h: usize, bias: bool, rng: &mut Rng, device: &Device) -> Result<Self> {
+        LSTMCell::new(i, h, bias, rng, device)
+    }
+
     fn project_input(&self, x: &Tensor) -> Result<Tensor> {
         linear(x, &self.weight_ih, self.bias_ih.as_ref()) // [N, 4H]
     }
@@ -142,28 +145,11 @@ impl Module for LSTMCell {
 }
 
 /// A multi-layer, optionally bidirectional LSTM over whole sequences.
-pub struct LSTM {
-    pub config: RnnConfig,
-    /// One cell per (layer, direction), entry `l·D + d`.
-    pub cells: Vec<LSTMCell>,
-}
+pub type LSTM = RNNBase<LSTMCell>;
 
 impl LSTM {
     pub fn new(config: RnnConfig, rng: &mut Rng, device: &Device) -> Result<LSTM> {
-        config.validate("LSTM")?;
-        let n = config.num_layers * config.directions();
-        let cells = (0..n)
-            .map(|i| {
-                LSTMCell::new(
-                    config.layer_input(i / config.directions()),
-                    config.hidden_size,
-                    config.bias,
-                    rng,
-                    device,
-                )
-            })
-            .collect::<Result<_>>()?;
-        Ok(LSTM { config, cells })
+        recurrent::build(config, rng, device)
     }
 
     /// `x` `[T, B, I]` (`[B, T, I]` with `batch_first`), `(h0, c0)` each
@@ -179,41 +165,9 @@ impl LSTM {
         ctx: &mut Ctx,
     ) -> Result<(Tensor, (Tensor, Tensor))> {
         let init = state.map(|(h, c)| [h, c]);
-        let (out, mut finals) = recurrent::run(
-            "LSTM",
-            &self.cells,
-            &self.config,
-            2,
-            x,
-            init.as_ref().map(|a| &a[..]),
-            lengths,
-            ctx,
-        )?;
+        let (out, mut finals) =
+            recurrent::run(self, x, init.as_ref().map(|a| &a[..]), lengths, ctx)?;
         let c_n = finals.pop().expect("c_n");
         Ok((out, (finals.pop().expect("h_n"), c_n)))
-    }
-}
-
-impl Module for LSTM {
-    fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        let cfg = &self.config;
-        (self.cells.iter().enumerate())
-            .flat_map(|(i, c)| {
-                cell_parameters(
-                    &c.weight_ih,
-                    &c.weight_hh,
-                    &c.bias_ih,
-                    &c.bias_hh,
-                    &cfg.suffix(i),
-                )
-            })
-            .collect()
-    }
-
-    fn parameters_mut(&mut self) -> Vec<&mut Tensor> {
-        self.cells
-            .iter_mut()
-            .flat_map(|c| c.parameters_mut())
-            .collect()
     }
 }

@@ -49,7 +49,7 @@ pub use linear::Linear;
 pub use lstm::{LSTMCell, LSTM};
 pub use multihead_attention::{causal_mask, KeyValue, Masks, MultiheadAttention, Weights};
 pub use positional::PositionalEncoding;
-pub use recurrent::RnnConfig;
+pub use recurrent::{RNNBase, RnnConfig};
 pub use rnn::{RNNCell, RNN};
 pub use transformer::{
     Activation, Transformer, TransformerConfig, TransformerDecoder, TransformerEncoder,

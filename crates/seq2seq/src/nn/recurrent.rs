@@ -27,8 +27,8 @@
 //! is left inside the loop. Masking costs nothing while every sequence is
 //! still running (t < min length).
 
-use super::{invalid, Ctx};
-use tensor::{Result, Tensor};
+use super::{invalid, Ctx, Module};
+use tensor::{init, Device, Result, Rng, Tensor};
 
 /// The sizes and options of a recurrent layer, as `torch.nn.GRU(...)` /
 /// `torch.nn.LSTM(...)` / `torch.nn.RNN(...)` take them.
@@ -114,8 +114,21 @@ impl RnnConfig {
     }
 }
 
-/// One recurrent cell, as the driver needs it.
-pub(crate) trait Cell {
+/// One recurrent cell, as the driver needs it: RNN, GRU and LSTM differ in
+/// nothing else.
+pub(crate) trait Cell: Sized {
+    /// The layer's name in errors: `"GRU"`.
+    const OP: &'static str;
+    /// How many state tensors a step carries: 1 (h), or 2 (h and c) for the LSTM.
+    const STATES: usize;
+    /// A cell of `input_size` → `hidden_size`, drawn as PyTorch draws it.
+    fn create(
+        input_size: usize,
+        hidden_size: usize,
+        bias: bool,
+        rng: &mut Rng,
+        device: &Device,
+    ) -> Result<Self>;
     /// `W_ih x + b_ih` for a block of inputs `[N, I]` → `[N, G·H]`.
     fn project_input(&self, x: &Tensor) -> Result<Tensor>;
     /// One step from the projected input `[B, G·H]` and the state (h, or h
@@ -123,20 +136,84 @@ pub(crate) trait Cell {
     fn step(&self, gi: &Tensor, state: &[Tensor]) -> Result<Vec<Tensor>>;
 }
 
-/// Runs the stack `cells` (entry `l·D + d`) over `x`. `init` holds one
-/// `[L·D, B, H]` tensor per state kind (`n_state` of them), or zeros when
-/// `None`. Returns the output and the final states, in the same layout.
-#[allow(clippy::too_many_arguments)]
+/// W_ih `[G·H, I]`, W_hh `[G·H, H]` and, with `bias`, b_ih and b_hh
+/// `[G·H]`, for a cell of G gate blocks: every tensor U(±1/√H), as PyTorch.
+pub(crate) fn cell_weights(
+    gates: usize,
+    input_size: usize,
+    hidden_size: usize,
+    bias: bool,
+    rng: &mut Rng,
+    device: &Device,
+) -> Result<(Tensor, Tensor, Option<Tensor>, Option<Tensor>)> {
+    let k = 1.0 / (hidden_size as f32).sqrt();
+    let (i, g) = (input_size, gates * hidden_size);
+    let w_ih = init::uniform([g, i], k, rng, device)?;
+    let w_hh = init::uniform([g, hidden_size], k, rng, device)?;
+    let b_ih = bias
+        .then(|| init::uniform([g], k, rng, device))
+        .transpose()?;
+    let b_hh = bias
+        .then(|| init::uniform([g], k, rng, device))
+        .transpose()?;
+    Ok((w_ih, w_hh, b_ih, b_hh))
+}
+
+/// A multi-layer, optionally bidirectional recurrent layer over whole
+/// sequences, the part `RNN`, `GRU` and `LSTM` share (PyTorch's
+/// `nn.RNNBase`): `GRU` is `RNNBase<GRUCell>`, and so on.
+pub struct RNNBase<C> {
+    pub config: RnnConfig,
+    /// One cell per (layer, direction), entry `l·D + d`.
+    pub cells: Vec<C>,
+}
+
+/// The `L·D` cells of `config`, layer by layer (`RNN::new`, `GRU::new`, `LSTM::new`).
+pub(crate) fn build<C: Cell>(
+    config: RnnConfig,
+    rng: &mut Rng,
+    device: &Device,
+) -> Result<RNNBase<C>> {
+    config.validate(C::OP)?;
+    let (n, dirs) = (config.num_layers * config.directions(), config.directions());
+    let cells = (0..n)
+        .map(|i| {
+            let input = config.layer_input(i / dirs);
+            C::create(input, config.hidden_size, config.bias, rng, device)
+        })
+        .collect::<Result<_>>()?;
+    Ok(RNNBase { config, cells })
+}
+
+impl<C: Module> Module for RNNBase<C> {
+    /// Each cell's parameters with PyTorch's layer suffix: `weight_ih_l1_reverse`.
+    fn named_parameters(&self) -> Vec<(String, Tensor)> {
+        (self.cells.iter().enumerate())
+            .flat_map(|(i, c)| {
+                let suffix = self.config.suffix(i);
+                (c.named_parameters().into_iter()).map(move |(n, t)| (format!("{n}{suffix}"), t))
+            })
+            .collect()
+    }
+
+    fn parameters_mut(&mut self) -> Vec<&mut Tensor> {
+        (self.cells.iter_mut())
+            .flat_map(|c| c.parameters_mut())
+            .collect()
+    }
+}
+
+/// Runs `layer` over `x`. `init` holds one `[L·D, B, H]` tensor per state
+/// kind (`C::STATES` of them), or zeros when `None`. Returns the output and
+/// the final states, in the same layout.
 pub(crate) fn run<C: Cell>(
-    op: &'static str,
-    cells: &[C],
-    cfg: &RnnConfig,
-    n_state: usize,
+    layer: &RNNBase<C>,
     x: &Tensor,
     init: Option<&[&Tensor]>,
     lengths: Option<&[usize]>,
     ctx: &mut Ctx,
 ) -> Result<(Tensor, Vec<Tensor>)> {
+    let (op, cells, cfg, n_state) = (C::OP, &layer.cells, &layer.config, C::STATES);
     let dirs = cfg.directions();
     if x.rank() != 3 || x.dims()[2] != cfg.input_size {
         let want = if cfg.batch_first {

@@ -18,9 +18,9 @@
 
 use super::gru::cell_parameters;
 use super::linear::linear;
-use super::recurrent::{self, Cell, RnnConfig};
+use super::recurrent::{self, Cell, RNNBase, RnnConfig};
 use super::{Ctx, Module};
-use tensor::{init, Device, Result, Rng, Tensor};
+use tensor::{Device, Result, Rng, Tensor};
 
 /// One Elman step: `(x_t, h_{t-1}) → h_t`.
 pub struct RNNCell {
@@ -43,17 +43,13 @@ impl RNNCell {
         rng: &mut Rng,
         device: &Device,
     ) -> Result<RNNCell> {
-        let k = 1.0 / (hidden_size as f32).sqrt();
-        let (i, h) = (input_size, hidden_size);
+        let (weight_ih, weight_hh, bias_ih, bias_hh) =
+            recurrent::cell_weights(1, input_size, hidden_size, bias, rng, device)?;
         Ok(RNNCell {
-            weight_ih: init::uniform([h, i], k, rng, device)?,
-            weight_hh: init::uniform([h, h], k, rng, device)?,
-            bias_ih: bias
-                .then(|| init::uniform([h], k, rng, device))
-                .transpose()?,
-            bias_hh: bias
-                .then(|| init::uniform([h], k, rng, device))
-                .transpose()?,
+            weight_ih,
+            weight_hh,
+            bias_ih,
+            bias_hh,
         })
     }
 
@@ -68,6 +64,13 @@ impl RNNCell {
 }
 
 impl Cell for RNNCell {
+    const OP: &'static str = "RNN";
+    const STATES: usize = 1;
+
+    fn create(i: usize, h: usize, bias: bool, rng: &mut Rng, device: &Device) -> Result<Self> {
+        RNNCell::new(i, h, bias, rng, device)
+    }
+
     fn project_input(&self, x: &Tensor) -> Result<Tensor> {
         linear(x, &self.weight_ih, self.bias_ih.as_ref()) // [N, H]
     }
@@ -104,28 +107,11 @@ impl Module for RNNCell {
 }
 
 /// A multi-layer, optionally bidirectional Elman RNN over whole sequences.
-pub struct RNN {
-    pub config: RnnConfig,
-    /// One cell per (layer, direction), entry `l·D + d`.
-    pub cells: Vec<RNNCell>,
-}
+pub type RNN = RNNBase<RNNCell>;
 
 impl RNN {
     pub fn new(config: RnnConfig, rng: &mut Rng, device: &Device) -> Result<RNN> {
-        config.validate("RNN")?;
-        let n = config.num_layers * config.directions();
-        let cells = (0..n)
-            .map(|i| {
-                RNNCell::new(
-                    config.layer_input(i / config.directions()),
-                    config.hidden_size,
-                    config.bias,
-                    rng,
-                    device,
-                )
-            })
-            .collect::<Result<_>>()?;
-        Ok(RNN { config, cells })
+        recurrent::build(config, rng, device)
     }
 
     /// As [`super::GRU::forward`]: (output, h_n).
@@ -136,41 +122,8 @@ impl RNN {
         lengths: Option<&[usize]>,
         ctx: &mut Ctx,
     ) -> Result<(Tensor, Tensor)> {
-        let init = h0.map(|h| [h]);
-        let (out, mut finals) = recurrent::run(
-            "RNN",
-            &self.cells,
-            &self.config,
-            1,
-            x,
-            init.as_ref().map(|a| &a[..]),
-            lengths,
-            ctx,
-        )?;
-        Ok((out, finals.remove(0)))
-    }
-}
-
-impl Module for RNN {
-    fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        let cfg = &self.config;
-        (self.cells.iter().enumerate())
-            .flat_map(|(i, c)| {
-                cell_parameters(
-                    &c.weight_ih,
-                    &c.weight_hh,
-                    &c.bias_ih,
-                    &c.bias_hh,
-                    &cfg.suffix(i),
-                )
-            })
-            .collect()
-    }
-
-    fn parameters_mut(&mut self) -> Vec<&mut Tensor> {
-        self.cells
-            .iter_mut()
-            .flat_map(|c| c.parameters_mut())
-            .collect()
+        let (out, mut h_n) =
+            recurrent::run(self, x, h0.as_ref().map(std::slice::from_ref), lengths, ctx)?;
+        Ok((out, h_n.remove(0)))
     }
 }
