@@ -24,68 +24,34 @@
 //! `bias_hh` for the cell; `weight_ih_l{l}[_reverse]`, … for the layer.
 
 use super::linear::linear;
-use super::recurrent::{self, Cell, RNNBase, RnnConfig};
-use super::{Ctx, Module};
-use tensor::{Device, Result, Rng, Tensor};
+use super::recurrent::{self, Kind, RNNBase, RNNCellBase, Step};
+use super::Ctx;
+use tensor::{Result, Tensor};
 
-/// One GRU step: `(x_t, h_{t-1}) → h_t`.
-pub struct GRUCell {
-    /// [W_ir; W_iz; W_in] `[3H, I]`
-    pub weight_ih: Tensor,
-    /// [W_hr; W_hz; W_hn] `[3H, H]`
-    pub weight_hh: Tensor,
-    /// [b_ir; b_iz; b_in] `[3H]`
-    pub bias_ih: Option<Tensor>,
-    /// [b_hr; b_hz; b_hn] `[3H]`
-    pub bias_hh: Option<Tensor>,
+/// The GRU among the recurrent kinds: three gate blocks (r, z, n), one state (h).
+#[derive(Clone, Copy, Debug)]
+pub enum GRUKind {}
+
+impl Kind for GRUKind {
+    const OP: &'static str = "GRU";
+    const GATES: usize = 3;
+    const STATES: usize = 1;
 }
+
+/// One GRU step: `(x_t, h_{t-1}) → h_t`. W_ih = [W_ir; W_iz; W_in] `[3H, I]`,
+/// W_hh = [W_hr; W_hz; W_hn] `[3H, H]`, b_ih = [b_ir; b_iz; b_in] and
+/// b_hh = [b_hr; b_hz; b_hn] `[3H]`.
+pub type GRUCell = RNNCellBase<GRUKind>;
 
 impl GRUCell {
-    /// A cell with every tensor drawn from U(±1/√H), as PyTorch.
-    pub fn new(
-        input_size: usize,
-        hidden_size: usize,
-        bias: bool,
-        rng: &mut Rng,
-        device: &Device,
-    ) -> Result<GRUCell> {
-        let (weight_ih, weight_hh, bias_ih, bias_hh) =
-            recurrent::cell_weights(3, input_size, hidden_size, bias, rng, device)?;
-        Ok(GRUCell {
-            weight_ih,
-            weight_hh,
-            bias_ih,
-            bias_hh,
-        })
-    }
-
-    pub fn hidden_size(&self) -> usize {
-        self.weight_hh.dims()[1]
-    }
-
     /// `x` `[B, I]`, `h` `[B, H]` (zeros when `None`) → `h'` `[B, H]`.
     pub fn forward(&self, x: &Tensor, h: Option<&Tensor>) -> Result<Tensor> {
-        let h = match h {
-            Some(h) => h.clone(),
-            None => Tensor::zeros([x.dims()[0], self.hidden_size()], &x.device())?,
-        };
-        let gi = self.project_input(x)?;
-        Ok(self.step(&gi, &[h])?.remove(0))
+        let h = self.state_or_zeros(h, x)?;
+        Ok(self.step(&self.project_input(x)?, &[h])?.remove(0))
     }
 }
 
-impl Cell for GRUCell {
-    const OP: &'static str = "GRU";
-    const STATES: usize = 1;
-
-    fn create(i: usize, h: usize, bias: bool, rng: &mut Rng, device: &Device) -> Result<Self> {
-        GRUCell::new(i, h, bias, rng, device)
-    }
-
-    fn project_input(&self, x: &Tensor) -> Result<Tensor> {
-        linear(x, &self.weight_ih, self.bias_ih.as_ref()) // [N, 3H]
-    }
-
+impl Step for GRUCell {
     fn step(&self, gi: &Tensor, state: &[Tensor]) -> Result<Vec<Tensor>> {
         let h = &state[0]; // h_{t-1}: [B, H]
 
@@ -127,50 +93,10 @@ impl GRUCell {
     }
 }
 
-impl Module for GRUCell {
-    fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        cell_parameters(
-            &self.weight_ih,
-            &self.weight_hh,
-            &self.bias_ih,
-            &self.bias_hh,
-            "",
-        )
-    }
-
-    fn parameters_mut(&mut self) -> Vec<&mut Tensor> {
-        let mut p = vec![&mut self.weight_ih, &mut self.weight_hh];
-        p.extend(self.bias_ih.as_mut());
-        p.extend(self.bias_hh.as_mut());
-        p
-    }
-}
-
-/// PyTorch's order and names: `weight_ih{s}`, `weight_hh{s}`, `bias_ih{s}`, `bias_hh{s}`.
-pub(crate) fn cell_parameters(
-    w_ih: &Tensor,
-    w_hh: &Tensor,
-    b_ih: &Option<Tensor>,
-    b_hh: &Option<Tensor>,
-    suffix: &str,
-) -> Vec<(String, Tensor)> {
-    let mut p = vec![
-        (format!("weight_ih{suffix}"), w_ih.clone()),
-        (format!("weight_hh{suffix}"), w_hh.clone()),
-    ];
-    p.extend(b_ih.iter().map(|b| (format!("bias_ih{suffix}"), b.clone())));
-    p.extend(b_hh.iter().map(|b| (format!("bias_hh{suffix}"), b.clone())));
-    p
-}
-
 /// A multi-layer, optionally bidirectional GRU over whole sequences.
-pub type GRU = RNNBase<GRUCell>;
+pub type GRU = RNNBase<GRUKind>;
 
 impl GRU {
-    pub fn new(config: RnnConfig, rng: &mut Rng, device: &Device) -> Result<GRU> {
-        recurrent::build(config, rng, device)
-    }
-
     /// `x` `[T, B, I]` (`[B, T, I]` with `batch_first`), `h0` `[L·D, B, H]`
     /// (zeros when `None`), `lengths` per sequence (`None`: all T) →
     /// (output `[T, B, D·H]` or `[B, T, D·H]`, zero at padded steps;

@@ -22,79 +22,42 @@
 //! (h, c). Parameters: `weight_ih`, `weight_hh`, `bias_ih`, `bias_hh` for the
 //! cell; `weight_ih_l{l}[_reverse]`, … for the layer.
 
-use super::gru::cell_parameters;
 use super::linear::linear;
-use super::recurrent::{self, Cell, RNNBase, RnnConfig};
-use super::{Ctx, Module};
-use tensor::{Device, Result, Rng, Tensor};
+use super::recurrent::{self, Kind, RNNBase, RNNCellBase, Step};
+use super::Ctx;
+use tensor::{Result, Tensor};
 
-/// One LSTM step: `(x_t, (h_{t-1}, c_{t-1})) → (h_t, c_t)`.
-pub struct LSTMCell {
-    /// [W_ii; W_if; W_ig; W_io] `[4H, I]`
-    pub weight_ih: Tensor,
-    /// [W_hi; W_hf; W_hg; W_ho] `[4H, H]`
-    pub weight_hh: Tensor,
-    /// `[4H]`
-    pub bias_ih: Option<Tensor>,
-    /// `[4H]`
-    pub bias_hh: Option<Tensor>,
+/// The LSTM among the recurrent kinds: four gate blocks (i, f, g, o), two states (h, c).
+#[derive(Clone, Copy, Debug)]
+pub enum LSTMKind {}
+
+impl Kind for LSTMKind {
+    const OP: &'static str = "LSTM";
+    const GATES: usize = 4;
+    const STATES: usize = 2;
 }
 
+/// One LSTM step: `(x_t, (h_{t-1}, c_{t-1})) → (h_t, c_t)`. W_ih =
+/// [W_ii; W_if; W_ig; W_io] `[4H, I]`, W_hh = [W_hi; W_hf; W_hg; W_ho]
+/// `[4H, H]`, b_ih and b_hh `[4H]` in the same order.
+pub type LSTMCell = RNNCellBase<LSTMKind>;
+
 impl LSTMCell {
-    /// A cell with every tensor drawn from U(±1/√H), as PyTorch.
-    pub fn new(
-        input_size: usize,
-        hidden_size: usize,
-        bias: bool,
-        rng: &mut Rng,
-        device: &Device,
-    ) -> Result<LSTMCell> {
-        let (weight_ih, weight_hh, bias_ih, bias_hh) =
-            recurrent::cell_weights(4, input_size, hidden_size, bias, rng, device)?;
-        Ok(LSTMCell {
-            weight_ih,
-            weight_hh,
-            bias_ih,
-            bias_hh,
-        })
-    }
-
-    pub fn hidden_size(&self) -> usize {
-        self.weight_hh.dims()[1]
-    }
-
     /// `x` `[B, I]`, `(h, c)` each `[B, H]` (zeros when `None`) → `(h', c')`.
     pub fn forward(
         &self,
         x: &Tensor,
         state: Option<(&Tensor, &Tensor)>,
     ) -> Result<(Tensor, Tensor)> {
-        let (h, c) = match state {
-            Some((h, c)) => (h.clone(), c.clone()),
-            None => {
-                let zeros = Tensor::zeros([x.dims()[0], self.hidden_size()], &x.device())?;
-                (zeros.clone(), zeros)
-            }
-        };
-        let gi = self.project_input(x)?;
-        let mut next = self.step(&gi, &[h, c])?;
+        let h = self.state_or_zeros(state.map(|s| s.0), x)?;
+        let c = self.state_or_zeros(state.map(|s| s.1), x)?;
+        let mut next = self.step(&self.project_input(x)?, &[h, c])?;
         let c = next.pop().expect("c");
         Ok((next.pop().expect("h"), c))
     }
 }
 
-impl Cell for LSTMCell {
-    const OP: &'static str = "LSTM";
-    const STATES: usize = 2;
-
-    fn create(i: usize, h: usize, bias: bool, rng: &mut Rng, device: &Device) -> Result<Self> {
-        LSTMCell::new(i, h, bias, rng, device)
-    }
-
-    fn project_input(&self, x: &Tensor) -> Result<Tensor> {
-        linear(x, &self.weight_ih, self.bias_ih.as_ref()) // [N, 4H]
-    }
-
+impl Step for LSTMCell {
     fn step(&self, gi: &Tensor, state: &[Tensor]) -> Result<Vec<Tensor>> {
         let (h, c) = (&state[0], &state[1]); // h_{t-1}, c_{t-1}: [B, H]
 
@@ -125,33 +88,10 @@ impl Cell for LSTMCell {
     }
 }
 
-impl Module for LSTMCell {
-    fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        cell_parameters(
-            &self.weight_ih,
-            &self.weight_hh,
-            &self.bias_ih,
-            &self.bias_hh,
-            "",
-        )
-    }
-
-    fn parameters_mut(&mut self) -> Vec<&mut Tensor> {
-        let mut p = vec![&mut self.weight_ih, &mut self.weight_hh];
-        p.extend(self.bias_ih.as_mut());
-        p.extend(self.bias_hh.as_mut());
-        p
-    }
-}
-
 /// A multi-layer, optionally bidirectional LSTM over whole sequences.
-pub type LSTM = RNNBase<LSTMCell>;
+pub type LSTM = RNNBase<LSTMKind>;
 
 impl LSTM {
-    pub fn new(config: RnnConfig, rng: &mut Rng, device: &Device) -> Result<LSTM> {
-        recurrent::build(config, rng, device)
-    }
-
     /// `x` `[T, B, I]` (`[B, T, I]` with `batch_first`), `(h0, c0)` each
     /// `[L·D, B, H]` (zeros when `None`), `lengths` per sequence (`None`:
     /// all T) → (output `[T, B, D·H]` or `[B, T, D·H]`, zero at padded steps;

@@ -43,14 +43,14 @@ mod transformer_layer;
 pub use attention::{Attention, AttentionOutput, Keys, Score};
 pub use dropout::Dropout;
 pub use embedding::Embedding;
-pub use gru::{GRUCell, GRU};
+pub use gru::{GRUCell, GRUKind, GRU};
 pub use layer_norm::LayerNorm;
 pub use linear::Linear;
-pub use lstm::{LSTMCell, LSTM};
+pub use lstm::{LSTMCell, LSTMKind, LSTM};
 pub use multihead_attention::{causal_mask, KeyValue, Masks, MultiheadAttention, Weights};
 pub use positional::PositionalEncoding;
-pub use recurrent::{RNNBase, RnnConfig};
-pub use rnn::{RNNCell, RNN};
+pub use recurrent::{Kind, RNNBase, RNNCellBase, RnnConfig};
+pub use rnn::{RNNCell, RNNKind, RNN};
 pub use transformer::{
     Activation, Transformer, TransformerConfig, TransformerDecoder, TransformerEncoder,
 };

@@ -16,65 +16,34 @@
 //! GRU and LSTM. Parameters: `weight_ih`, `weight_hh`, `bias_ih`, `bias_hh`
 //! for the cell; `weight_ih_l{l}[_reverse]`, … for the layer.
 
-use super::gru::cell_parameters;
 use super::linear::linear;
-use super::recurrent::{self, Cell, RNNBase, RnnConfig};
-use super::{Ctx, Module};
-use tensor::{Device, Result, Rng, Tensor};
+use super::recurrent::{self, Kind, RNNBase, RNNCellBase, Step};
+use super::Ctx;
+use tensor::{Result, Tensor};
 
-/// One Elman step: `(x_t, h_{t-1}) → h_t`.
-pub struct RNNCell {
-    /// `[H, I]`
-    pub weight_ih: Tensor,
-    /// `[H, H]`
-    pub weight_hh: Tensor,
-    /// `[H]`
-    pub bias_ih: Option<Tensor>,
-    /// `[H]`
-    pub bias_hh: Option<Tensor>,
+/// The RNN among the recurrent kinds: one block, one state (h).
+#[derive(Clone, Copy, Debug)]
+pub enum RNNKind {}
+
+impl Kind for RNNKind {
+    const OP: &'static str = "RNN";
+    const GATES: usize = 1;
+    const STATES: usize = 1;
 }
 
-impl RNNCell {
-    /// A cell with every tensor drawn from U(±1/√H), as PyTorch.
-    pub fn new(
-        input_size: usize,
-        hidden_size: usize,
-        bias: bool,
-        rng: &mut Rng,
-        device: &Device,
-    ) -> Result<RNNCell> {
-        let (weight_ih, weight_hh, bias_ih, bias_hh) =
-            recurrent::cell_weights(1, input_size, hidden_size, bias, rng, device)?;
-        Ok(RNNCell {
-            weight_ih,
-            weight_hh,
-            bias_ih,
-            bias_hh,
-        })
-    }
+/// One Elman step: `(x_t, h_{t-1}) → h_t`. W_ih `[H, I]`, W_hh `[H, H]`,
+/// b_ih and b_hh `[H]`.
+pub type RNNCell = RNNCellBase<RNNKind>;
 
+impl RNNCell {
     /// `x` `[B, I]`, `h` `[B, H]` (zeros when `None`) → `h'` `[B, H]`.
     pub fn forward(&self, x: &Tensor, h: Option<&Tensor>) -> Result<Tensor> {
-        let h = match h {
-            Some(h) => h.clone(),
-            None => Tensor::zeros([x.dims()[0], self.weight_hh.dims()[1]], &x.device())?,
-        };
+        let h = self.state_or_zeros(h, x)?;
         Ok(self.step(&self.project_input(x)?, &[h])?.remove(0))
     }
 }
 
-impl Cell for RNNCell {
-    const OP: &'static str = "RNN";
-    const STATES: usize = 1;
-
-    fn create(i: usize, h: usize, bias: bool, rng: &mut Rng, device: &Device) -> Result<Self> {
-        RNNCell::new(i, h, bias, rng, device)
-    }
-
-    fn project_input(&self, x: &Tensor) -> Result<Tensor> {
-        linear(x, &self.weight_ih, self.bias_ih.as_ref()) // [N, H]
-    }
-
+impl Step for RNNCell {
     fn step(&self, gi: &Tensor, state: &[Tensor]) -> Result<Vec<Tensor>> {
         let h = &state[0]; // h_{t-1}: [B, H]
 
@@ -87,33 +56,10 @@ impl Cell for RNNCell {
     }
 }
 
-impl Module for RNNCell {
-    fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        cell_parameters(
-            &self.weight_ih,
-            &self.weight_hh,
-            &self.bias_ih,
-            &self.bias_hh,
-            "",
-        )
-    }
-
-    fn parameters_mut(&mut self) -> Vec<&mut Tensor> {
-        let mut p = vec![&mut self.weight_ih, &mut self.weight_hh];
-        p.extend(self.bias_ih.as_mut());
-        p.extend(self.bias_hh.as_mut());
-        p
-    }
-}
-
 /// A multi-layer, optionally bidirectional Elman RNN over whole sequences.
-pub type RNN = RNNBase<RNNCell>;
+pub type RNN = RNNBase<RNNKind>;
 
 impl RNN {
-    pub fn new(config: RnnConfig, rng: &mut Rng, device: &Device) -> Result<RNN> {
-        recurrent::build(config, rng, device)
-    }
-
     /// As [`super::GRU::forward`]: (output, h_n).
     pub fn forward(
         &self,
