@@ -8,7 +8,7 @@ use tensor::{Device, Rng, Tensor};
 
 const CPU: Device = Device::Cpu;
 
-fn names(m: &dyn Module) -> Vec<String> {
+fn names(m: &impl Module) -> Vec<String> {
     m.named_parameters().into_iter().map(|(n, _)| n).collect()
 }
 

@@ -31,7 +31,7 @@
 //! still running (t < min length).
 
 use super::linear::linear;
-use super::{invalid, Ctx, Module};
+use super::{invalid, Ctx, Module, Params};
 use std::marker::PhantomData;
 use tensor::{init, Device, Result, Rng, Tensor};
 
@@ -122,7 +122,7 @@ impl RnnConfig {
 /// What tells RNN, GRU and LSTM apart besides the step: how many gate blocks
 /// their weights stack and how many state tensors a step carries. The
 /// marker types `RNNKind`, `GRUKind` and `LSTMKind` implement it.
-pub trait Kind {
+pub trait Kind: Clone {
     /// The layer's name in errors: `"GRU"`.
     const OP: &'static str;
     /// G: 1 for the RNN, 3 for the GRU (r, z, n), 4 for the LSTM (i, f, g, o).
@@ -134,6 +134,7 @@ pub trait Kind {
 /// The parameters every recurrent cell has (PyTorch's `nn.RNNCellBase`), G
 /// gate blocks of H rows stacked in the kind's gate order: `GRUCell` is
 /// `RNNCellBase<GRUKind>`, and its file says what the blocks hold.
+#[derive(Clone)]
 pub struct RNNCellBase<K> {
     /// W_ih `[G·H, I]`
     pub weight_ih: Tensor,
@@ -195,36 +196,19 @@ pub(crate) trait Step {
     fn step(&self, gi: &Tensor, state: &[Tensor]) -> Result<Vec<Tensor>>;
 }
 
-impl<K> Module for RNNCellBase<K> {
-    fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        let mut p = vec![
-            ("weight_ih".to_string(), self.weight_ih.clone()),
-            ("weight_hh".to_string(), self.weight_hh.clone()),
-        ];
-        p.extend(
-            self.bias_ih
-                .iter()
-                .map(|b| ("bias_ih".to_string(), b.clone())),
-        );
-        p.extend(
-            self.bias_hh
-                .iter()
-                .map(|b| ("bias_hh".to_string(), b.clone())),
-        );
-        p
-    }
-
-    fn parameters_mut(&mut self) -> Vec<&mut Tensor> {
-        let mut p = vec![&mut self.weight_ih, &mut self.weight_hh];
-        p.extend(self.bias_ih.as_mut());
-        p.extend(self.bias_hh.as_mut());
-        p
+impl<K: Kind> Module for RNNCellBase<K> {
+    fn visit<'a>(&'a mut self, p: &mut Params<'a, '_>) {
+        p.tensor("weight_ih", &mut self.weight_ih);
+        p.tensor("weight_hh", &mut self.weight_hh);
+        p.optional("bias_ih", &mut self.bias_ih);
+        p.optional("bias_hh", &mut self.bias_hh);
     }
 }
 
 /// A multi-layer, optionally bidirectional recurrent layer over whole
 /// sequences, the part `RNN`, `GRU` and `LSTM` share (PyTorch's
 /// `nn.RNNBase`): `GRU` is `RNNBase<GRUKind>`, and so on.
+#[derive(Clone)]
 pub struct RNNBase<K> {
     pub config: RnnConfig,
     /// One cell per (layer, direction), entry `l·D + d`.
@@ -246,26 +230,17 @@ impl<K: Kind> RNNBase<K> {
     }
 }
 
-impl<K> Module for RNNBase<K> {
+impl<K: Kind> Module for RNNBase<K> {
     /// Each cell's parameters with PyTorch's layer suffix: `weight_ih_l1_reverse`.
-    fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        (self.cells.iter().enumerate())
-            .flat_map(|(i, c)| {
-                let suffix = self.config.suffix(i);
-                (c.named_parameters().into_iter()).map(move |(n, t)| (format!("{n}{suffix}"), t))
-            })
-            .collect()
-    }
-
-    fn parameters_mut(&mut self) -> Vec<&mut Tensor> {
-        (self.cells.iter_mut())
-            .flat_map(|c| c.parameters_mut())
-            .collect()
+    fn visit<'a>(&'a mut self, p: &mut Params<'a, '_>) {
+        for (i, cell) in self.cells.iter_mut().enumerate() {
+            p.suffixed(&self.config.suffix(i), cell);
+        }
     }
 }
 
 /// Runs `layer` over `x`. `init` holds one `[L·D, B, H]` tensor per state
-/// kind (`C::STATES` of them), or zeros when `None`. Returns the output and
+/// kind (`K::STATES` of them), or zeros when `None`. Returns the output and
 /// the final states, in the same layout.
 pub(crate) fn run<K: Kind>(
     layer: &RNNBase<K>,
