@@ -1,9 +1,20 @@
 //! Layers, one file each, and the two things they share:
 //!
-//! - [`Module`]: a layer lists its parameters under PyTorch's `state_dict`
-//!   names (`weight_ih_l0`, `layers.0.self_attn.in_proj_weight`, …), which
-//!   gives saving, loading (with an error that lists missing, unexpected and
-//!   mis-shaped tensors) and the parameter list for an optimizer.
+//! - [`Module`]: a layer lists its parameters once, in `visit`, under
+//!   PyTorch's `state_dict` names (`weight_ih_l0`,
+//!   `layers.0.self_attn.in_proj_weight`, …), which gives saving, loading
+//!   (with an error that lists missing, unexpected and mis-shaped tensors),
+//!   the parameter list for an optimizer and the slots to replace them in:
+//!
+//! ```text
+//! impl Module for MultiheadAttention {
+//!     fn visit<'a>(&'a mut self, p: &mut Params<'a, '_>) {
+//!         p.tensor("in_proj_weight", &mut self.in_proj_weight);
+//!         p.optional("in_proj_bias", &mut self.in_proj_bias);
+//!         p.module("out_proj", &mut self.out_proj); // out_proj.weight, out_proj.bias
+//!     }
+//! }
+//! ```
 //! - [`Ctx`]: the per-call context of layers that behave differently in
 //!   training — today only dropout. It carries `train` and the [`Rng`] the
 //!   dropout masks are drawn from, and is passed `&mut` to `forward`:
@@ -102,7 +113,7 @@ pub trait Module: Clone {
 
     /// Every parameter under its PyTorch `state_dict` name, in a fixed order.
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        // the walk wants `&mut`; a clone holds the same tensors
+        // the walk hands out `&mut` slots; a clone's slots hold this module's tensors
         let mut module = self.clone();
         let mut named = Vec::new();
         module.visit(&mut Params::new(&mut |name, t: &mut Tensor| {
