@@ -8,7 +8,7 @@ use tensor::{Device, Rng, Tensor};
 
 const CPU: Device = Device::Cpu;
 
-fn names(m: &dyn Module) -> Vec<String> {
+fn names(m: &impl Module) -> Vec<String> {
     m.named_parameters().into_iter().map(|(n, _)| n).collect()
 }
 
@@ -286,4 +286,96 @@ fn bad_input_is_an_error_not_a_panic() {
     assert!(emb
         .forward(&Tensor::from_vec(vec![3.0], [1], &CPU).unwrap())
         .is_err());
+}
+
+/// The models' names are their checkpoints' keys: a saved run loads only
+/// while these stay as they are.
+#[test]
+fn model_parameter_names_are_the_checkpoint_names() {
+    use seq2seq::models::*;
+    let rng = &mut Rng::new(0);
+    let model = |c: ModelConfig, rng: &mut Rng| Model::new(&c, rng, &CPU).unwrap();
+    let rnn = model(
+        ModelConfig::Rnn(RnnSeq2SeqConfig {
+            cell: CellKind::Lstm,
+            src_vocab: 5,
+            tgt_vocab: 6,
+            embed_size: 3,
+            hidden_size: 4,
+            num_layers: 1,
+            dropout: 0.0,
+            reverse_source: true,
+            teacher_forcing: 1.0,
+        }),
+        rng,
+    );
+    let cell = |p: &str, s: &str| {
+        ["weight_ih", "weight_hh", "bias_ih", "bias_hh"].map(|w| format!("{p}.{w}_l0{s}"))
+    };
+    let mut want = vec!["src_embed.weight".to_string(), "tgt_embed.weight".into()];
+    want.extend(cell("encoder", ""));
+    want.extend(cell("decoder", ""));
+    want.extend(["generator.weight".into(), "generator.bias".into()]);
+    assert_eq!(names(&rnn), want);
+
+    let attn = model(
+        ModelConfig::Attn(AttnConfig {
+            cell: CellKind::Gru,
+            score: ScoreKind::Bahdanau,
+            src_vocab: 5,
+            tgt_vocab: 6,
+            embed_size: 3,
+            hidden_size: 4,
+            num_layers: 1,
+            bidirectional: true,
+            attn_size: 4,
+            dropout: 0.0,
+            input_feeding: false,
+            teacher_forcing: 1.0,
+        }),
+        rng,
+    );
+    let mut want = vec!["src_embed.weight".to_string(), "tgt_embed.weight".into()];
+    want.extend(cell("encoder", ""));
+    want.extend(cell("encoder", "_reverse"));
+    want.extend(["bridge.weight", "bridge.bias"].map(String::from));
+    want.extend(
+        ["query_layer", "key_layer", "energy_layer"].map(|l| format!("attention.{l}.weight")),
+    );
+    want.extend(cell("decoder", ""));
+    want.extend(["pre_output.weight", "generator.weight", "generator.bias"].map(String::from));
+    assert_eq!(names(&attn), want);
+
+    // shared embeddings and a tied output: each tensor once, under the embedding's name
+    let tied = model(
+        ModelConfig::Transformer(TransformerSeq2SeqConfig {
+            src_vocab: 7,
+            tgt_vocab: 7,
+            d_model: 4,
+            nhead: 2,
+            num_encoder_layers: 1,
+            num_decoder_layers: 1,
+            dim_feedforward: 6,
+            dropout: 0.0,
+            norm_first: true,
+            share_embeddings: true,
+            tie_output: true,
+            max_len: 8,
+        }),
+        rng,
+    );
+    let n = names(&tied);
+    assert_eq!(n.len(), 1 + 12 + 2 + 18 + 2 + 1);
+    assert_eq!(n[0], "src_embed.weight");
+    assert_eq!(
+        n[1],
+        "transformer.encoder.layers.0.self_attn.in_proj_weight"
+    );
+    assert_eq!(n[n.len() - 1], "generator.bias");
+    assert!(!n
+        .iter()
+        .any(|x| x == "generator.weight" || x == "tgt_embed.weight"));
+    slots_match(rnn);
+    slots_match(attn);
+    slots_match(tied);
 }

@@ -29,10 +29,11 @@ use super::config::{AttnConfig, ScoreKind};
 use super::recurrent::{Recurrent, RnnState};
 use super::{Seq2Seq, Source, Step, Target};
 use crate::data::Vocab;
-use crate::nn::{prefixed, Attention, Ctx, Dropout, Embedding, Linear, Module, RnnConfig, Score};
+use crate::nn::{Attention, Ctx, Dropout, Embedding, Linear, Module, Params, RnnConfig, Score};
 use tensor::{Device, Result, Rng, Tensor};
 
 /// The attention encoder–decoder.
+#[derive(Clone)]
 pub struct AttnSeq2Seq {
     pub config: AttnConfig,
     pub src_embed: Embedding,
@@ -170,31 +171,18 @@ impl Seq2Seq for AttnSeq2Seq {
 }
 
 impl Module for AttnSeq2Seq {
-    fn named_parameters(&self) -> Vec<(String, Tensor)> {
+    fn visit<'a>(&'a mut self, p: &mut Params<'a, '_>) {
         let combine = match self.config.score {
             ScoreKind::Bahdanau => "pre_output",
             _ => "concat",
         };
-        let mut p = prefixed("src_embed", &self.src_embed);
-        p.extend(prefixed("tgt_embed", &self.tgt_embed));
-        p.extend(prefixed("encoder", &self.encoder));
-        p.extend(prefixed("bridge", &self.bridge));
-        p.extend(prefixed("attention", &self.attention));
-        p.extend(prefixed("decoder", &self.decoder));
-        p.extend(prefixed(combine, &self.combine));
-        p.extend(prefixed("generator", &self.generator));
-        p
-    }
-
-    fn parameters_mut(&mut self) -> Vec<&mut Tensor> {
-        let mut p = self.src_embed.parameters_mut();
-        p.extend(self.tgt_embed.parameters_mut());
-        p.extend(self.encoder.parameters_mut());
-        p.extend(self.bridge.parameters_mut());
-        p.extend(self.attention.parameters_mut());
-        p.extend(self.decoder.parameters_mut());
-        p.extend(self.combine.parameters_mut());
-        p.extend(self.generator.parameters_mut());
-        p
+        p.module("src_embed", &mut self.src_embed);
+        p.module("tgt_embed", &mut self.tgt_embed);
+        p.module("encoder", &mut self.encoder);
+        p.module("bridge", &mut self.bridge);
+        p.module("attention", &mut self.attention);
+        p.module("decoder", &mut self.decoder);
+        p.module(combine, &mut self.combine);
+        p.module("generator", &mut self.generator);
     }
 }

@@ -6,10 +6,11 @@
 use super::config::ModelConfig;
 use super::{greedy, AttnSeq2Seq, RnnSeq2Seq, Seq2Seq, Source, Target, TransformerSeq2Seq};
 use crate::decode::{DecodeOptions, Hypothesis};
-use crate::nn::{Ctx, Module};
+use crate::nn::{Ctx, Module, Params};
 use tensor::{Device, Result, Rng, Tensor};
 
 /// One of the three encoder–decoders.
+#[derive(Clone)]
 pub enum Model {
     Rnn(RnnSeq2Seq),
     Attn(AttnSeq2Seq),
@@ -81,11 +82,7 @@ impl Model {
 }
 
 impl Module for Model {
-    fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        each!(self, m => m.named_parameters())
-    }
-
-    fn parameters_mut(&mut self) -> Vec<&mut Tensor> {
-        each!(self, m => m.parameters_mut())
+    fn visit<'a>(&'a mut self, p: &mut Params<'a, '_>) {
+        each!(self, m => m.visit(p))
     }
 }

@@ -12,10 +12,11 @@
 //! layout is built only at the boundaries.
 
 use super::config::CellKind;
-use crate::nn::{Ctx, Module, RnnConfig, GRU, LSTM};
+use crate::nn::{Ctx, Module, Params, RnnConfig, GRU, LSTM};
 use tensor::{Device, Result, Rng, Tensor};
 
 /// A stacked GRU or LSTM.
+#[derive(Clone)]
 pub enum Recurrent {
     Gru(GRU),
     Lstm(LSTM),
@@ -145,17 +146,10 @@ impl Recurrent {
 }
 
 impl Module for Recurrent {
-    fn named_parameters(&self) -> Vec<(String, Tensor)> {
+    fn visit<'a>(&'a mut self, p: &mut Params<'a, '_>) {
         match self {
-            Recurrent::Gru(g) => g.named_parameters(),
-            Recurrent::Lstm(l) => l.named_parameters(),
-        }
-    }
-
-    fn parameters_mut(&mut self) -> Vec<&mut Tensor> {
-        match self {
-            Recurrent::Gru(g) => g.parameters_mut(),
-            Recurrent::Lstm(l) => l.parameters_mut(),
+            Recurrent::Gru(g) => g.visit(p),
+            Recurrent::Lstm(l) => l.visit(p),
         }
     }
 }

@@ -20,10 +20,11 @@ use super::config::RnnSeq2SeqConfig;
 use super::recurrent::{Recurrent, RnnState};
 use super::{Seq2Seq, Source, Step, Target};
 use crate::data::Vocab;
-use crate::nn::{prefixed, Ctx, Dropout, Embedding, Linear, Module, RnnConfig};
+use crate::nn::{Ctx, Dropout, Embedding, Linear, Module, Params, RnnConfig};
 use tensor::{Device, Result, Rng, Tensor};
 
 /// The Sutskever encoder–decoder.
+#[derive(Clone)]
 pub struct RnnSeq2Seq {
     pub config: RnnSeq2SeqConfig,
     pub src_embed: Embedding,
@@ -129,21 +130,11 @@ impl Seq2Seq for RnnSeq2Seq {
 }
 
 impl Module for RnnSeq2Seq {
-    fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        let mut p = prefixed("src_embed", &self.src_embed);
-        p.extend(prefixed("tgt_embed", &self.tgt_embed));
-        p.extend(prefixed("encoder", &self.encoder));
-        p.extend(prefixed("decoder", &self.decoder));
-        p.extend(prefixed("generator", &self.generator));
-        p
-    }
-
-    fn parameters_mut(&mut self) -> Vec<&mut Tensor> {
-        let mut p = self.src_embed.parameters_mut();
-        p.extend(self.tgt_embed.parameters_mut());
-        p.extend(self.encoder.parameters_mut());
-        p.extend(self.decoder.parameters_mut());
-        p.extend(self.generator.parameters_mut());
-        p
+    fn visit<'a>(&'a mut self, p: &mut Params<'a, '_>) {
+        p.module("src_embed", &mut self.src_embed);
+        p.module("tgt_embed", &mut self.tgt_embed);
+        p.module("encoder", &mut self.encoder);
+        p.module("decoder", &mut self.decoder);
+        p.module("generator", &mut self.generator);
     }
 }

@@ -36,13 +36,14 @@ use super::config::TransformerSeq2SeqConfig;
 use super::{Seq2Seq, Source, Step, Target};
 use crate::data::Vocab;
 use crate::nn::{
-    invalid, prefixed, Activation, Ctx, DecoderLayerCache, Embedding, KeyValue, Linear, Masks,
-    Module, PositionalEncoding, Transformer, TransformerConfig,
+    invalid, Activation, Ctx, DecoderLayerCache, Embedding, KeyValue, Linear, Masks, Module,
+    Params, PositionalEncoding, Transformer, TransformerConfig,
 };
 use std::sync::Arc;
 use tensor::{Device, Result, Rng, Tensor};
 
 /// The Transformer encoder–decoder with embeddings and generator.
+#[derive(Clone)]
 pub struct TransformerSeq2Seq {
     pub config: TransformerSeq2SeqConfig,
     pub src_embed: Embedding,
@@ -282,30 +283,15 @@ impl Seq2Seq for TransformerSeq2Seq {
 }
 
 impl Module for TransformerSeq2Seq {
-    fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        let mut p = prefixed("src_embed", &self.src_embed);
-        if let Some(t) = &self.tgt_embed {
-            p.extend(prefixed("tgt_embed", t));
+    fn visit<'a>(&'a mut self, p: &mut Params<'a, '_>) {
+        p.module("src_embed", &mut self.src_embed);
+        p.optional_module("tgt_embed", &mut self.tgt_embed);
+        p.module("transformer", &mut self.transformer);
+        if self.config.tie_output {
+            // the weight is the embedding's, listed once under its name there
+            p.optional("generator.bias", &mut self.generator.bias);
+        } else {
+            p.module("generator", &mut self.generator);
         }
-        p.extend(prefixed("transformer", &self.transformer));
-        for (name, t) in prefixed("generator", &self.generator) {
-            if !(self.config.tie_output && name == "generator.weight") {
-                p.push((name, t));
-            }
-        }
-        p
-    }
-
-    fn parameters_mut(&mut self) -> Vec<&mut Tensor> {
-        let mut p = self.src_embed.parameters_mut();
-        if let Some(t) = &mut self.tgt_embed {
-            p.extend(t.parameters_mut());
-        }
-        p.extend(self.transformer.parameters_mut());
-        if !self.config.tie_output {
-            p.push(&mut self.generator.weight);
-        }
-        p.extend(self.generator.bias.as_mut());
-        p
     }
 }

@@ -34,7 +34,7 @@
 //! what it does with c is the decoder's business, not this layer's.
 
 use super::linear::Linear;
-use super::{invalid, Module};
+use super::{invalid, Module, Params};
 use tensor::{Device, Result, Rng, Tensor};
 
 /// Which score function.
@@ -47,6 +47,7 @@ pub enum Score {
 }
 
 /// An attention layer with its score function's parameters.
+#[derive(Clone)]
 pub enum Attention {
     /// vᵀ tanh(W_q q + W_k k)
     Bahdanau {
@@ -246,43 +247,23 @@ fn additive(a: &Tensor, b: &Tensor, v: &Linear) -> Result<Tensor> {
 }
 
 impl Module for Attention {
-    fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        let children: Vec<(&str, &Linear)> = match self {
+    fn visit<'a>(&'a mut self, p: &mut Params<'a, '_>) {
+        match self {
             Attention::Bahdanau {
                 query_layer,
                 key_layer,
                 energy_layer,
             } => {
-                vec![
-                    ("query_layer", query_layer),
-                    ("key_layer", key_layer),
-                    ("energy_layer", energy_layer),
-                ]
+                p.module("query_layer", query_layer);
+                p.module("key_layer", key_layer);
+                p.module("energy_layer", energy_layer);
             }
-            Attention::Dot => vec![],
-            Attention::General { attn } => vec![("attn", attn)],
-            Attention::Concat { attn, v } => vec![("attn", attn), ("v", v)],
-        };
-        children
-            .into_iter()
-            .flat_map(|(n, l)| super::prefixed(n, l))
-            .collect()
-    }
-
-    fn parameters_mut(&mut self) -> Vec<&mut Tensor> {
-        let children: Vec<&mut Linear> = match self {
-            Attention::Bahdanau {
-                query_layer,
-                key_layer,
-                energy_layer,
-            } => vec![query_layer, key_layer, energy_layer],
-            Attention::Dot => vec![],
-            Attention::General { attn } => vec![attn],
-            Attention::Concat { attn, v } => vec![attn, v],
-        };
-        children
-            .into_iter()
-            .flat_map(|l| l.parameters_mut())
-            .collect()
+            Attention::Dot => {}
+            Attention::General { attn } => p.module("attn", attn),
+            Attention::Concat { attn, v } => {
+                p.module("attn", attn);
+                p.module("v", v);
+            }
+        }
     }
 }

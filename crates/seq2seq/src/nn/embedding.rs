@@ -13,10 +13,11 @@
 //! never receives a gradient, so padding tokens embed to a constant zero
 //! vector. Initialisation N(0, 1). Parameter: `weight`.
 
-use super::Module;
+use super::{Module, Params};
 use tensor::{Device, Result, Rng, Tensor};
 
 /// A table of `V` learned vectors of size `D`.
+#[derive(Clone)]
 pub struct Embedding {
     /// `[V, D]`
     pub weight: Tensor,
@@ -58,11 +59,7 @@ impl Embedding {
 }
 
 impl Module for Embedding {
-    fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        vec![("weight".to_string(), self.weight.clone())]
-    }
-
-    fn parameters_mut(&mut self) -> Vec<&mut Tensor> {
-        vec![&mut self.weight]
+    fn visit<'a>(&'a mut self, p: &mut Params<'a, '_>) {
+        p.tensor("weight", &mut self.weight);
     }
 }

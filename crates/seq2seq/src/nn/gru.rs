@@ -24,65 +24,34 @@
 //! `bias_hh` for the cell; `weight_ih_l{l}[_reverse]`, … for the layer.
 
 use super::linear::linear;
-use super::recurrent::{self, Cell, RnnConfig};
-use super::{Ctx, Module};
-use tensor::{init, Device, Result, Rng, Tensor};
+use super::recurrent::{self, Kind, RNNBase, RNNCellBase, Step};
+use super::Ctx;
+use tensor::{Result, Tensor};
 
-/// One GRU step: `(x_t, h_{t-1}) → h_t`.
-pub struct GRUCell {
-    /// [W_ir; W_iz; W_in] `[3H, I]`
-    pub weight_ih: Tensor,
-    /// [W_hr; W_hz; W_hn] `[3H, H]`
-    pub weight_hh: Tensor,
-    /// [b_ir; b_iz; b_in] `[3H]`
-    pub bias_ih: Option<Tensor>,
-    /// [b_hr; b_hz; b_hn] `[3H]`
-    pub bias_hh: Option<Tensor>,
+/// The GRU among the recurrent kinds: three gate blocks (r, z, n), one state (h).
+#[derive(Clone, Copy, Debug)]
+pub enum GRUKind {}
+
+impl Kind for GRUKind {
+    const OP: &'static str = "GRU";
+    const GATES: usize = 3;
+    const STATES: usize = 1;
 }
+
+/// One GRU step: `(x_t, h_{t-1}) → h_t`. W_ih = [W_ir; W_iz; W_in] `[3H, I]`,
+/// W_hh = [W_hr; W_hz; W_hn] `[3H, H]`, b_ih = [b_ir; b_iz; b_in] and
+/// b_hh = [b_hr; b_hz; b_hn] `[3H]`.
+pub type GRUCell = RNNCellBase<GRUKind>;
 
 impl GRUCell {
-    /// A cell with every tensor drawn from U(±1/√H), as PyTorch.
-    pub fn new(
-        input_size: usize,
-        hidden_size: usize,
-        bias: bool,
-        rng: &mut Rng,
-        device: &Device,
-    ) -> Result<GRUCell> {
-        let k = 1.0 / (hidden_size as f32).sqrt();
-        let (i, h) = (input_size, hidden_size);
-        Ok(GRUCell {
-            weight_ih: init::uniform([3 * h, i], k, rng, device)?,
-            weight_hh: init::uniform([3 * h, h], k, rng, device)?,
-            bias_ih: bias
-                .then(|| init::uniform([3 * h], k, rng, device))
-                .transpose()?,
-            bias_hh: bias
-                .then(|| init::uniform([3 * h], k, rng, device))
-                .transpose()?,
-        })
-    }
-
-    pub fn hidden_size(&self) -> usize {
-        self.weight_hh.dims()[1]
-    }
-
     /// `x` `[B, I]`, `h` `[B, H]` (zeros when `None`) → `h'` `[B, H]`.
     pub fn forward(&self, x: &Tensor, h: Option<&Tensor>) -> Result<Tensor> {
-        let h = match h {
-            Some(h) => h.clone(),
-            None => Tensor::zeros([x.dims()[0], self.hidden_size()], &x.device())?,
-        };
-        let gi = self.project_input(x)?;
-        Ok(self.step(&gi, &[h])?.remove(0))
+        let h = self.state_or_zeros(h, x)?;
+        Ok(self.step(&self.project_input(x)?, &[h])?.remove(0))
     }
 }
 
-impl Cell for GRUCell {
-    fn project_input(&self, x: &Tensor) -> Result<Tensor> {
-        linear(x, &self.weight_ih, self.bias_ih.as_ref()) // [N, 3H]
-    }
-
+impl Step for GRUCell {
     fn step(&self, gi: &Tensor, state: &[Tensor]) -> Result<Vec<Tensor>> {
         let h = &state[0]; // h_{t-1}: [B, H]
 
@@ -91,73 +60,43 @@ impl Cell for GRUCell {
 
         // r_t, z_t, n_t and h_t from gi = W_i{r,z,n} x_t + b_i{r,z,n} (computed
         // for every t before the loop) and gh: the four equations above, one
-        // fused kernel on the CPU (tensor's ops/rnn.rs spells them out)
+        // fused kernel on the CPU; `step_composed` below writes them out
         let h_t = Tensor::gru_cell(gi, &gh, h)?; // [B, H]
         Ok(vec![h_t])
     }
 }
 
-impl Module for GRUCell {
-    fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        cell_parameters(
-            &self.weight_ih,
-            &self.weight_hh,
-            &self.bias_ih,
-            &self.bias_hh,
-            "",
-        )
-    }
+impl GRUCell {
+    /// The step as its equations, one line each, from `x` `[B, I]` and `h`
+    /// `[B, H]` → `h'` `[B, H]`: what the fused `Tensor::gru_cell` in `step`
+    /// computes. It is here to be read, and for the test that holds the
+    /// fused step to it (values and gradients, CPU and GPU); the layer runs
+    /// the fused step because this one is a dozen kernels forward and twice
+    /// that backward.
+    pub fn step_composed(&self, x: &Tensor, h: &Tensor) -> Result<Tensor> {
+        // W_i· x_t + b_i· and W_h· h_{t-1} + b_h· for · = r, z, n (PyTorch's gate order)
+        let gi = linear(x, &self.weight_ih, self.bias_ih.as_ref())?.chunk(3, -1)?; // 3 × [B, H]
+        let gh = linear(h, &self.weight_hh, self.bias_hh.as_ref())?.chunk(3, -1)?; // 3 × [B, H]
 
-    fn parameters_mut(&mut self) -> Vec<&mut Tensor> {
-        let mut p = vec![&mut self.weight_ih, &mut self.weight_hh];
-        p.extend(self.bias_ih.as_mut());
-        p.extend(self.bias_hh.as_mut());
-        p
-    }
-}
+        // r_t = σ(W_ir x_t + b_ir + W_hr h_{t-1} + b_hr)
+        let r = gi[0].add(&gh[0])?.sigmoid()?; // [B, H]
 
-/// PyTorch's order and names: `weight_ih{s}`, `weight_hh{s}`, `bias_ih{s}`, `bias_hh{s}`.
-pub(crate) fn cell_parameters(
-    w_ih: &Tensor,
-    w_hh: &Tensor,
-    b_ih: &Option<Tensor>,
-    b_hh: &Option<Tensor>,
-    suffix: &str,
-) -> Vec<(String, Tensor)> {
-    let mut p = vec![
-        (format!("weight_ih{suffix}"), w_ih.clone()),
-        (format!("weight_hh{suffix}"), w_hh.clone()),
-    ];
-    p.extend(b_ih.iter().map(|b| (format!("bias_ih{suffix}"), b.clone())));
-    p.extend(b_hh.iter().map(|b| (format!("bias_hh{suffix}"), b.clone())));
-    p
+        // z_t = σ(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz)
+        let z = gi[1].add(&gh[1])?.sigmoid()?; // [B, H]
+
+        // n_t = tanh(W_in x_t + b_in + r_t ⊙ (W_hn h_{t-1} + b_hn))
+        let n = gi[2].add(&r.mul(&gh[2])?)?.tanh()?; // [B, H]
+
+        // h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1}
+        let h_t = z.neg()?.add_scalar(1.0)?.mul(&n)?.add(&z.mul(h)?)?; // [B, H]
+        Ok(h_t)
+    }
 }
 
 /// A multi-layer, optionally bidirectional GRU over whole sequences.
-pub struct GRU {
-    pub config: RnnConfig,
-    /// One cell per (layer, direction), entry `l·D + d`.
-    pub cells: Vec<GRUCell>,
-}
+pub type GRU = RNNBase<GRUKind>;
 
 impl GRU {
-    pub fn new(config: RnnConfig, rng: &mut Rng, device: &Device) -> Result<GRU> {
-        config.validate("GRU")?;
-        let n = config.num_layers * config.directions();
-        let cells = (0..n)
-            .map(|i| {
-                GRUCell::new(
-                    config.layer_input(i / config.directions()),
-                    config.hidden_size,
-                    config.bias,
-                    rng,
-                    device,
-                )
-            })
-            .collect::<Result<_>>()?;
-        Ok(GRU { config, cells })
-    }
-
     /// `x` `[T, B, I]` (`[B, T, I]` with `batch_first`), `h0` `[L·D, B, H]`
     /// (zeros when `None`), `lengths` per sequence (`None`: all T) →
     /// (output `[T, B, D·H]` or `[B, T, D·H]`, zero at padded steps;
@@ -169,41 +108,8 @@ impl GRU {
         lengths: Option<&[usize]>,
         ctx: &mut Ctx,
     ) -> Result<(Tensor, Tensor)> {
-        let init = h0.map(|h| [h]);
-        let (out, mut finals) = recurrent::run(
-            "GRU",
-            &self.cells,
-            &self.config,
-            1,
-            x,
-            init.as_ref().map(|a| &a[..]),
-            lengths,
-            ctx,
-        )?;
-        Ok((out, finals.remove(0)))
-    }
-}
-
-impl Module for GRU {
-    fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        let cfg = &self.config;
-        (self.cells.iter().enumerate())
-            .flat_map(|(i, c)| {
-                cell_parameters(
-                    &c.weight_ih,
-                    &c.weight_hh,
-                    &c.bias_ih,
-                    &c.bias_hh,
-                    &cfg.suffix(i),
-                )
-            })
-            .collect()
-    }
-
-    fn parameters_mut(&mut self) -> Vec<&mut Tensor> {
-        self.cells
-            .iter_mut()
-            .flat_map(|c| c.parameters_mut())
-            .collect()
+        let (out, mut h_n) =
+            recurrent::run(self, x, h0.as_ref().map(std::slice::from_ref), lengths, ctx)?;
+        Ok((out, h_n.remove(0)))
     }
 }

@@ -13,10 +13,11 @@
 //! The engine's fused `layer_norm` op computes all three lines in one pass.
 //! Parameters: `weight` (γ), `bias` (β).
 
-use super::Module;
+use super::{Module, Params};
 use tensor::{Device, Result, Tensor};
 
 /// Normalises each row of the last dimension, then scales and shifts it.
+#[derive(Clone)]
 pub struct LayerNorm {
     /// γ `[D]`
     pub weight: Tensor,
@@ -43,14 +44,8 @@ impl LayerNorm {
 }
 
 impl Module for LayerNorm {
-    fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        vec![
-            ("weight".to_string(), self.weight.clone()),
-            ("bias".to_string(), self.bias.clone()),
-        ]
-    }
-
-    fn parameters_mut(&mut self) -> Vec<&mut Tensor> {
-        vec![&mut self.weight, &mut self.bias]
+    fn visit<'a>(&'a mut self, p: &mut Params<'a, '_>) {
+        p.tensor("weight", &mut self.weight);
+        p.tensor("bias", &mut self.bias);
     }
 }

@@ -12,10 +12,11 @@
 //! of one matrix product. Initialisation: PyTorch's U(±1/√I) for W and b.
 //! Parameters: `weight`, `bias`.
 
-use super::Module;
+use super::{Module, Params};
 use tensor::{init, Device, Result, Rng, Tensor};
 
 /// `y = x Wᵀ + b`.
+#[derive(Clone)]
 pub struct Linear {
     /// `[out_features, in_features]`
     pub weight: Tensor,
@@ -75,15 +76,8 @@ pub fn linear(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Result<Tens
 }
 
 impl Module for Linear {
-    fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        let mut p = vec![("weight".to_string(), self.weight.clone())];
-        p.extend(self.bias.iter().map(|b| ("bias".to_string(), b.clone())));
-        p
-    }
-
-    fn parameters_mut(&mut self) -> Vec<&mut Tensor> {
-        let mut p = vec![&mut self.weight];
-        p.extend(self.bias.as_mut());
-        p
+    fn visit<'a>(&'a mut self, p: &mut Params<'a, '_>) {
+        p.tensor("weight", &mut self.weight);
+        p.optional("bias", &mut self.bias);
     }
 }

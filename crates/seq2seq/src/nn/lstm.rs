@@ -22,76 +22,42 @@
 //! (h, c). Parameters: `weight_ih`, `weight_hh`, `bias_ih`, `bias_hh` for the
 //! cell; `weight_ih_l{l}[_reverse]`, … for the layer.
 
-use super::gru::cell_parameters;
 use super::linear::linear;
-use super::recurrent::{self, Cell, RnnConfig};
-use super::{Ctx, Module};
-use tensor::{init, Device, Result, Rng, Tensor};
+use super::recurrent::{self, Kind, RNNBase, RNNCellBase, Step};
+use super::Ctx;
+use tensor::{Result, Tensor};
 
-/// One LSTM step: `(x_t, (h_{t-1}, c_{t-1})) → (h_t, c_t)`.
-pub struct LSTMCell {
-    /// [W_ii; W_if; W_ig; W_io] `[4H, I]`
-    pub weight_ih: Tensor,
-    /// [W_hi; W_hf; W_hg; W_ho] `[4H, H]`
-    pub weight_hh: Tensor,
-    /// `[4H]`
-    pub bias_ih: Option<Tensor>,
-    /// `[4H]`
-    pub bias_hh: Option<Tensor>,
+/// The LSTM among the recurrent kinds: four gate blocks (i, f, g, o), two states (h, c).
+#[derive(Clone, Copy, Debug)]
+pub enum LSTMKind {}
+
+impl Kind for LSTMKind {
+    const OP: &'static str = "LSTM";
+    const GATES: usize = 4;
+    const STATES: usize = 2;
 }
 
+/// One LSTM step: `(x_t, (h_{t-1}, c_{t-1})) → (h_t, c_t)`. W_ih =
+/// [W_ii; W_if; W_ig; W_io] `[4H, I]`, W_hh = [W_hi; W_hf; W_hg; W_ho]
+/// `[4H, H]`, b_ih and b_hh `[4H]` in the same order.
+pub type LSTMCell = RNNCellBase<LSTMKind>;
+
 impl LSTMCell {
-    /// A cell with every tensor drawn from U(±1/√H), as PyTorch.
-    pub fn new(
-        input_size: usize,
-        hidden_size: usize,
-        bias: bool,
-        rng: &mut Rng,
-        device: &Device,
-    ) -> Result<LSTMCell> {
-        let k = 1.0 / (hidden_size as f32).sqrt();
-        let (i, h) = (input_size, hidden_size);
-        Ok(LSTMCell {
-            weight_ih: init::uniform([4 * h, i], k, rng, device)?,
-            weight_hh: init::uniform([4 * h, h], k, rng, device)?,
-            bias_ih: bias
-                .then(|| init::uniform([4 * h], k, rng, device))
-                .transpose()?,
-            bias_hh: bias
-                .then(|| init::uniform([4 * h], k, rng, device))
-                .transpose()?,
-        })
-    }
-
-    pub fn hidden_size(&self) -> usize {
-        self.weight_hh.dims()[1]
-    }
-
     /// `x` `[B, I]`, `(h, c)` each `[B, H]` (zeros when `None`) → `(h', c')`.
     pub fn forward(
         &self,
         x: &Tensor,
         state: Option<(&Tensor, &Tensor)>,
     ) -> Result<(Tensor, Tensor)> {
-        let (h, c) = match state {
-            Some((h, c)) => (h.clone(), c.clone()),
-            None => {
-                let zeros = Tensor::zeros([x.dims()[0], self.hidden_size()], &x.device())?;
-                (zeros.clone(), zeros)
-            }
-        };
-        let gi = self.project_input(x)?;
-        let mut next = self.step(&gi, &[h, c])?;
+        let h = self.state_or_zeros(state.map(|s| s.0), x)?;
+        let c = self.state_or_zeros(state.map(|s| s.1), x)?;
+        let mut next = self.step(&self.project_input(x)?, &[h, c])?;
         let c = next.pop().expect("c");
         Ok((next.pop().expect("h"), c))
     }
 }
 
-impl Cell for LSTMCell {
-    fn project_input(&self, x: &Tensor) -> Result<Tensor> {
-        linear(x, &self.weight_ih, self.bias_ih.as_ref()) // [N, 4H]
-    }
-
+impl Step for LSTMCell {
     fn step(&self, gi: &Tensor, state: &[Tensor]) -> Result<Vec<Tensor>> {
         let (h, c) = (&state[0], &state[1]); // h_{t-1}, c_{t-1}: [B, H]
 
@@ -122,50 +88,10 @@ impl Cell for LSTMCell {
     }
 }
 
-impl Module for LSTMCell {
-    fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        cell_parameters(
-            &self.weight_ih,
-            &self.weight_hh,
-            &self.bias_ih,
-            &self.bias_hh,
-            "",
-        )
-    }
-
-    fn parameters_mut(&mut self) -> Vec<&mut Tensor> {
-        let mut p = vec![&mut self.weight_ih, &mut self.weight_hh];
-        p.extend(self.bias_ih.as_mut());
-        p.extend(self.bias_hh.as_mut());
-        p
-    }
-}
-
 /// A multi-layer, optionally bidirectional LSTM over whole sequences.
-pub struct LSTM {
-    pub config: RnnConfig,
-    /// One cell per (layer, direction), entry `l·D + d`.
-    pub cells: Vec<LSTMCell>,
-}
+pub type LSTM = RNNBase<LSTMKind>;
 
 impl LSTM {
-    pub fn new(config: RnnConfig, rng: &mut Rng, device: &Device) -> Result<LSTM> {
-        config.validate("LSTM")?;
-        let n = config.num_layers * config.directions();
-        let cells = (0..n)
-            .map(|i| {
-                LSTMCell::new(
-                    config.layer_input(i / config.directions()),
-                    config.hidden_size,
-                    config.bias,
-                    rng,
-                    device,
-                )
-            })
-            .collect::<Result<_>>()?;
-        Ok(LSTM { config, cells })
-    }
-
     /// `x` `[T, B, I]` (`[B, T, I]` with `batch_first`), `(h0, c0)` each
     /// `[L·D, B, H]` (zeros when `None`), `lengths` per sequence (`None`:
     /// all T) → (output `[T, B, D·H]` or `[B, T, D·H]`, zero at padded steps;
@@ -179,41 +105,9 @@ impl LSTM {
         ctx: &mut Ctx,
     ) -> Result<(Tensor, (Tensor, Tensor))> {
         let init = state.map(|(h, c)| [h, c]);
-        let (out, mut finals) = recurrent::run(
-            "LSTM",
-            &self.cells,
-            &self.config,
-            2,
-            x,
-            init.as_ref().map(|a| &a[..]),
-            lengths,
-            ctx,
-        )?;
+        let (out, mut finals) =
+            recurrent::run(self, x, init.as_ref().map(|a| &a[..]), lengths, ctx)?;
         let c_n = finals.pop().expect("c_n");
         Ok((out, (finals.pop().expect("h_n"), c_n)))
-    }
-}
-
-impl Module for LSTM {
-    fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        let cfg = &self.config;
-        (self.cells.iter().enumerate())
-            .flat_map(|(i, c)| {
-                cell_parameters(
-                    &c.weight_ih,
-                    &c.weight_hh,
-                    &c.bias_ih,
-                    &c.bias_hh,
-                    &cfg.suffix(i),
-                )
-            })
-            .collect()
-    }
-
-    fn parameters_mut(&mut self) -> Vec<&mut Tensor> {
-        self.cells
-            .iter_mut()
-            .flat_map(|c| c.parameters_mut())
-            .collect()
     }
 }

@@ -1,9 +1,20 @@
 //! Layers, one file each, and the two things they share:
 //!
-//! - [`Module`]: a layer lists its parameters under PyTorch's `state_dict`
-//!   names (`weight_ih_l0`, `layers.0.self_attn.in_proj_weight`, …), which
-//!   gives saving, loading (with an error that lists missing, unexpected and
-//!   mis-shaped tensors) and the parameter list for an optimizer.
+//! - [`Module`]: a layer lists its parameters once, in `visit`, under
+//!   PyTorch's `state_dict` names (`weight_ih_l0`,
+//!   `layers.0.self_attn.in_proj_weight`, …), which gives saving, loading
+//!   (with an error that lists missing, unexpected and mis-shaped tensors),
+//!   the parameter list for an optimizer and the slots to replace them in:
+//!
+//! ```text
+//! impl Module for MultiheadAttention {
+//!     fn visit<'a>(&'a mut self, p: &mut Params<'a, '_>) {
+//!         p.tensor("in_proj_weight", &mut self.in_proj_weight);
+//!         p.optional("in_proj_bias", &mut self.in_proj_bias);
+//!         p.module("out_proj", &mut self.out_proj); // out_proj.weight, out_proj.bias
+//!     }
+//! }
+//! ```
 //! - [`Ctx`]: the per-call context of layers that behave differently in
 //!   training — today only dropout. It carries `train` and the [`Rng`] the
 //!   dropout masks are drawn from, and is passed `&mut` to `forward`:
@@ -43,14 +54,14 @@ mod transformer_layer;
 pub use attention::{Attention, AttentionOutput, Keys, Score};
 pub use dropout::Dropout;
 pub use embedding::Embedding;
-pub use gru::{GRUCell, GRU};
+pub use gru::{GRUCell, GRUKind, GRU};
 pub use layer_norm::LayerNorm;
 pub use linear::Linear;
-pub use lstm::{LSTMCell, LSTM};
+pub use lstm::{LSTMCell, LSTMKind, LSTM};
 pub use multihead_attention::{causal_mask, KeyValue, Masks, MultiheadAttention, Weights};
 pub use positional::PositionalEncoding;
-pub use recurrent::RnnConfig;
-pub use rnn::{RNNCell, RNN};
+pub use recurrent::{Kind, RNNBase, RNNCellBase, RnnConfig};
+pub use rnn::{RNNCell, RNNKind, RNN};
 pub use transformer::{
     Activation, Transformer, TransformerConfig, TransformerDecoder, TransformerEncoder,
 };
@@ -88,15 +99,37 @@ impl Ctx {
 }
 
 /// A layer with named parameters (PyTorch's `nn.Module`, reduced to what
-/// loading, saving and optimizing need).
-pub trait Module {
+/// loading, saving and optimizing need). A module lists its parameters once,
+/// in [`Module::visit`]; names, values and slots all come from that list.
+///
+/// A module is `Clone`, and a clone shares its parameters: a [`Tensor`] is
+/// a handle, so the clone's tensors are the module's own (the same ids,
+/// the same storage).
+pub trait Module: Clone {
+    /// Hands every parameter slot to `p` once, in a fixed order, under its
+    /// name within this module; sub-modules through [`Params::module`] and
+    /// its kin, which put PyTorch's `state_dict` prefixes in front.
+    fn visit<'a>(&'a mut self, p: &mut Params<'a, '_>);
+
     /// Every parameter under its PyTorch `state_dict` name, in a fixed order.
-    fn named_parameters(&self) -> Vec<(String, Tensor)>;
+    fn named_parameters(&self) -> Vec<(String, Tensor)> {
+        // the walk hands out `&mut` slots; a clone's slots hold this module's tensors
+        let mut module = self.clone();
+        let mut named = Vec::new();
+        module.visit(&mut Params::new(&mut |name, t: &mut Tensor| {
+            named.push((name, t.clone()))
+        }));
+        named
+    }
 
     /// Every parameter slot, in the order of [`Module::named_parameters`]:
     /// assigning to one replaces the parameter (weight tying, a gradient
     /// check's probes, moving a model between devices).
-    fn parameters_mut(&mut self) -> Vec<&mut Tensor>;
+    fn parameters_mut(&mut self) -> Vec<&mut Tensor> {
+        let mut slots = Vec::new();
+        self.visit(&mut Params::new(&mut |_, t| slots.push(t)));
+        slots
+    }
 
     /// The parameters alone, for an optimizer.
     fn parameters(&self) -> Vec<Tensor> {
@@ -160,14 +193,67 @@ pub trait Module {
     }
 }
 
-/// `child`'s parameters with `prefix.` in front of each name (PyTorch's
-/// naming of sub-modules: `out_proj.weight`, `layers.0.norm1.bias`).
-pub fn prefixed(prefix: &str, child: &dyn Module) -> Vec<(String, Tensor)> {
-    child
-        .named_parameters()
-        .into_iter()
-        .map(|(n, t)| (format!("{prefix}.{n}"), t))
-        .collect()
+/// The walk [`Module::visit`] takes: it names each parameter as PyTorch's
+/// `state_dict` does (a sub-module's prefix, `layers.0.self_attn.`, and for
+/// the recurrent layers a suffix, `_l1_reverse`) and hands the slot on.
+pub struct Params<'a, 'f> {
+    prefix: String,
+    suffix: String,
+    each: &'f mut dyn FnMut(String, &'a mut Tensor),
+}
+
+impl<'a, 'f> Params<'a, 'f> {
+    /// A walk that calls `each(name, slot)` for every parameter.
+    pub fn new(each: &'f mut dyn FnMut(String, &'a mut Tensor)) -> Self {
+        Params {
+            prefix: String::new(),
+            suffix: String::new(),
+            each,
+        }
+    }
+
+    /// The parameter `name`.
+    pub fn tensor(&mut self, name: &str, t: &'a mut Tensor) {
+        (self.each)(format!("{}{name}{}", self.prefix, self.suffix), t);
+    }
+
+    /// The parameter `name` when it exists (a bias that can be switched off).
+    pub fn optional(&mut self, name: &str, t: &'a mut Option<Tensor>) {
+        if let Some(t) = t {
+            self.tensor(name, t);
+        }
+    }
+
+    /// The parameters of `child` under `name.`: `out_proj.weight`.
+    pub fn module<M: Module>(&mut self, name: &str, child: &'a mut M) {
+        let len = self.prefix.len();
+        self.prefix.push_str(name);
+        self.prefix.push('.');
+        child.visit(self);
+        self.prefix.truncate(len);
+    }
+
+    /// [`Params::module`] for a sub-module that may be absent.
+    pub fn optional_module<M: Module>(&mut self, name: &str, child: &'a mut Option<M>) {
+        if let Some(child) = child {
+            self.module(name, child);
+        }
+    }
+
+    /// A list of sub-modules, under `name.0.`, `name.1.`, … (`layers.0.norm1.weight`).
+    pub fn modules<M: Module>(&mut self, name: &str, children: &'a mut [M]) {
+        for (i, child) in children.iter_mut().enumerate() {
+            self.module(&format!("{name}.{i}"), child);
+        }
+    }
+
+    /// The parameters of `child` with `suffix` after each name: PyTorch's
+    /// recurrent layers name their cells' tensors `weight_ih_l0`, `bias_hh_l1_reverse`.
+    pub fn suffixed<M: Module>(&mut self, suffix: &str, child: &'a mut M) {
+        let outer = std::mem::replace(&mut self.suffix, suffix.to_string());
+        child.visit(self);
+        self.suffix = outer;
+    }
 }
 
 /// Why a `state_dict` does not fit a module: every missing, unexpected and

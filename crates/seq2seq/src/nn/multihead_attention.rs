@@ -41,7 +41,7 @@ pub use super::scaled_dot_product::causal_mask;
 use super::scaled_dot_product::{
     attention_side_by_side, padding_bias, scaled_dot_product_attention,
 };
-use super::{invalid, prefixed, Ctx, Module};
+use super::{invalid, Ctx, Module, Params};
 use tensor::{init, Device, Result, Rng, Tensor};
 
 /// Which attention weights to return.
@@ -68,6 +68,7 @@ pub struct Masks<'a> {
 }
 
 /// Multi-head attention with PyTorch's parameters and semantics.
+#[derive(Clone)]
 pub struct MultiheadAttention {
     /// [W_Q; W_K; W_V] `[3E, E]`
     pub in_proj_weight: Tensor,
@@ -439,21 +440,9 @@ fn split_heads(x: &Tensor, h: usize) -> Result<Tensor> {
 }
 
 impl Module for MultiheadAttention {
-    fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        let mut p = vec![("in_proj_weight".to_string(), self.in_proj_weight.clone())];
-        p.extend(
-            self.in_proj_bias
-                .iter()
-                .map(|b| ("in_proj_bias".to_string(), b.clone())),
-        );
-        p.extend(prefixed("out_proj", &self.out_proj));
-        p
-    }
-
-    fn parameters_mut(&mut self) -> Vec<&mut Tensor> {
-        let mut p = vec![&mut self.in_proj_weight];
-        p.extend(self.in_proj_bias.as_mut());
-        p.extend(self.out_proj.parameters_mut());
-        p
+    fn visit<'a>(&'a mut self, p: &mut Params<'a, '_>) {
+        p.tensor("in_proj_weight", &mut self.in_proj_weight);
+        p.optional("in_proj_bias", &mut self.in_proj_bias);
+        p.module("out_proj", &mut self.out_proj);
     }
 }

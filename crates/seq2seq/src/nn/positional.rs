@@ -21,6 +21,7 @@ use super::{invalid, Ctx, Dropout};
 use tensor::{Device, Result, Tensor};
 
 /// Adds the sinusoid table to its input, then dropout.
+#[derive(Clone)]
 pub struct PositionalEncoding {
     /// PE: `[max_len, D]`
     pub pe: Tensor,

@@ -1,6 +1,9 @@
 //! The machinery every recurrent layer shares (`RNN`, `GRU`, `LSTM`): a cell
 //! unrolled over time, stacked in layers, optionally in both directions, over
-//! a batch of sequences of different lengths.
+//! a batch of sequences of different lengths. As in PyTorch, the cells share
+//! their parameters' layout ([`RNNCellBase`]) and the layers their driver
+//! ([`RNNBase`]); a kind ([`Kind`]: `RNNKind`, `GRUKind`, `LSTMKind`) fixes
+//! the gate count, and each kind's file writes only its step.
 //!
 //! ```text
 //!   layer 0:      h⁰_t = cell(x_t, h⁰_{t-1})                 t = 1 … T
@@ -27,8 +30,10 @@
 //! is left inside the loop. Masking costs nothing while every sequence is
 //! still running (t < min length).
 
-use super::{invalid, Ctx};
-use tensor::{Result, Tensor};
+use super::linear::linear;
+use super::{invalid, Ctx, Module, Params};
+use std::marker::PhantomData;
+use tensor::{init, Device, Result, Rng, Tensor};
 
 /// The sizes and options of a recurrent layer, as `torch.nn.GRU(...)` /
 /// `torch.nn.LSTM(...)` / `torch.nn.RNN(...)` take them.
@@ -114,29 +119,140 @@ impl RnnConfig {
     }
 }
 
-/// One recurrent cell, as the driver needs it.
-pub(crate) trait Cell {
+/// What tells RNN, GRU and LSTM apart besides the step: how many gate blocks
+/// their weights stack and how many state tensors a step carries. The
+/// marker types `RNNKind`, `GRUKind` and `LSTMKind` implement it.
+pub trait Kind: Clone {
+    /// The layer's name in errors: `"GRU"`.
+    const OP: &'static str;
+    /// G: 1 for the RNN, 3 for the GRU (r, z, n), 4 for the LSTM (i, f, g, o).
+    const GATES: usize;
+    /// 1 (h), or 2 (h and c) for the LSTM.
+    const STATES: usize;
+}
+
+/// The parameters every recurrent cell has (PyTorch's `nn.RNNCellBase`), G
+/// gate blocks of H rows stacked in the kind's gate order: `GRUCell` is
+/// `RNNCellBase<GRUKind>`, and its file says what the blocks hold.
+#[derive(Clone)]
+pub struct RNNCellBase<K> {
+    /// W_ih `[G·H, I]`
+    pub weight_ih: Tensor,
+    /// W_hh `[G·H, H]`
+    pub weight_hh: Tensor,
+    /// b_ih `[G·H]`
+    pub bias_ih: Option<Tensor>,
+    /// b_hh `[G·H]`
+    pub bias_hh: Option<Tensor>,
+    kind: PhantomData<K>,
+}
+
+impl<K: Kind> RNNCellBase<K> {
+    /// A cell of `input_size` → `hidden_size` with every tensor drawn from
+    /// U(±1/√H), as PyTorch.
+    pub fn new(
+        input_size: usize,
+        hidden_size: usize,
+        bias: bool,
+        rng: &mut Rng,
+        device: &Device,
+    ) -> Result<Self> {
+        let k = 1.0 / (hidden_size as f32).sqrt();
+        let (i, h, g) = (input_size, hidden_size, K::GATES * hidden_size);
+        let mut draw = |shape: &[usize]| init::uniform(shape, k, rng, device);
+        Ok(RNNCellBase {
+            weight_ih: draw(&[g, i])?,
+            weight_hh: draw(&[g, h])?,
+            bias_ih: bias.then(|| draw(&[g])).transpose()?,
+            bias_hh: bias.then(|| draw(&[g])).transpose()?,
+            kind: PhantomData,
+        })
+    }
+}
+
+impl<K> RNNCellBase<K> {
+    pub fn hidden_size(&self) -> usize {
+        self.weight_hh.dims()[1]
+    }
+
     /// `W_ih x + b_ih` for a block of inputs `[N, I]` → `[N, G·H]`.
-    fn project_input(&self, x: &Tensor) -> Result<Tensor>;
+    pub(crate) fn project_input(&self, x: &Tensor) -> Result<Tensor> {
+        linear(x, &self.weight_ih, self.bias_ih.as_ref())
+    }
+
+    /// `state`, or the zeros `[B, H]` a cell starts from without one.
+    pub(crate) fn state_or_zeros(&self, state: Option<&Tensor>, x: &Tensor) -> Result<Tensor> {
+        match state {
+            Some(s) => Ok(s.clone()),
+            None => Tensor::zeros([x.dims()[0], self.hidden_size()], &x.device()),
+        }
+    }
+}
+
+/// The step, the one thing each cell's file writes.
+pub(crate) trait Step {
     /// One step from the projected input `[B, G·H]` and the state (h, or h
     /// and c) to the next state; `state[0]` is the output h.
     fn step(&self, gi: &Tensor, state: &[Tensor]) -> Result<Vec<Tensor>>;
 }
 
-/// Runs the stack `cells` (entry `l·D + d`) over `x`. `init` holds one
-/// `[L·D, B, H]` tensor per state kind (`n_state` of them), or zeros when
-/// `None`. Returns the output and the final states, in the same layout.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn run<C: Cell>(
-    op: &'static str,
-    cells: &[C],
-    cfg: &RnnConfig,
-    n_state: usize,
+impl<K: Kind> Module for RNNCellBase<K> {
+    fn visit<'a>(&'a mut self, p: &mut Params<'a, '_>) {
+        p.tensor("weight_ih", &mut self.weight_ih);
+        p.tensor("weight_hh", &mut self.weight_hh);
+        p.optional("bias_ih", &mut self.bias_ih);
+        p.optional("bias_hh", &mut self.bias_hh);
+    }
+}
+
+/// A multi-layer, optionally bidirectional recurrent layer over whole
+/// sequences, the part `RNN`, `GRU` and `LSTM` share (PyTorch's
+/// `nn.RNNBase`): `GRU` is `RNNBase<GRUKind>`, and so on.
+#[derive(Clone)]
+pub struct RNNBase<K> {
+    pub config: RnnConfig,
+    /// One cell per (layer, direction), entry `l·D + d`.
+    pub cells: Vec<RNNCellBase<K>>,
+}
+
+impl<K: Kind> RNNBase<K> {
+    /// The `L·D` cells of `config`, layer by layer.
+    pub fn new(config: RnnConfig, rng: &mut Rng, device: &Device) -> Result<Self> {
+        config.validate(K::OP)?;
+        let (n, dirs) = (config.num_layers * config.directions(), config.directions());
+        let cells = (0..n)
+            .map(|i| {
+                let input = config.layer_input(i / dirs);
+                RNNCellBase::new(input, config.hidden_size, config.bias, rng, device)
+            })
+            .collect::<Result<_>>()?;
+        Ok(RNNBase { config, cells })
+    }
+}
+
+impl<K: Kind> Module for RNNBase<K> {
+    /// Each cell's parameters with PyTorch's layer suffix: `weight_ih_l1_reverse`.
+    fn visit<'a>(&'a mut self, p: &mut Params<'a, '_>) {
+        for (i, cell) in self.cells.iter_mut().enumerate() {
+            p.suffixed(&self.config.suffix(i), cell);
+        }
+    }
+}
+
+/// Runs `layer` over `x`. `init` holds one `[L·D, B, H]` tensor per state
+/// kind (`K::STATES` of them), or zeros when `None`. Returns the output and
+/// the final states, in the same layout.
+pub(crate) fn run<K: Kind>(
+    layer: &RNNBase<K>,
     x: &Tensor,
     init: Option<&[&Tensor]>,
     lengths: Option<&[usize]>,
     ctx: &mut Ctx,
-) -> Result<(Tensor, Vec<Tensor>)> {
+) -> Result<(Tensor, Vec<Tensor>)>
+where
+    RNNCellBase<K>: Step,
+{
+    let (op, cells, cfg, n_state) = (K::OP, &layer.cells, &layer.config, K::STATES);
     let dirs = cfg.directions();
     if x.rank() != 3 || x.dims()[2] != cfg.input_size {
         let want = if cfg.batch_first {
@@ -205,7 +321,7 @@ pub(crate) fn run<C: Cell>(
 
 /// One direction of one layer: the cell applied at t = 1 … T (or T … 1 when
 /// `reverse`) → (outputs `[T, B, H]`, final state).
-fn unroll<C: Cell>(
+fn unroll<C: Step>(
     cell: &C,
     gi: &[Tensor],
     mut state: Vec<Tensor>,

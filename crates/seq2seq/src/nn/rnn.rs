@@ -16,62 +16,34 @@
 //! GRU and LSTM. Parameters: `weight_ih`, `weight_hh`, `bias_ih`, `bias_hh`
 //! for the cell; `weight_ih_l{l}[_reverse]`, … for the layer.
 
-use super::gru::cell_parameters;
 use super::linear::linear;
-use super::recurrent::{self, Cell, RnnConfig};
-use super::{Ctx, Module};
-use tensor::{init, Device, Result, Rng, Tensor};
+use super::recurrent::{self, Kind, RNNBase, RNNCellBase, Step};
+use super::Ctx;
+use tensor::{Result, Tensor};
 
-/// One Elman step: `(x_t, h_{t-1}) → h_t`.
-pub struct RNNCell {
-    /// `[H, I]`
-    pub weight_ih: Tensor,
-    /// `[H, H]`
-    pub weight_hh: Tensor,
-    /// `[H]`
-    pub bias_ih: Option<Tensor>,
-    /// `[H]`
-    pub bias_hh: Option<Tensor>,
+/// The RNN among the recurrent kinds: one block, one state (h).
+#[derive(Clone, Copy, Debug)]
+pub enum RNNKind {}
+
+impl Kind for RNNKind {
+    const OP: &'static str = "RNN";
+    const GATES: usize = 1;
+    const STATES: usize = 1;
 }
 
-impl RNNCell {
-    /// A cell with every tensor drawn from U(±1/√H), as PyTorch.
-    pub fn new(
-        input_size: usize,
-        hidden_size: usize,
-        bias: bool,
-        rng: &mut Rng,
-        device: &Device,
-    ) -> Result<RNNCell> {
-        let k = 1.0 / (hidden_size as f32).sqrt();
-        let (i, h) = (input_size, hidden_size);
-        Ok(RNNCell {
-            weight_ih: init::uniform([h, i], k, rng, device)?,
-            weight_hh: init::uniform([h, h], k, rng, device)?,
-            bias_ih: bias
-                .then(|| init::uniform([h], k, rng, device))
-                .transpose()?,
-            bias_hh: bias
-                .then(|| init::uniform([h], k, rng, device))
-                .transpose()?,
-        })
-    }
+/// One Elman step: `(x_t, h_{t-1}) → h_t`. W_ih `[H, I]`, W_hh `[H, H]`,
+/// b_ih and b_hh `[H]`.
+pub type RNNCell = RNNCellBase<RNNKind>;
 
+impl RNNCell {
     /// `x` `[B, I]`, `h` `[B, H]` (zeros when `None`) → `h'` `[B, H]`.
     pub fn forward(&self, x: &Tensor, h: Option<&Tensor>) -> Result<Tensor> {
-        let h = match h {
-            Some(h) => h.clone(),
-            None => Tensor::zeros([x.dims()[0], self.weight_hh.dims()[1]], &x.device())?,
-        };
+        let h = self.state_or_zeros(h, x)?;
         Ok(self.step(&self.project_input(x)?, &[h])?.remove(0))
     }
 }
 
-impl Cell for RNNCell {
-    fn project_input(&self, x: &Tensor) -> Result<Tensor> {
-        linear(x, &self.weight_ih, self.bias_ih.as_ref()) // [N, H]
-    }
-
+impl Step for RNNCell {
     fn step(&self, gi: &Tensor, state: &[Tensor]) -> Result<Vec<Tensor>> {
         let h = &state[0]; // h_{t-1}: [B, H]
 
@@ -84,50 +56,10 @@ impl Cell for RNNCell {
     }
 }
 
-impl Module for RNNCell {
-    fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        cell_parameters(
-            &self.weight_ih,
-            &self.weight_hh,
-            &self.bias_ih,
-            &self.bias_hh,
-            "",
-        )
-    }
-
-    fn parameters_mut(&mut self) -> Vec<&mut Tensor> {
-        let mut p = vec![&mut self.weight_ih, &mut self.weight_hh];
-        p.extend(self.bias_ih.as_mut());
-        p.extend(self.bias_hh.as_mut());
-        p
-    }
-}
-
 /// A multi-layer, optionally bidirectional Elman RNN over whole sequences.
-pub struct RNN {
-    pub config: RnnConfig,
-    /// One cell per (layer, direction), entry `l·D + d`.
-    pub cells: Vec<RNNCell>,
-}
+pub type RNN = RNNBase<RNNKind>;
 
 impl RNN {
-    pub fn new(config: RnnConfig, rng: &mut Rng, device: &Device) -> Result<RNN> {
-        config.validate("RNN")?;
-        let n = config.num_layers * config.directions();
-        let cells = (0..n)
-            .map(|i| {
-                RNNCell::new(
-                    config.layer_input(i / config.directions()),
-                    config.hidden_size,
-                    config.bias,
-                    rng,
-                    device,
-                )
-            })
-            .collect::<Result<_>>()?;
-        Ok(RNN { config, cells })
-    }
-
     /// As [`super::GRU::forward`]: (output, h_n).
     pub fn forward(
         &self,
@@ -136,41 +68,8 @@ impl RNN {
         lengths: Option<&[usize]>,
         ctx: &mut Ctx,
     ) -> Result<(Tensor, Tensor)> {
-        let init = h0.map(|h| [h]);
-        let (out, mut finals) = recurrent::run(
-            "RNN",
-            &self.cells,
-            &self.config,
-            1,
-            x,
-            init.as_ref().map(|a| &a[..]),
-            lengths,
-            ctx,
-        )?;
-        Ok((out, finals.remove(0)))
-    }
-}
-
-impl Module for RNN {
-    fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        let cfg = &self.config;
-        (self.cells.iter().enumerate())
-            .flat_map(|(i, c)| {
-                cell_parameters(
-                    &c.weight_ih,
-                    &c.weight_hh,
-                    &c.bias_ih,
-                    &c.bias_hh,
-                    &cfg.suffix(i),
-                )
-            })
-            .collect()
-    }
-
-    fn parameters_mut(&mut self) -> Vec<&mut Tensor> {
-        self.cells
-            .iter_mut()
-            .flat_map(|c| c.parameters_mut())
-            .collect()
+        let (out, mut h_n) =
+            recurrent::run(self, x, h0.as_ref().map(std::slice::from_ref), lengths, ctx)?;
+        Ok((out, h_n.remove(0)))
     }
 }

@@ -23,7 +23,7 @@ use super::multihead_attention::Masks;
 use super::transformer_layer::{
     norm, DecoderLayerCache, TransformerDecoderLayer, TransformerEncoderLayer,
 };
-use super::{prefixed, Ctx, LayerNorm, Module};
+use super::{Ctx, LayerNorm, Module, Params};
 use tensor::{init, Device, Result, Rng, Tensor};
 
 /// The feed-forward nonlinearity.
@@ -68,6 +68,7 @@ impl Default for TransformerConfig {
 }
 
 /// `torch.nn.TransformerEncoder`: N encoder layers and an optional final norm.
+#[derive(Clone)]
 pub struct TransformerEncoder {
     pub layers: Vec<TransformerEncoderLayer>,
     pub norm: Option<LayerNorm>,
@@ -99,6 +100,7 @@ impl TransformerEncoder {
 }
 
 /// `torch.nn.TransformerDecoder`: N decoder layers and an optional final norm.
+#[derive(Clone)]
 pub struct TransformerDecoder {
     pub layers: Vec<TransformerDecoderLayer>,
     pub norm: Option<LayerNorm>,
@@ -167,44 +169,22 @@ impl TransformerDecoder {
     }
 }
 
-fn stack_parameters<M: Module>(layers: &[M], norm: &Option<LayerNorm>) -> Vec<(String, Tensor)> {
-    let mut p: Vec<_> = layers
-        .iter()
-        .enumerate()
-        .flat_map(|(i, l)| prefixed(&format!("layers.{i}"), l))
-        .collect();
-    p.extend(norm.iter().flat_map(|n| prefixed("norm", n)));
-    p
-}
-
-fn stack_slots<'a, M: Module>(
-    layers: &'a mut [M],
-    norm: &'a mut Option<LayerNorm>,
-) -> Vec<&'a mut Tensor> {
-    let mut p: Vec<_> = layers.iter_mut().flat_map(|l| l.parameters_mut()).collect();
-    p.extend(norm.iter_mut().flat_map(|n| n.parameters_mut()));
-    p
-}
-
 impl Module for TransformerEncoder {
-    fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        stack_parameters(&self.layers, &self.norm)
-    }
-    fn parameters_mut(&mut self) -> Vec<&mut Tensor> {
-        stack_slots(&mut self.layers, &mut self.norm)
+    fn visit<'a>(&'a mut self, p: &mut Params<'a, '_>) {
+        p.modules("layers", &mut self.layers);
+        p.optional_module("norm", &mut self.norm);
     }
 }
 
 impl Module for TransformerDecoder {
-    fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        stack_parameters(&self.layers, &self.norm)
-    }
-    fn parameters_mut(&mut self) -> Vec<&mut Tensor> {
-        stack_slots(&mut self.layers, &mut self.norm)
+    fn visit<'a>(&'a mut self, p: &mut Params<'a, '_>) {
+        p.modules("layers", &mut self.layers);
+        p.optional_module("norm", &mut self.norm);
     }
 }
 
 /// `torch.nn.Transformer`: encoder and decoder stacks, each with a final norm.
+#[derive(Clone)]
 pub struct Transformer {
     pub encoder: TransformerEncoder,
     pub decoder: TransformerDecoder,
@@ -260,15 +240,8 @@ impl Transformer {
 }
 
 impl Module for Transformer {
-    fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        let mut p = prefixed("encoder", &self.encoder);
-        p.extend(prefixed("decoder", &self.decoder));
-        p
-    }
-
-    fn parameters_mut(&mut self) -> Vec<&mut Tensor> {
-        let mut p = self.encoder.parameters_mut();
-        p.extend(self.decoder.parameters_mut());
-        p
+    fn visit<'a>(&'a mut self, p: &mut Params<'a, '_>) {
+        p.module("encoder", &mut self.encoder);
+        p.module("decoder", &mut self.decoder);
     }
 }

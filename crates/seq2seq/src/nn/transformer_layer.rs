@@ -35,11 +35,12 @@
 
 use super::multihead_attention::{KeyValue, Masks, MultiheadAttention, Weights};
 use super::transformer::{Activation, TransformerConfig};
-use super::{prefixed, Ctx, Dropout, LayerNorm, Linear, Module};
+use super::{Ctx, Dropout, LayerNorm, Linear, Module, Params};
 use tensor::{Device, Result, Rng, Tensor};
 
 /// What both layers share: the position-wise feed-forward network, the
 /// dropout on every sub-layer, and where the norm sits.
+#[derive(Clone)]
 pub struct Parts {
     pub linear1: Linear,
     pub linear2: Linear,
@@ -92,16 +93,10 @@ impl Parts {
         }
     }
 
-    fn named(&self) -> Vec<(String, Tensor)> {
-        let mut p = prefixed("linear1", &self.linear1);
-        p.extend(prefixed("linear2", &self.linear2));
-        p
-    }
-
-    fn slots(&mut self) -> Vec<&mut Tensor> {
-        let mut p = self.linear1.parameters_mut();
-        p.extend(self.linear2.parameters_mut());
-        p
+    /// `linear1` and `linear2`, the parameters the two layers share the shape of.
+    fn visit<'a>(&'a mut self, p: &mut Params<'a, '_>) {
+        p.module("linear1", &mut self.linear1);
+        p.module("linear2", &mut self.linear2);
     }
 }
 
@@ -124,6 +119,7 @@ fn attention(c: &TransformerConfig, rng: &mut Rng, device: &Device) -> Result<Mu
 }
 
 /// `torch.nn.TransformerEncoderLayer`: self-attention, then FFN.
+#[derive(Clone)]
 pub struct TransformerEncoderLayer {
     pub self_attn: MultiheadAttention,
     pub norm1: LayerNorm,
@@ -157,25 +153,17 @@ impl TransformerEncoderLayer {
 }
 
 impl Module for TransformerEncoderLayer {
-    fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        let mut p = prefixed("self_attn", &self.self_attn);
-        p.extend(self.parts.named());
-        p.extend(prefixed("norm1", &self.norm1));
-        p.extend(prefixed("norm2", &self.norm2));
-        p
-    }
-
-    fn parameters_mut(&mut self) -> Vec<&mut Tensor> {
-        let mut p = self.self_attn.parameters_mut();
-        p.extend(self.parts.slots());
-        p.extend(self.norm1.parameters_mut());
-        p.extend(self.norm2.parameters_mut());
-        p
+    fn visit<'a>(&'a mut self, p: &mut Params<'a, '_>) {
+        p.module("self_attn", &mut self.self_attn);
+        self.parts.visit(p);
+        p.module("norm1", &mut self.norm1);
+        p.module("norm2", &mut self.norm2);
     }
 }
 
 /// `torch.nn.TransformerDecoderLayer`: masked self-attention, attention over
 /// the memory, then FFN.
+#[derive(Clone)]
 pub struct TransformerDecoderLayer {
     pub self_attn: MultiheadAttention,
     pub multihead_attn: MultiheadAttention,
@@ -310,27 +298,12 @@ impl TransformerDecoderLayer {
 }
 
 impl Module for TransformerDecoderLayer {
-    fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        let mut p = prefixed("self_attn", &self.self_attn);
-        p.extend(prefixed("multihead_attn", &self.multihead_attn));
-        p.extend(self.parts.named());
-        for (n, l) in [
-            ("norm1", &self.norm1),
-            ("norm2", &self.norm2),
-            ("norm3", &self.norm3),
-        ] {
-            p.extend(prefixed(n, l));
-        }
-        p
-    }
-
-    fn parameters_mut(&mut self) -> Vec<&mut Tensor> {
-        let mut p = self.self_attn.parameters_mut();
-        p.extend(self.multihead_attn.parameters_mut());
-        p.extend(self.parts.slots());
-        for n in [&mut self.norm1, &mut self.norm2, &mut self.norm3] {
-            p.extend(n.parameters_mut());
-        }
-        p
+    fn visit<'a>(&'a mut self, p: &mut Params<'a, '_>) {
+        p.module("self_attn", &mut self.self_attn);
+        p.module("multihead_attn", &mut self.multihead_attn);
+        self.parts.visit(p);
+        p.module("norm1", &mut self.norm1);
+        p.module("norm2", &mut self.norm2);
+        p.module("norm3", &mut self.norm3);
     }
 }

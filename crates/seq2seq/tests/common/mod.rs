@@ -100,7 +100,7 @@ impl Fixture {
     /// `module` and every input in `inputs`.
     pub fn check(
         &self,
-        module: &dyn Module,
+        module: &impl Module,
         outputs: &[(&str, &Tensor)],
         inputs: &[(&str, &Tensor)],
     ) {
