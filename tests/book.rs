@@ -101,7 +101,9 @@ fn blocks(text: &str) -> Vec<Block> {
             (None, None) => {}
         }
     }
-    assert!(open.is_none(), "a fenced block is never closed");
+    if let Some((block, _)) = open {
+        panic!("the block opened at line {} is never closed", block.line);
+    }
     found
 }
 
