@@ -1,9 +1,9 @@
 // elementwise.wgsl — unary maths, fill and in-place scale on flat f32 arrays.
 //
-// What: y[i] = f(x[i]) for every i < n, one entry point per unary op (so that
-// adding an op is one short function here), plus `fill` (y[i] = a),
-// `scale` (x[i] *= a, in place) and `clip_by_norm` (gradient clipping by a
-// global norm that stays on the device).
+// What: y[i] = f(x[i]) for every i < n, one entry point `unary` for every op
+// (the override OP picks the op's `case`, so adding an op is one line here),
+// plus `fill` (y[i] = a), `scale` (x[i] *= a, in place) and `clip_by_norm`
+// (gradient clipping by a global norm that stays on the device).
 // Layout: flat, contiguous arrays of n floats; the op's scalars (a, b) travel
 // in the parameter block.
 // Tiling: none is needed — each element is read once and written once, so the
@@ -64,129 +64,50 @@ fn powf(v: f32, e: f32) -> f32 {
 const FRAC_1_SQRT_2: f32 = 0.70710678118654752;
 const FRAC_1_SQRT_2PI: f32 = 0.39894228040143268;
 
-// One entry point per op: the body is the one line that differs.
-@compute @workgroup_size(WG)
-fn unary_neg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let i = flat_index(wid, nwg, lid);
-    if (i < p.n) { y[i] = -x[i]; }
-}
+// Which op `unary` computes: `UnaryOp::code()` of kernels-cpu, set when the
+// pipeline is built, so the driver folds the switch and each op still gets a
+// kernel with no branch on the op. A new op is one `case` here.
+override OP: u32 = 0xffffffffu;
 
-@compute @workgroup_size(WG)
-fn unary_exp(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let i = flat_index(wid, nwg, lid);
-    if (i < p.n) { y[i] = exp(x[i]); }
-}
-
-@compute @workgroup_size(WG)
-fn unary_log(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let i = flat_index(wid, nwg, lid);
-    if (i < p.n) { y[i] = log(x[i]); }
-}
-
-@compute @workgroup_size(WG)
-fn unary_sqrt(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let i = flat_index(wid, nwg, lid);
-    if (i < p.n) { y[i] = sqrt(x[i]); }
-}
-
-@compute @workgroup_size(WG)
-fn unary_tanh(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let i = flat_index(wid, nwg, lid);
-    if (i < p.n) { y[i] = tanh_stable(x[i]); }
-}
-
-@compute @workgroup_size(WG)
-fn unary_sigmoid(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let i = flat_index(wid, nwg, lid);
-    if (i < p.n) { y[i] = sigmoid(x[i]); }
-}
-
-@compute @workgroup_size(WG)
-fn unary_relu(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let i = flat_index(wid, nwg, lid);
-    // NaN stays NaN, as on the CPU and in PyTorch: WGSL leaves max(NaN, 0)
-    // to the implementation, and may fold `v != v` away, so test the bits.
-    if (i < p.n) {
-        let v = x[i];
-        let nan = (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
-        y[i] = select(0.0, v, v > 0.0 || nan);
+fn unary_op(v: f32) -> f32 {
+    switch OP {
+        case 0u: { return -v; }                           // Neg
+        case 1u: { return exp(v); }                       // Exp
+        case 2u: { return log(v); }                       // Log
+        case 3u: { return sqrt(v); }                      // Sqrt
+        case 4u: { return tanh_stable(v); }               // Tanh
+        case 5u: { return sigmoid(v); }                   // Sigmoid
+        case 6u: {                                        // Relu
+            // NaN stays NaN, as on the CPU and in PyTorch: WGSL leaves
+            // max(NaN, 0) to the implementation, and may fold `v != v` away,
+            // so test the bits.
+            let nan = (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
+            return select(0.0, v, v > 0.0 || nan);
+        }
+        // Gelu, exact form: x Φ(x) with Φ(x) = (1 + erf(x/√2)) / 2 (torch default).
+        case 7u: { return 0.5 * v * (1.0 + erf_approx(v * FRAC_1_SQRT_2)); }
+        case 8u: { return abs(v); }                       // Abs
+        case 9u: { return 1.0 / v; }                      // Recip
+        case 10u: { return v * v; }                       // Square
+        // GeluGrad, d gelu / dx = Φ(x) + x φ(x), φ the standard normal density.
+        case 11u: { return 0.5 * (1.0 + erf_approx(v * FRAC_1_SQRT_2)) + v * FRAC_1_SQRT_2PI * exp(-0.5 * v * v); }
+        case 12u: { return select(0.0, 1.0, v > 0.0); }   // Step, d relu
+        case 13u: { return powf(v, p.a); }                // Powf
+        case 14u: { return min(max(v, p.a), p.b); }       // Clamp
+        case 15u: { return select(0.0, 1.0, v >= p.a && v <= p.b); } // InRange, d clamp
+        case 16u: { return v + p.a; }                     // AddScalar
+        case 17u: { return v * p.a; }                     // MulScalar
+        case 18u: { return v * sigmoid(v); }              // Silu
+        // An OP no case knows: NaN, so a missing case cannot pass for a result.
+        default: { return bitcast<f32>(0x7fc00000u); }
     }
 }
 
-// GELU, exact form: x * Φ(x) with Φ(x) = (1 + erf(x/√2)) / 2 (torch default).
+// y[i] = f(x[i]), f the op selected by OP.
 @compute @workgroup_size(WG)
-fn unary_gelu(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+fn unary(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let i = flat_index(wid, nwg, lid);
-    if (i < p.n) {
-        let v = x[i];
-        y[i] = 0.5 * v * (1.0 + erf_approx(v * FRAC_1_SQRT_2));
-    }
-}
-
-// d gelu / dx = Φ(x) + x φ(x), φ the standard normal density.
-@compute @workgroup_size(WG)
-fn unary_gelu_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let i = flat_index(wid, nwg, lid);
-    if (i < p.n) {
-        let v = x[i];
-        y[i] = 0.5 * (1.0 + erf_approx(v * FRAC_1_SQRT_2)) + v * FRAC_1_SQRT_2PI * exp(-0.5 * v * v);
-    }
-}
-
-@compute @workgroup_size(WG)
-fn unary_abs(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let i = flat_index(wid, nwg, lid);
-    if (i < p.n) { y[i] = abs(x[i]); }
-}
-
-@compute @workgroup_size(WG)
-fn unary_recip(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let i = flat_index(wid, nwg, lid);
-    if (i < p.n) { y[i] = 1.0 / x[i]; }
-}
-
-@compute @workgroup_size(WG)
-fn unary_square(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let i = flat_index(wid, nwg, lid);
-    if (i < p.n) { y[i] = x[i] * x[i]; }
-}
-
-// 1 where x > 0: the derivative of relu.
-@compute @workgroup_size(WG)
-fn unary_step(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let i = flat_index(wid, nwg, lid);
-    if (i < p.n) { y[i] = select(0.0, 1.0, x[i] > 0.0); }
-}
-
-@compute @workgroup_size(WG)
-fn unary_powf(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let i = flat_index(wid, nwg, lid);
-    if (i < p.n) { y[i] = powf(x[i], p.a); }
-}
-
-@compute @workgroup_size(WG)
-fn unary_clamp(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let i = flat_index(wid, nwg, lid);
-    if (i < p.n) { y[i] = min(max(x[i], p.a), p.b); }
-}
-
-// 1 where lo <= x <= hi: the derivative of clamp.
-@compute @workgroup_size(WG)
-fn unary_in_range(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let i = flat_index(wid, nwg, lid);
-    if (i < p.n) { y[i] = select(0.0, 1.0, x[i] >= p.a && x[i] <= p.b); }
-}
-
-@compute @workgroup_size(WG)
-fn unary_add_scalar(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let i = flat_index(wid, nwg, lid);
-    if (i < p.n) { y[i] = x[i] + p.a; }
-}
-
-@compute @workgroup_size(WG)
-fn unary_mul_scalar(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let i = flat_index(wid, nwg, lid);
-    if (i < p.n) { y[i] = x[i] * p.a; }
+    if (i < p.n) { y[i] = unary_op(x[i]); }
 }
 
 // ---- entry points with one buffer (binding 1), written in place ----

@@ -10,36 +10,168 @@ use crate::isa::isa;
 use crate::layout::{coalesce, for_each_run};
 use crate::math;
 use crate::par::{worth_parallel, TASK_ELEMS};
+use crate::reference::erf;
 use crate::simd::{dispatch, Simd, MAX_LANES};
 use rayon::prelude::*;
 
-/// A one-input elementwise function.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum UnaryOp {
-    Neg,
-    Exp,
-    Log,
-    Sqrt,
-    Tanh,
-    Sigmoid,
-    Relu,
+/// Declares the unary ops, one row each, and derives from the rows
+/// everything that lists them: the [`UnaryOp`] enum, [`UnaryOp::ALL`], the
+/// op's number in the WGSL switch ([`UnaryOp::code`]), its scalars
+/// ([`UnaryOp::scalars`]), the SIMD kernel's dispatch and the reference's
+/// definition. A row reads
+///
+/// ```text
+/// Name(param: f32 = sample, ..) = code,
+///     fast |s, v| <vector formula over the Simd token s>,
+///     exact |x| <the defining formula in f64, for `reference`>;
+/// ```
+///
+/// The two formulas are written differently on purpose: `fast` is what ships
+/// (the polynomial approximations of `math.rs`, masks and selects), `exact` is
+/// the textbook definition on libm's f64 functions, so the reference test
+/// compares two independent derivations instead of one formula with itself.
+macro_rules! unary_ops {
+    ($(
+        $(#[$meta:meta])*
+        $name:ident $(( $($p:ident: $t:ty = $sample:expr),+ ))? = $code:literal,
+            fast |$s:ident, $v:ident| $fast:expr,
+            exact |$x:ident| $exact:expr;
+    )*) => {
+        /// A one-input elementwise function.
+        #[derive(Clone, Copy, Debug, PartialEq)]
+        pub enum UnaryOp {
+            $( $(#[$meta])* $name $(( $($t),+ ))?, )*
+        }
+
+        // The numbers as enum discriminants, so a number given twice is a
+        // compile error rather than two ops sharing one WGSL case.
+        #[repr(u32)]
+        enum Code {
+            $( $name = $code, )*
+        }
+
+        impl UnaryOp {
+            /// Every op once (those with parameters at a sample value): the
+            /// list the kernel tests of both backends walk, so a new op is
+            /// tested against the reference without a new test line.
+            pub const ALL: &'static [UnaryOp] = &[ $( UnaryOp::$name $(( $($sample),+ ))?, )* ];
+
+            /// The op's number: the `case` of `unary_op` in
+            /// shaders/elementwise.wgsl that computes it.
+            pub fn code(self) -> u32 {
+                match self {
+                    $( UnaryOp::$name { .. } => Code::$name as u32, )*
+                }
+            }
+
+            /// The op's parameters in declaration order, zero-padded: the
+            /// shader's `a` and `b`.
+            pub fn scalars(self) -> [f32; 2] {
+                let given: &[f32] = match self {
+                    $( UnaryOp::$name $(( $($p),+ ))? => &[$($($p),+)?], )*
+                };
+                let mut both = [0.0; 2];
+                both[..given.len()].copy_from_slice(given);
+                both
+            }
+
+            /// The defining formula in f64 (see `reference::unary_scalar`).
+            pub(crate) fn exact(self, x: f64) -> f64 {
+                match self {
+                    $( UnaryOp::$name $(( $($p),+ ))? => { let $x = x; $exact } )*
+                }
+            }
+        }
+
+        #[inline(always)]
+        fn unary_simd<S: Simd>(s: S, op: UnaryOp, x: &[f32], out: &mut [f32]) {
+            // Each closure is forced inline so it is compiled inside the ISA
+            // trampoline too.
+            match op {
+                $( UnaryOp::$name $(( $($p),+ ))? => map(s, x, out, #[inline(always)] |$v| {
+                    let $s = s;
+                    $fast
+                }), )*
+            }
+        }
+    };
+}
+
+unary_ops! {
+    Neg = 0,
+        fast |s, v| s.neg(v),
+        exact |x| -x;
+    Exp = 1,
+        fast |s, v| math::exp(s, v),
+        exact |x| x.exp();
+    Log = 2,
+        fast |s, v| math::ln(s, v),
+        exact |x| x.ln();
+    Sqrt = 3,
+        fast |s, v| s.sqrt(v),
+        exact |x| x.sqrt();
+    Tanh = 4,
+        fast |s, v| math::tanh(s, v),
+        exact |x| x.tanh();
+    Sigmoid = 5,
+        fast |s, v| math::sigmoid(s, v),
+        exact |x| 1.0 / (1.0 + (-x).exp());
+    // select, not max: relu(NaN) stays NaN as in torch.
+    Relu = 6,
+        fast |s, v| s.select(s.lt(s.zero(), v), v, s.select(s.is_nan(v), v, s.zero())),
+        exact |x| if x > 0.0 || x.is_nan() { x } else { 0.0 };
     /// Exact erf form, as torch's default `gelu`.
-    Gelu,
-    Abs,
-    Recip,
-    Square,
-    /// d gelu / dx.
-    GeluGrad,
-    /// 1.0 if x > 0 else 0.0 (the relu derivative).
-    Step,
+    Gelu = 7,
+        fast |s, v| math::gelu(s, v),
+        exact |x| 0.5 * x * (1.0 + erf(x / std::f64::consts::SQRT_2));
+    Abs = 8,
+        fast |s, v| s.abs(v),
+        exact |x| x.abs();
+    Recip = 9,
+        fast |s, v| s.div(s.splat(1.0), v),
+        exact |x| 1.0 / x;
+    Square = 10,
+        fast |s, v| s.mul(v, v),
+        exact |x| x * x;
+    /// d gelu / dx: a derivative kernel for the backward rules.
+    GeluGrad = 11,
+        fast |s, v| math::gelu_grad(s, v),
+        exact |x| {
+            let cdf = 0.5 * (1.0 + erf(x / std::f64::consts::SQRT_2));
+            let pdf = (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt();
+            cdf + x * pdf
+        };
+    /// 1.0 if x > 0 else 0.0: the relu derivative, for the backward rules.
+    Step = 12,
+        fast |s, v| s.select(s.lt(s.zero(), v), s.splat(1.0), s.zero()),
+        exact |x| if x > 0.0 { 1.0 } else { 0.0 };
     /// x^p.
-    Powf(f32),
+    // No vector pow: x^p for negative x and integral p needs libm's care.
+    Powf(p: f32 = 3.0) = 13,
+        fast |s, v| if p == 2.0 { s.mul(v, v) } else { per_lane(s, v, |e| e.powf(p)) },
+        exact |x| x.powf(f64::from(p));
     /// min(max(x, lo), hi).
-    Clamp(f32, f32),
-    /// 1.0 if lo <= x <= hi else 0.0 (the clamp derivative).
-    InRange(f32, f32),
-    AddScalar(f32),
-    MulScalar(f32),
+    Clamp(lo: f32 = -0.5, hi: f32 = 0.75) = 14,
+        fast |s, v| s.min(s.max(v, s.splat(lo)), s.splat(hi)),
+        exact |x| x.max(f64::from(lo)).min(f64::from(hi));
+    /// 1.0 if lo <= x <= hi else 0.0: the clamp derivative, for the backward
+    /// rules.
+    InRange(lo: f32 = -0.5, hi: f32 = 0.75) = 15,
+        fast |s, v| {
+            let inside = s.select(s.le(v, s.splat(hi)), s.splat(1.0), s.zero());
+            s.select(s.le(s.splat(lo), v), inside, s.zero())
+        },
+        exact |x| if f64::from(lo) <= x && x <= f64::from(hi) { 1.0 } else { 0.0 };
+    AddScalar(c: f32 = 1.5) = 16,
+        fast |s, v| s.add(v, s.splat(c)),
+        exact |x| x + f64::from(c);
+    MulScalar(c: f32 = -2.5) = 17,
+        fast |s, v| s.mul(v, s.splat(c)),
+        exact |x| x * f64::from(c);
+    /// x·σ(x) (SiLU, swish), the activation of Marian-style models.
+    Silu = 18,
+        fast |s, v| s.mul(v, math::sigmoid(s, v)),
+        exact |x| x / (1.0 + (-x).exp());
 }
 
 /// A two-input elementwise function; comparisons give 1.0 / 0.0.
@@ -88,53 +220,15 @@ fn map<S: Simd>(s: S, x: &[f32], out: &mut [f32], f: impl Fn(S::V) -> S::V) {
     }
 }
 
+/// `f` on each lane of `v`, for the ops without a vector formula.
 #[inline(always)]
-fn unary_simd<S: Simd>(s: S, op: UnaryOp, x: &[f32], out: &mut [f32]) {
-    let one = s.splat(1.0);
-    let zero = s.zero();
-    // `each!(|v| f(v))` maps the vector expression over the slice. The closure
-    // is forced inline so it is compiled inside the ISA trampoline too.
-    macro_rules! each {
-        (|$v:ident| $e:expr) => {
-            map(
-                s,
-                x,
-                out,
-                #[inline(always)]
-                |$v| $e,
-            )
-        };
+fn per_lane<S: Simd>(s: S, v: S::V, f: impl Fn(f32) -> f32) -> S::V {
+    let mut lanes = [0.0; MAX_LANES];
+    s.store(&mut lanes, v);
+    for lane in &mut lanes[..S::LANES] {
+        *lane = f(*lane);
     }
-    match op {
-        UnaryOp::Neg => each!(|v| s.neg(v)),
-        UnaryOp::Exp => each!(|v| math::exp(s, v)),
-        UnaryOp::Log => each!(|v| math::ln(s, v)),
-        UnaryOp::Sqrt => each!(|v| s.sqrt(v)),
-        UnaryOp::Tanh => each!(|v| math::tanh(s, v)),
-        UnaryOp::Sigmoid => each!(|v| math::sigmoid(s, v)),
-        // select, not max: relu(NaN) stays NaN as in torch.
-        UnaryOp::Relu => each!(|v| s.select(s.lt(zero, v), v, s.select(s.is_nan(v), v, zero))),
-        UnaryOp::Gelu => each!(|v| math::gelu(s, v)),
-        UnaryOp::Abs => each!(|v| s.abs(v)),
-        UnaryOp::Recip => each!(|v| s.div(one, v)),
-        UnaryOp::Square => each!(|v| s.mul(v, v)),
-        UnaryOp::GeluGrad => each!(|v| math::gelu_grad(s, v)),
-        UnaryOp::Step => each!(|v| s.select(s.lt(zero, v), one, zero)),
-        UnaryOp::Powf(2.0) => each!(|v| s.mul(v, v)),
-        // No vector pow: x^p for negative x and integral p needs libm's care.
-        UnaryOp::Powf(p) => {
-            for (o, &v) in out.iter_mut().zip(x) {
-                *o = v.powf(p);
-            }
-        }
-        UnaryOp::Clamp(lo, hi) => each!(|v| s.min(s.max(v, s.splat(lo)), s.splat(hi))),
-        UnaryOp::InRange(lo, hi) => each!(|v| {
-            let inside = s.select(s.le(v, s.splat(hi)), one, zero);
-            s.select(s.le(s.splat(lo), v), inside, zero)
-        }),
-        UnaryOp::AddScalar(c) => each!(|v| s.add(v, s.splat(c))),
-        UnaryOp::MulScalar(c) => each!(|v| s.mul(v, s.splat(c))),
-    }
+    s.load(&lanes)
 }
 
 /// Broadcasting binary op.

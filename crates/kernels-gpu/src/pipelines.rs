@@ -99,7 +99,8 @@ impl PipelineKey {
         }
     }
 
-    /// Sets a WGSL `override` constant (all ours are integers: tile sizes).
+    /// Sets a WGSL `override` constant (all ours are integers: tile sizes and
+    /// the unary op's number).
     pub fn constant(mut self, name: &'static str, value: u32) -> Self {
         self.constants.push((name, f64::from(value).to_bits()));
         self

@@ -7,31 +7,31 @@ use common::{assert_close, data, down, out, up, SIZES};
 use kernels_cpu::reference;
 use kernels_gpu::{BinaryOp, UnaryOp};
 
-const UNARY: [UnaryOp; 18] = [
-    UnaryOp::Neg,
-    UnaryOp::Exp,
-    UnaryOp::Log,
-    UnaryOp::Sqrt,
-    UnaryOp::Tanh,
-    UnaryOp::Sigmoid,
-    UnaryOp::Relu,
-    UnaryOp::Gelu,
-    UnaryOp::Abs,
-    UnaryOp::Recip,
-    UnaryOp::Square,
-    UnaryOp::GeluGrad,
-    UnaryOp::Step,
-    UnaryOp::Powf(3.0),
-    UnaryOp::Clamp(-0.5, 0.75),
-    UnaryOp::InRange(-0.5, 0.75),
-    UnaryOp::AddScalar(1.5),
-    UnaryOp::MulScalar(-2.5),
-];
+/// Every op's number has its `case` in the shader and every `case` belongs
+/// to an op, so an op added to the table without its WGSL body (or a body
+/// left behind) is named here, on any machine, before a GPU runs it.
+#[test]
+fn every_unary_op_has_one_wgsl_case() {
+    let source = kernels_gpu::Shader::Elementwise.source();
+    let cases: Vec<u32> = source
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("case "))
+        .map(|rest| rest.split('u').next().unwrap().parse().unwrap())
+        .collect();
+    let mut codes: Vec<u32> = UnaryOp::ALL.iter().map(|op| op.code()).collect();
+    codes.sort();
+    let mut sorted = cases.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted, codes,
+        "cases in shaders/elementwise.wgsl vs UnaryOp codes"
+    );
+}
 
 #[test]
 fn every_unary_op_matches_the_reference() {
     let Some(_) = common::gpu() else { return };
-    for op in UNARY {
+    for &op in UnaryOp::ALL {
         for n in SIZES {
             // Log and Sqrt on positives; the rest across zero.
             let (lo, hi) = match op {

@@ -1,5 +1,5 @@
 //! Where a tensor's numbers live. Every op dispatches on the device of its
-//! inputs (see `backend.rs`); mixing devices in one op is an error.
+//! inputs (see `backend/mod.rs`); mixing devices in one op is an error.
 
 use std::fmt;
 

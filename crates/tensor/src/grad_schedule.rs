@@ -257,13 +257,18 @@ impl Host<'_, '_> {
             // Shared with another tensor: start a buffer of our own.
             Some(sum) => sum.add(&Tensor::zeros(input.shape().clone(), &Device::Cpu)?)?,
             None => Tensor::from_storage(
-                Arc::new(backend::cpu_zeros(input.numel())),
+                Arc::new(backend::zeros(input.numel(), Device::Cpu)?),
                 input.shape().clone(),
             ),
         };
         let outer = dims[..axis].iter().product();
         let inner = dims[axis + 1..].iter().product();
-        backend::add_into_block(sum.storage(), g.storage(), outer, dims[axis], start, inner)?;
+        backend::add_into_block(
+            sum.storage(),
+            g.storage(),
+            (outer, dims[axis], inner),
+            start,
+        )?;
         self.sums.insert(input.id(), sum);
         Ok(())
     }
@@ -275,7 +280,7 @@ impl GradSums for Host<'_, '_> {
             None => g,
             Some(sum) if owned_host_buffer(&sum) => {
                 let n = sum.numel();
-                backend::add_into_block(sum.storage(), g.storage(), 1, n, 0, 1)?;
+                backend::add_into_block(sum.storage(), g.storage(), (1, n, 1), 0)?;
                 sum
             }
             Some(sum) => sum.add(&g)?,
@@ -355,7 +360,7 @@ fn add_to_leaf(leaf: &Tensor, grad: Tensor) -> Result<()> {
     let total = match leaf.take_grad() {
         Some(prev) if owned_host_buffer(&prev) && grad.device() == Device::Cpu => {
             let n = prev.numel();
-            backend::add_into_block(prev.storage(), grad.storage(), 1, n, 0, 1)?;
+            backend::add_into_block(prev.storage(), grad.storage(), (1, n, 1), 0)?;
             prev
         }
         Some(prev) => prev.add(&grad)?,

@@ -9,7 +9,7 @@
 //! ```
 //!
 //! Layout: `tensor.rs` (the handle), `autograd.rs` (the walk), `grad_schedule.rs`
-//! (the host's faster hand-off of gradients), `backend.rs`
+//! (the host's faster hand-off of gradients), `backend/`
 //! (device dispatch), `ops/` (forward + backward per family), `optim/`,
 //! `init.rs`, `io.rs` (safetensors), `random.rs`, `gradcheck.rs`.
 

@@ -63,7 +63,7 @@ impl Tensor {
     ) -> Result<Tensor> {
         let shape = shape.into();
         let n = shape.numel();
-        let s = backend::uniform(rng.seed, rng.take(n), lo, hi, n, *device)?;
+        let s = backend::uniform(rng.seed, rng.take(n), (lo, hi), n, *device)?;
         Ok(Tensor::from_storage(Arc::new(s), shape))
     }
 
@@ -77,7 +77,7 @@ impl Tensor {
     ) -> Result<Tensor> {
         let shape = shape.into();
         let n = shape.numel();
-        let s = backend::normal(rng.seed, rng.take(n), mean, std, n, *device)?;
+        let s = backend::normal(rng.seed, rng.take(n), (mean, std), n, *device)?;
         Ok(Tensor::from_storage(Arc::new(s), shape))
     }
 

@@ -6,26 +6,44 @@ use crate::{Device, Error, Result};
 use kernels_gpu::GpuBuffer;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-/// A contiguous f32 buffer on one device.
+/// A contiguous f32 buffer on one device: the `Buf` of the CPU or the GPU
+/// backend (backend/mod.rs).
 pub enum Storage {
-    Cpu(RwLock<Vec<f32>>),
+    Cpu(HostBuf),
     Gpu(GpuBuffer),
 }
 
-/// A host buffer goes back to the cache when its last tensor is dropped
-/// (host_pool.rs).
-impl Drop for Storage {
+/// A host buffer. The lock lets an optimizer update a parameter in place
+/// while tensors share it; the numbers go back to the buffer cache
+/// (host_pool.rs) when the buffer is dropped.
+pub struct HostBuf(RwLock<Vec<f32>>);
+
+impl HostBuf {
+    pub fn new(data: Vec<f32>) -> Self {
+        HostBuf(RwLock::new(data))
+    }
+
+    /// A poisoned lock only means another thread panicked mid-write of
+    /// *its own* result; the numbers here are whole.
+    pub fn read(&self) -> RwLockReadGuard<'_, Vec<f32>> {
+        self.0.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn write(&self) -> RwLockWriteGuard<'_, Vec<f32>> {
+        self.0.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Drop for HostBuf {
     fn drop(&mut self) {
-        if let Storage::Cpu(lock) = self {
-            let data = lock.get_mut().unwrap_or_else(|e| e.into_inner());
-            crate::host_pool::give(std::mem::take(data));
-        }
+        let data = self.0.get_mut().unwrap_or_else(|e| e.into_inner());
+        crate::host_pool::give(std::mem::take(data));
     }
 }
 
 impl Storage {
     pub fn cpu(data: Vec<f32>) -> Self {
-        Storage::Cpu(RwLock::new(data))
+        Storage::Cpu(HostBuf::new(data))
     }
 
     pub fn device(&self) -> Device {
@@ -35,19 +53,11 @@ impl Storage {
         }
     }
 
-    /// Read access to host data. Only the CPU arms of `backend` call this; a
-    /// GPU storage here is a bug in the engine. A poisoned lock only means
-    /// another thread panicked mid-write of *its own* result.
+    /// Read access to host data, for the few host-only checks outside the
+    /// backends (index validation); a GPU storage here is a bug in the engine.
     pub fn cpu_read(&self) -> RwLockReadGuard<'_, Vec<f32>> {
         match self {
-            Storage::Cpu(lock) => lock.read().unwrap_or_else(|e| e.into_inner()),
-            Storage::Gpu(_) => panic!("internal error: host access to a GPU storage"),
-        }
-    }
-
-    pub fn cpu_write(&self) -> RwLockWriteGuard<'_, Vec<f32>> {
-        match self {
-            Storage::Cpu(lock) => lock.write().unwrap_or_else(|e| e.into_inner()),
+            Storage::Cpu(b) => b.read(),
             Storage::Gpu(_) => panic!("internal error: host access to a GPU storage"),
         }
     }
@@ -66,7 +76,7 @@ impl Storage {
     /// Copies the numbers to the host (the one synchronisation point).
     pub fn try_to_vec(&self) -> Result<Vec<f32>> {
         match self {
-            Storage::Cpu(_) => Ok(self.cpu_read().clone()),
+            Storage::Cpu(b) => Ok(b.read().clone()),
             Storage::Gpu(b) => b.to_vec().map_err(crate::backend::gpu_err),
         }
     }

@@ -1,54 +1,13 @@
 //! Reference elementwise ops: one scalar formula per op, broadcasting by
-//! unravelling every output index.
+//! unravelling every output index. The unary formulas live next to their
+//! fast twins in the op table of `src/elementwise.rs`, written independently.
 
-use super::erf::erf;
 use crate::{BinaryOp, UnaryOp};
 
-/// The scalar definition of each unary op (in f64 where it matters).
+/// The scalar definition of each unary op: its `exact` formula in the op
+/// table (`src/elementwise.rs`), evaluated in f64 and rounded once.
 pub fn unary_scalar(op: UnaryOp, x: f32) -> f32 {
-    let xd = x as f64;
-    match op {
-        UnaryOp::Neg => -x,
-        UnaryOp::Exp => xd.exp() as f32,
-        UnaryOp::Log => xd.ln() as f32,
-        UnaryOp::Sqrt => x.sqrt(),
-        UnaryOp::Tanh => xd.tanh() as f32,
-        UnaryOp::Sigmoid => (1.0 / (1.0 + (-xd).exp())) as f32,
-        UnaryOp::Relu => {
-            if x > 0.0 || x.is_nan() {
-                x
-            } else {
-                0.0
-            }
-        }
-        UnaryOp::Gelu => (0.5 * xd * (1.0 + erf(xd / std::f64::consts::SQRT_2))) as f32,
-        UnaryOp::Abs => x.abs(),
-        UnaryOp::Recip => 1.0 / x,
-        UnaryOp::Square => x * x,
-        UnaryOp::GeluGrad => {
-            let cdf = 0.5 * (1.0 + erf(xd / std::f64::consts::SQRT_2));
-            let pdf = (-0.5 * xd * xd).exp() / (2.0 * std::f64::consts::PI).sqrt();
-            (cdf + xd * pdf) as f32
-        }
-        UnaryOp::Step => {
-            if x > 0.0 {
-                1.0
-            } else {
-                0.0
-            }
-        }
-        UnaryOp::Powf(p) => x.powf(p),
-        UnaryOp::Clamp(lo, hi) => x.max(lo).min(hi),
-        UnaryOp::InRange(lo, hi) => {
-            if lo <= x && x <= hi {
-                1.0
-            } else {
-                0.0
-            }
-        }
-        UnaryOp::AddScalar(c) => x + c,
-        UnaryOp::MulScalar(c) => x * c,
-    }
+    op.exact(f64::from(x)) as f32
 }
 
 /// The scalar definition of each binary op.

@@ -12,38 +12,15 @@ pub use kernels_cpu::UnaryOp;
 /// Workgroup size of the flat elementwise kernels.
 pub(crate) const WG: usize = 256;
 
-/// The WGSL entry point of each op and its two scalars.
-fn entry(op: UnaryOp) -> (&'static str, f32, f32) {
-    match op {
-        UnaryOp::Neg => ("unary_neg", 0.0, 0.0),
-        UnaryOp::Exp => ("unary_exp", 0.0, 0.0),
-        UnaryOp::Log => ("unary_log", 0.0, 0.0),
-        UnaryOp::Sqrt => ("unary_sqrt", 0.0, 0.0),
-        UnaryOp::Tanh => ("unary_tanh", 0.0, 0.0),
-        UnaryOp::Sigmoid => ("unary_sigmoid", 0.0, 0.0),
-        UnaryOp::Relu => ("unary_relu", 0.0, 0.0),
-        UnaryOp::Gelu => ("unary_gelu", 0.0, 0.0),
-        UnaryOp::Abs => ("unary_abs", 0.0, 0.0),
-        UnaryOp::Recip => ("unary_recip", 0.0, 0.0),
-        UnaryOp::Square => ("unary_square", 0.0, 0.0),
-        UnaryOp::GeluGrad => ("unary_gelu_grad", 0.0, 0.0),
-        UnaryOp::Step => ("unary_step", 0.0, 0.0),
-        UnaryOp::Powf(e) => ("unary_powf", e, 0.0),
-        UnaryOp::Clamp(lo, hi) => ("unary_clamp", lo, hi),
-        UnaryOp::InRange(lo, hi) => ("unary_in_range", lo, hi),
-        UnaryOp::AddScalar(s) => ("unary_add_scalar", s, 0.0),
-        UnaryOp::MulScalar(s) => ("unary_mul_scalar", s, 0.0),
-    }
-}
-
 /// `out[i] = op(x[i])` for `i < x.len()`.
 pub fn unary(op: UnaryOp, x: &GpuBuffer, out: &GpuBuffer) -> Result<(), GpuError> {
     let n = x.len();
     check_len("unary", "out", out, n)?;
     let ctx = context()?;
-    let (name, a, b) = entry(op);
+    let [a, b] = op.scalars();
     let params = Params::new().usize(n).f32(a).f32(b);
-    let key = PipelineKey::new(Shader::Elementwise, name);
+    // One pipeline per op (the shader's override OP), each built once.
+    let key = PipelineKey::new(Shader::Elementwise, "unary").constant("OP", op.code());
     dispatch(ctx, &key, params, &[x], &[out], grid(ctx, n.div_ceil(WG)))
 }
 

@@ -10,12 +10,13 @@
 //! `[B, Tq, S]`. B batch, Tq query steps, S source positions, A attention
 //! size.
 //!
-//! On the CPU the score is one kernel and its gradients another (kernels-cpu
-//! additive.rs has the backward equations): composed from tensor ops it is
-//! a broadcast add and a tanh that each write `[B, Tq, S, A]`, a one-column
-//! product, and a dozen passes in the backward. On the GPU, until it has a
-//! fused shader, the score is composed — the same numbers, more kernels.
-//! The fused backward is not itself differentiable (no double backward).
+//! One op, forward and backward, on every device: the backend's
+//! `additive_score` is composed from primitives by default (a broadcast
+//! add and a tanh that each write `[B, Tq, S, A]`, then a one-column
+//! product; backend/composed.rs), and the host backend overrides it with
+//! one kernel for each direction that never writes the `[B, Tq, S, A]`
+//! tanh (kernels-cpu additive.rs has the backward equations). The backward
+//! is not itself differentiable (no double backward).
 
 use crate::autograd::BackwardOp;
 use crate::backend;
@@ -36,9 +37,7 @@ impl BackwardOp for AdditiveScore {
         let (q, k, v) = (&inputs[0], &inputs[1], &inputs[2]);
         let (dq, dk, dv) = backend::additive_score_backward(
             self.sizes,
-            q.storage(),
-            k.storage(),
-            v.storage(),
+            (q.storage(), k.storage(), v.storage()),
             g.storage(),
         )?;
         let wrap = |s, like: &Tensor| Tensor::from_storage(Arc::new(s), like.shape().clone());
@@ -58,19 +57,17 @@ impl Tensor {
         backend::check_same_device("additive_score", q, k)?;
         backend::check_same_device("additive_score", q, v)?;
         let dims = [sizes.batch, sizes.tq, sizes.s];
-        match backend::additive_score(sizes, q.storage(), k.storage(), v.storage())? {
-            Some(e) => Ok(Tensor::from_op(
-                e,
-                dims,
-                AdditiveScore { sizes },
-                vec![q.clone(), k.clone(), v.clone()],
-            )),
-            None => Tensor::additive_score_composed(q, k, v),
-        }
+        let e = backend::additive_score(sizes, q.storage(), k.storage(), v.storage())?;
+        Ok(Tensor::from_op(
+            e,
+            dims,
+            AdditiveScore { sizes },
+            vec![q.clone(), k.clone(), v.clone()],
+        ))
     }
 
-    /// The additive score from tensor ops (the GPU path, and the reference
-    /// the fused kernels are tested against).
+    /// The additive score from tensor ops, differentiated by autograd: the
+    /// reference the backend's op is tested against.
     pub fn additive_score_composed(q: &Tensor, k: &Tensor, v: &Tensor) -> Result<Tensor> {
         let sizes = check(q, k, v)?;
         // tanh(q_t + k_s): [B, Tq, S, A]

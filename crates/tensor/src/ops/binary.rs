@@ -52,10 +52,8 @@ impl Tensor {
         let out = Shape::broadcast(name, self.shape(), other.shape())?;
         let storage = backend::binary(
             op,
-            self.storage(),
-            &self.shape().broadcast_strides(&out),
-            other.storage(),
-            &other.shape().broadcast_strides(&out),
+            (self.storage(), &self.shape().broadcast_strides(&out)),
+            (other.storage(), &other.shape().broadcast_strides(&out)),
             out.dims(),
         )?;
         Ok(Tensor::from_op(

@@ -8,9 +8,9 @@
 //! block of O, so O is already the concatenation `[head_1; …; head_H]` the
 //! output projection reads. Composed from reshape, permute and matmul, each
 //! head would first be copied out of Q, K and V and the heads copied back
-//! into O, forward and backward; on the host these ops run one GEMM per
-//! (sequence, head) on the tensors as they are (`kernels_cpu::sgemm_heads`).
-//! On the GPU they are composed.
+//! into O, forward and backward; the host backend runs one GEMM per
+//! (sequence, head) on the tensors as they are (`kernels_cpu::sgemm_heads`),
+//! other backends gather, multiply and scatter (backend/composed.rs).
 //!
 //! Backward, with G the gradient of the output:
 //!
@@ -18,21 +18,11 @@
 //!   ∂P_h = G_h V_hᵀ,      ∂V_h = P_hᵀ G_h           (mix)
 
 use crate::autograd::BackwardOp;
-use crate::backend;
+use crate::backend::{self, Heads};
+use crate::storage::Storage;
 use crate::{Error, Result, Tensor};
 use kernels_cpu::HeadMats;
-
-/// `[B, T, H·d]` → `[B, H, T, d]`, composed (GPU path and reference).
-fn split(x: &Tensor, heads: usize) -> Result<Tensor> {
-    let (b, t, e) = (x.dims()[0], x.dims()[1], x.dims()[2]);
-    x.reshape([b, t, heads, e / heads])?.permute(&[0, 2, 1, 3])
-}
-
-/// `[B, H, T, d]` → `[B, T, H·d]`, composed.
-fn merge(x: &Tensor) -> Result<Tensor> {
-    let (b, h, t, d) = (x.dims()[0], x.dims()[1], x.dims()[2], x.dims()[3]);
-    x.permute(&[0, 2, 1, 3])?.reshape([b, t, h * d])
-}
+use std::sync::Arc;
 
 fn invalid(op: &'static str, msg: String) -> Error {
     Error::invalid(op, msg)
@@ -81,22 +71,17 @@ impl Tensor {
                 "Q and K need the same batch and width",
             ));
         }
-        let out = backend::head_product(
+        let scores = product(
             (b, heads),
             (false, true),
             [l, s, d],
             scale,
-            (self.storage(), HeadMats::merged(l, heads, d)),
-            (keys.storage(), HeadMats::merged(s, heads, d)),
+            (self, HeadMats::merged(l, heads, d)),
+            (keys, HeadMats::merged(s, heads, d)),
             HeadMats::split(l, heads, s),
         )?;
-        let Some(storage) = out else {
-            return split(self, heads)?
-                .matmul_t(&split(keys, heads)?, false, true)?
-                .mul_scalar(scale);
-        };
         Ok(Tensor::from_op(
-            storage,
+            scores,
             vec![b, heads, l, s],
             HeadScores { heads, scale },
             vec![self.clone(), keys.clone()],
@@ -128,20 +113,17 @@ impl Tensor {
                 "P [B, H, L, S] needs V [B, S, H·d]",
             ));
         }
-        let out = backend::head_product(
+        let mixed = product(
             (b, heads),
             (false, false),
             [l, d, s],
             1.0,
-            (self.storage(), HeadMats::split(l, heads, s)),
-            (values.storage(), HeadMats::merged(s, heads, d)),
+            (self, HeadMats::split(l, heads, s)),
+            (values, HeadMats::merged(s, heads, d)),
             HeadMats::merged(l, heads, d),
         )?;
-        let Some(storage) = out else {
-            return merge(&self.matmul(&split(values, heads)?)?);
-        };
         Ok(Tensor::from_op(
-            storage,
+            mixed,
             vec![b, l, heads * d],
             HeadMix,
             vec![self.clone(), values.clone()],
@@ -149,36 +131,33 @@ impl Tensor {
     }
 }
 
-/// A gradient product on host tensors (the ops above exist only there).
-#[allow(clippy::too_many_arguments)]
+/// `alpha · op(A_h) op(B_h)` for every sequence and head, each operand read
+/// and C written in the layout its `HeadMats` gives.
 fn product(
     (seqs, heads): (usize, usize),
     trans: (bool, bool),
     mnk: [usize; 3],
     alpha: f32,
-    a: (&Tensor, HeadMats),
-    b: (&Tensor, HeadMats),
-    (lc, dims): (HeadMats, Vec<usize>),
-) -> Result<Tensor> {
-    let storage = backend::head_product(
-        (seqs, heads),
+    (a, la): (&Tensor, HeadMats),
+    (b, lb): (&Tensor, HeadMats),
+    lc: HeadMats,
+) -> Result<Storage> {
+    let h = Heads {
+        seqs,
+        heads,
         trans,
         mnk,
         alpha,
-        (a.0.storage(), a.1),
-        (b.0.storage(), b.1),
-        lc,
-    )?
-    .ok_or_else(|| {
-        Error::invalid(
-            "head product",
-            "internal error: a GPU tensor on the host path",
-        )
-    })?;
-    Ok(Tensor::from_storage(
-        std::sync::Arc::new(storage),
-        dims.into(),
-    ))
+        a: la,
+        b: lb,
+        c: lc,
+    };
+    backend::head_product(&h, a.storage(), b.storage())
+}
+
+/// A gradient product as a tensor of `dims`.
+fn gradient(storage: Storage, dims: Vec<usize>) -> Tensor {
+    Tensor::from_storage(Arc::new(storage), dims.into())
 }
 
 impl BackwardOp for HeadScores {
@@ -193,25 +172,31 @@ impl BackwardOp for HeadScores {
         let (s, d) = (k.dims()[1], e / h);
         let gs = HeadMats::split(l, h, s);
         // ∂Q_h = s · G_h K_h
-        let dq = product(
-            (b, h),
-            (false, false),
-            [l, d, s],
-            scale,
-            (g, gs),
-            (k, HeadMats::merged(s, h, d)),
-            (HeadMats::merged(l, h, d), vec![b, l, e]),
-        )?;
+        let dq = gradient(
+            product(
+                (b, h),
+                (false, false),
+                [l, d, s],
+                scale,
+                (g, gs),
+                (k, HeadMats::merged(s, h, d)),
+                HeadMats::merged(l, h, d),
+            )?,
+            vec![b, l, e],
+        );
         // ∂K_h = s · G_hᵀ Q_h
-        let dk = product(
-            (b, h),
-            (true, false),
-            [s, d, l],
-            scale,
-            (g, gs),
-            (q, HeadMats::merged(l, h, d)),
-            (HeadMats::merged(s, h, d), vec![b, s, e]),
-        )?;
+        let dk = gradient(
+            product(
+                (b, h),
+                (true, false),
+                [s, d, l],
+                scale,
+                (g, gs),
+                (q, HeadMats::merged(l, h, d)),
+                HeadMats::merged(s, h, d),
+            )?,
+            vec![b, s, e],
+        );
         Ok(vec![Some(dq), Some(dk)])
     }
 }
@@ -228,25 +213,31 @@ impl BackwardOp for HeadMix {
         let d = e / h;
         let gm = HeadMats::merged(l, h, d);
         // ∂P_h = G_h V_hᵀ
-        let dp = product(
-            (b, h),
-            (false, true),
-            [l, s, d],
-            1.0,
-            (g, gm),
-            (v, HeadMats::merged(s, h, d)),
-            (HeadMats::split(l, h, s), vec![b, h, l, s]),
-        )?;
+        let dp = gradient(
+            product(
+                (b, h),
+                (false, true),
+                [l, s, d],
+                1.0,
+                (g, gm),
+                (v, HeadMats::merged(s, h, d)),
+                HeadMats::split(l, h, s),
+            )?,
+            vec![b, h, l, s],
+        );
         // ∂V_h = P_hᵀ G_h
-        let dv = product(
-            (b, h),
-            (true, false),
-            [s, d, l],
-            1.0,
-            (p, HeadMats::split(l, h, s)),
-            (g, gm),
-            (HeadMats::merged(s, h, d), vec![b, s, e]),
-        )?;
+        let dv = gradient(
+            product(
+                (b, h),
+                (true, false),
+                [s, d, l],
+                1.0,
+                (p, HeadMats::split(l, h, s)),
+                (g, gm),
+                HeadMats::merged(s, h, d),
+            )?,
+            vec![b, s, e],
+        );
         Ok(vec![Some(dp), Some(dv)])
     }
 }

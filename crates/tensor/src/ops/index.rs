@@ -74,7 +74,7 @@ impl BackwardOp for IndexSelect {
     fn backward(&self, inputs: &[Tensor], _: &Tensor, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
         let (x, ids) = (&inputs[0], &inputs[1]);
         let (outer, len, inner) = x.shape().split_at_axis(self.axis);
-        let gx = backend::index_add(g.storage(), outer, len, inner, ids.storage())?;
+        let gx = backend::index_add(g.storage(), (outer, len, inner), ids.storage())?;
         Ok(vec![
             Some(Tensor::from_storage(Arc::new(gx), x.shape().clone())),
             None,
@@ -145,7 +145,7 @@ impl Tensor {
         }
         let (outer, len, inner) = self.shape().split_at_axis(a);
         check_indices("index_select", ids, len, None)?;
-        let out = backend::index_select(self.storage(), outer, len, inner, ids.storage())?;
+        let out = backend::index_select(self.storage(), (outer, len, inner), ids.storage())?;
         let mut dims = self.dims().to_vec();
         dims[a] = ids.dims()[0];
         Ok(Tensor::from_op(

@@ -30,12 +30,10 @@ impl BackwardOp for CrossEntropy {
         // g is dL/dℓᵣ for every row: the upstream scalar spread over the per-row losses.
         let per_row = g.broadcast_to([rows])?;
         let gx = backend::cross_entropy_backward(
-            logits.storage(),
-            targets.storage(),
+            (logits.storage(), targets.storage()),
             self.lse.storage(),
             per_row.storage(),
-            rows,
-            cols,
+            (rows, cols),
             self.ignore_index,
             self.smoothing,
         )?;
@@ -77,8 +75,7 @@ impl Tensor {
         let (loss_rows, lse, count) = backend::cross_entropy(
             self.storage(),
             targets.storage(),
-            rows,
-            cols,
+            (rows, cols),
             ignore_index,
             smoothing,
         )?;

@@ -7,9 +7,9 @@
 //! side is a plain matrix shared by every batch.
 
 use crate::autograd::BackwardOp;
-use crate::backend;
+use crate::backend::{self, Gemm};
 use crate::grad_schedule::GradForm;
-use crate::{Device, Error, Result, Tensor};
+use crate::{Error, Result, Tensor};
 
 struct MatMul {
     trans_a: bool,
@@ -124,11 +124,25 @@ struct Plan {
     n: usize,
     k: usize,
     trans_a: bool,
+    trans_b: bool,
     stride_a: usize,
     stride_b: usize,
 }
 
 impl Plan {
+    fn gemm(&self) -> Gemm {
+        Gemm {
+            batch: self.batch,
+            m: self.m,
+            n: self.n,
+            k: self.k,
+            trans_a: self.trans_a,
+            trans_b: self.trans_b,
+            stride_a: self.stride_a,
+            stride_b: self.stride_b,
+        }
+    }
+
     fn new(a: &Tensor, b: &Tensor, trans_a: bool, trans_b: bool) -> Result<Plan> {
         if a.rank() < 2 || b.rank() < 2 {
             return Err(Error::shapes_because(
@@ -184,6 +198,7 @@ impl Plan {
                 n,
                 k,
                 trans_a,
+                trans_b,
                 stride_a: 0,
                 stride_b: 0,
             }
@@ -195,6 +210,7 @@ impl Plan {
                 n,
                 k,
                 trans_a,
+                trans_b,
                 stride_a: if batch_a.is_empty() { 0 } else { m * k },
                 stride_b: if batch_b.is_empty() { 0 } else { k * n },
             }
@@ -212,15 +228,7 @@ impl Tensor {
     pub fn matmul_t(&self, other: &Tensor, trans_a: bool, trans_b: bool) -> Result<Tensor> {
         backend::check_same_device("matmul", self, other)?;
         let p = Plan::new(self, other, trans_a, trans_b)?;
-        let storage = backend::matmul(
-            self.storage(),
-            other.storage(),
-            [p.batch, p.m, p.n, p.k],
-            (p.trans_a, trans_b),
-            (p.stride_a, p.stride_b),
-            None,
-        )?
-        .expect("a product without a destination returns its output");
+        let storage = backend::matmul(self.storage(), other.storage(), p.gemm())?;
         Ok(Tensor::from_op(
             storage,
             p.out_dims,
@@ -254,18 +262,16 @@ impl Tensor {
         }
         let out_f = weight.dims()[0];
         let rows = self.numel() / in_f.max(1);
-        let fused = match in_f {
-            0 => None, // an empty product: the generic path handles it
-            _ => backend::linear(
-                self.storage(),
-                weight.storage(),
-                bias.storage(),
-                [rows, out_f, in_f],
-            )?,
-        };
-        let Some(storage) = fused else {
+        if in_f == 0 {
+            // An empty product: the generic path handles it.
             return self.matmul_t(weight, false, true)?.add(bias);
-        };
+        }
+        let storage = backend::linear(
+            self.storage(),
+            weight.storage(),
+            bias.storage(),
+            [rows, out_f, in_f],
+        )?;
         let mut dims = self.dims().to_vec();
         *dims.last_mut().expect("rank >= 1") = out_f;
         Ok(Tensor::from_op(
@@ -288,18 +294,11 @@ impl Tensor {
         dst: &Tensor,
     ) -> Result<bool> {
         let p = Plan::new(self, other, trans_a, trans_b)?;
-        let on_host = [self, other, dst].iter().all(|t| t.device() == Device::Cpu);
-        if !on_host || dst.dims() != p.out_dims.as_slice() {
+        let same_device = [other, dst].iter().all(|t| t.device() == self.device());
+        if !same_device || dst.dims() != p.out_dims.as_slice() {
             return Ok(false);
         }
-        backend::matmul(
-            self.storage(),
-            other.storage(),
-            [p.batch, p.m, p.n, p.k],
-            (p.trans_a, trans_b),
-            (p.stride_a, p.stride_b),
-            Some(dst.storage()),
-        )?;
+        backend::matmul_add(self.storage(), other.storage(), p.gemm(), dst.storage())?;
         Ok(true)
     }
 }

@@ -32,8 +32,7 @@ impl BackwardOp for LayerNorm {
         let (gx, gg, gb) = backend::layer_norm_backward(
             x.storage(),
             gamma.map(|t| t.storage()),
-            self.mean.storage(),
-            self.rstd.storage(),
+            (self.mean.storage(), self.rstd.storage()),
             g.storage(),
             rows,
             cols,
@@ -87,8 +86,7 @@ impl Tensor {
         }
         let (y, mean, rstd) = backend::layer_norm(
             self.storage(),
-            gamma.map(|t| t.storage()),
-            beta.map(|t| t.storage()),
+            (gamma.map(|t| t.storage()), beta.map(|t| t.storage())),
             rows,
             cols,
             eps,

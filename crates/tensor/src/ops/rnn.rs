@@ -6,12 +6,13 @@
 //! ```
 //!
 //! where `gi = W_i x + b_i` and `gh = W_h h + b_h` are `[B, 3H]` (the
-//! layer computes them with two GEMMs). On the CPU the equations are one
-//! kernel and their gradients another (kernels-cpu gru_cell.rs, which has
-//! the backward equations); the forward kernel saves `[r, z, n, gh_n]` for
-//! the backward one. On the GPU, until it has a fused shader, the cell is
-//! composed from element-wise ops — the same numbers, more kernels.
-//! The fused backward is not itself differentiable (no double backward).
+//! layer computes them with two GEMMs). The cell is one op on every
+//! device: the forward saves `[r, z, n, gh_n]` for the backward. The
+//! backend composes both directions from element-wise primitives by
+//! default (backend/composed.rs, one line per equation); the host backend
+//! overrides each with one kernel (kernels-cpu gru_cell.rs, which has the
+//! backward equations). The backward is not itself differentiable (no
+//! double backward).
 
 use crate::autograd::BackwardOp;
 use crate::backend;
@@ -31,8 +32,12 @@ impl BackwardOp for GruCell {
     fn backward(&self, inputs: &[Tensor], y: &Tensor, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
         let (rows, hidden) = (y.dims()[0], y.dims()[1]);
         let (gi, gh, h) = (&inputs[0], &inputs[1], &inputs[2]);
-        let (d_gi, d_gh, d_h) =
-            backend::gru_cell_backward(self.ws.storage(), h.storage(), g.storage(), rows, hidden)?;
+        let (d_gi, d_gh, d_h) = backend::gru_cell_backward(
+            self.ws.storage(),
+            h.storage(),
+            g.storage(),
+            (rows, hidden),
+        )?;
         let wrap = |s, like: &Tensor| Tensor::from_storage(Arc::new(s), like.shape().clone());
         Ok(vec![
             Some(wrap(d_gi, gi)),
@@ -67,22 +72,18 @@ impl Tensor {
         }
         backend::check_same_device("gru_cell", gi, gh)?;
         backend::check_same_device("gru_cell", gi, h)?;
-        match backend::gru_cell(gi.storage(), gh.storage(), h.storage(), rows, hidden)? {
-            Some((out, ws)) => {
-                let ws = Tensor::from_storage(Arc::new(ws), [rows, 4 * hidden].into());
-                Ok(Tensor::from_op(
-                    out,
-                    h.shape().clone(),
-                    GruCell { ws },
-                    vec![gi.clone(), gh.clone(), h.clone()],
-                ))
-            }
-            None => Tensor::gru_cell_composed(gi, gh, h),
-        }
+        let (out, ws) = backend::gru_cell(gi.storage(), gh.storage(), h.storage(), (rows, hidden))?;
+        let ws = Tensor::from_storage(Arc::new(ws), [rows, 4 * hidden].into());
+        Ok(Tensor::from_op(
+            out,
+            h.shape().clone(),
+            GruCell { ws },
+            vec![gi.clone(), gh.clone(), h.clone()],
+        ))
     }
 
-    /// The GRU cell from element-wise ops (the GPU path, and the reference
-    /// the fused kernel is tested against).
+    /// The GRU cell from tensor ops, differentiated by autograd: the
+    /// reference the backend's op is tested against.
     pub fn gru_cell_composed(gi: &Tensor, gh: &Tensor, h: &Tensor) -> Result<Tensor> {
         let gi = gi.chunk(3, -1)?;
         let gh = gh.chunk(3, -1)?;

@@ -1,12 +1,13 @@
 //! Pointwise maths of one tensor: y = f(x), dy/dx = f'(x).
 //!
-//! Each op is a `UnaryOp` of kernels-cpu (its scalar and SIMD formula
-//! there, its WGSL body in shaders/elementwise.wgsl); this file holds its
-//! public method and its gradient rule. Some `UnaryOp`s are derivative
-//! kernels only (the relu step, gelu's derivative, clamp's indicator):
-//! backward rules use them through `derivative`, and no public method
-//! reaches them, so no user can build a graph through an op without a
-//! gradient rule.
+//! Each op is one row of the `UnaryOp` table in kernels-cpu's
+//! `src/elementwise.rs` (its SIMD formula and its f64 definition) and one
+//! `case` in shaders/elementwise.wgsl; this file holds its public method and
+//! its gradient rule. docs/architecture.md walks through all five places of
+//! one op. Some `UnaryOp`s are derivative kernels only (the relu step,
+//! gelu's derivative, clamp's indicator): backward rules use them through
+//! `derivative`, and no public method reaches them, so no user can build a
+//! graph through an op without a gradient rule.
 
 use crate::autograd::BackwardOp;
 use crate::backend::{self, UnaryOp};
@@ -62,6 +63,11 @@ impl BackwardOp for Unary {
             UnaryOp::Clamp(lo, hi) => g.mul(&derivative(x, UnaryOp::InRange(lo, hi))?)?,
             UnaryOp::AddScalar(_) => g.clone(),
             UnaryOp::MulScalar(s) => g.mul_scalar(s)?,
+            // d silu = σ + x σ (1 - σ) = σ + y (1 - σ)
+            UnaryOp::Silu => {
+                let sig = x.sigmoid()?;
+                g.mul(&sig.add(&y.mul(&sig.neg()?.add_scalar(1.0)?)?)?)?
+            }
             UnaryOp::Step | UnaryOp::InRange(..) | UnaryOp::GeluGrad => {
                 return Err(Error::Autograd(format!(
                     "{:?} is a derivative kernel, not an op with a gradient rule",
@@ -110,6 +116,10 @@ impl Tensor {
     /// GELU, the exact erf form (PyTorch's default `approximate='none'`).
     pub fn gelu(&self) -> Result<Tensor> {
         self.map(UnaryOp::Gelu)
+    }
+    /// SiLU (swish), x·σ(x).
+    pub fn silu(&self) -> Result<Tensor> {
+        self.map(UnaryOp::Silu)
     }
     pub fn abs(&self) -> Result<Tensor> {
         self.map(UnaryOp::Abs)

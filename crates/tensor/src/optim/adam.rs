@@ -86,7 +86,7 @@ impl Optimizer for Adam {
         };
         for ((p, m), v) in self.params.iter().zip(&self.exp_avg).zip(&self.exp_avg_sq) {
             if let Some(g) = p.grad() {
-                backend::adam_step(p.storage(), g.storage(), m.storage(), v.storage(), &hp)?;
+                backend::adam_step(p.storage(), g.storage(), (m.storage(), v.storage()), &hp)?;
             }
         }
         Ok(())

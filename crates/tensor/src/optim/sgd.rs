@@ -6,7 +6,8 @@
 //!   θ ← θ - ηg
 
 use super::{find_state, Optimizer};
-use crate::{backend, Result, Tensor};
+use crate::backend::{self, SgdParams};
+use crate::{Result, Tensor};
 
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize, PartialEq)]
 pub struct SgdConfig {
@@ -47,21 +48,18 @@ impl Sgd {
 impl Optimizer for Sgd {
     fn step(&mut self) -> Result<()> {
         let c = &self.config;
-        let first = self.step == 0;
+        let hp = SgdParams {
+            lr: c.lr,
+            momentum: c.momentum,
+            dampening: c.dampening,
+            weight_decay: c.weight_decay,
+            nesterov: c.nesterov,
+            first_step: self.step == 0,
+        };
         for (p, buf) in self.params.iter().zip(&self.momentum_buffer) {
             if let Some(g) = p.grad() {
                 let buf = (c.momentum != 0.0).then(|| buf.storage());
-                backend::sgd_step(
-                    p.storage(),
-                    g.storage(),
-                    buf,
-                    c.lr,
-                    c.momentum,
-                    c.dampening,
-                    c.weight_decay,
-                    c.nesterov,
-                    first,
-                )?;
+                backend::sgd_step(p.storage(), g.storage(), buf, &hp)?;
             }
         }
         self.step += 1;

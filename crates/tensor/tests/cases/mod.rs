@@ -21,6 +21,7 @@ pub fn unary(run: Run) {
     run("sigmoid", &|x| x[0].sigmoid(), vec![x.clone()]);
     run("relu", &|x| x[0].relu(), vec![nz.clone()]);
     run("gelu", &|x| x[0].gelu(), vec![x.clone()]);
+    run("silu", &|x| x[0].silu(), vec![x.clone()]);
     run("abs", &|x| x[0].abs(), vec![nz.clone()]);
     run("recip", &|x| x[0].recip(), vec![nz.clone()]);
     run("square", &|x| x[0].square(), vec![x.clone()]);
