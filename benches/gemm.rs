@@ -1,5 +1,5 @@
 //! Criterion benchmarks of SGEMM: ours, `matrixmultiply` and `gemm` on the
-//! issue's shapes, one group per shape, on every rayon thread (set
+//! benchmark shapes (square GEMMs and those of the models), one group per shape, on every rayon thread (set
 //! RAYON_NUM_THREADS and MATMUL_NUM_THREADS to compare thread counts).
 //!
 //! Criterion runs contenders one after another, so on a noisy machine prefer

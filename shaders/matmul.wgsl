@@ -17,7 +17,7 @@
 //    multiply-adds from there. Global traffic drops by a factor TILE. The big
 //    win on real GPUs; on a CPU emulation (lavapipe) the CPU caches already
 //    did most of that and the two barriers per tile are expensive, so it
-//    gains little (0.32 → 0.65 GFLOP/s at 512², lavapipe, 2 cores).
+//    gains little there (docs/kernels/matmul-gpu.md has the measured ladder).
 // 3. `matmul_blocked` — register blocking: each invocation computes an 8 × 8
 //    block of C as four 4 × 4 matrices, so every loaded value of A is used
 //    8 times and of B 8 times from registers. The 4 × 4 × 4 step is a
@@ -26,8 +26,7 @@
 //    (four floats per load along the contiguous direction of each stored
 //    matrix). Needs that direction's size, its leading dimension and the
 //    batch stride to be multiples of 4; the launcher checks and otherwise
-//    uses version 3. (At 512² on lavapipe: 3.4 GFLOP/s for version 3 and
-//    7.3 GFLOP/s for version 4, 23× the naive kernel.)
+//    uses version 3.
 // Tile and block shapes are `override` constants (TILE, BX, BY).
 
 struct Params {

@@ -1,5 +1,8 @@
-//! `s2s`: the command line. Subcommands arrive with their issues; today:
-//! `devices` lists where tensors can run.
+//! `s2s`: the command line. `train` fits a translation model, `translate`
+//! and `eval` use it, `score` grades hypotheses against references, `bench`
+//! times kernels and training steps, and `devices` lists where tensors can
+//! run. Each subcommand lives in its own module; this file parses and
+//! dispatches.
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -47,7 +50,8 @@ enum Command {
     /// Translate a test set and score it: sacreBLEU, tokenized BLEU, chrF,
     /// sentences/s (docs/translating.md).
     Eval(eval_cmd::EvalArgs),
-    /// Time kernels and print a table (GFLOP/s, GB/s, % of the FMA peak):
+    /// Time kernels, or a whole training step beside PyTorch, and print a
+    /// table (GFLOP/s, GB/s, % of the FMA peak):
     /// `s2s bench matmul --threads 1,2 --json out.json --plot out.svg`.
     Bench(bench::BenchArgs),
 }

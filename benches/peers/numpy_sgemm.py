@@ -55,7 +55,7 @@ def time_call(f, sample_s):
 def main():
     reexec_without_openblas_overrides()
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--shapes", default="", help="MxNxK,... (default: the issue's 12 shapes)")
+    ap.add_argument("--shapes", default="", help="MxNxK,... (default: the 12 benchmark shapes)")
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--sample-ms", type=float, default=30.0)

@@ -59,7 +59,7 @@ impl Kernel {
         }
     }
 
-    /// The shapes of issue 3: square GEMMs and the ones our models run;
+    /// The benchmark shapes: square GEMMs and the ones our models run;
     /// rows x cols for the row-wise kernels; element counts (1 MiB .. 64 MiB
     /// of f32) for the elementwise ones.
     pub fn default_shapes(self) -> Vec<Vec<usize>> {

@@ -59,7 +59,7 @@ trait BenchModel: Send + Sync {
     fn parameters(&self) -> Vec<Tensor>;
 }
 
-/// The GRU + Bahdanau attention model of the issue (see the module docs).
+/// The GRU + Bahdanau attention benchmark model (see the module docs).
 struct GruAttn {
     src_embed: Embedding,
     tgt_embed: Embedding,

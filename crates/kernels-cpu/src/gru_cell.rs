@@ -13,7 +13,7 @@
 //! backward per step, each a pass over `[B, H]` plus an autograd node, and
 //! `chunk(3)` makes three zero-padded `[B, 3H]` gradients that are summed.
 //! At the sizes we train (B = 64, H = 256) those passes, not the arithmetic,
-//! were most of a recurrent step outside the GEMMs (docs/benchmarks.md).
+//! are most of a recurrent step outside the GEMMs.
 //!
 //! The forward pass saves `ws = [r, z, n, gh_n]` (`[B, 4H]`) for the
 //! backward pass, which from `g = ∂L/∂h'` computes

@@ -92,11 +92,12 @@ fn now_ns() -> u64 {
 /// Keep the other workers of the caller's pool awake for [`BLOCK_TIME`].
 ///
 /// A rayon worker that finds no work spins for a few dozen `sched_yield`s
-/// (~40 µs) and then sleeps on a futex; waking it took 50-130 µs on this VM.
+/// (~40 µs) and then sleeps on a futex, and waking it can take longer than
+/// a small product does.
 /// A training step alternates parallel kernels with short serial stretches
 /// (autograd bookkeeping, small ops), so without this every parallel kernel
-/// would start with its helpers asleep: a 64 x 768 x 256 product took
-/// 260 µs instead of 130 µs on 2 threads after 0.5 ms of serial work.
+/// would start with its helpers asleep, and a 64 x 768 x 256 product after
+/// half a millisecond of serial work would take about twice its time.
 /// OpenMP runtimes spin for the same reason (`OMP_WAIT_POLICY`,
 /// `KMP_BLOCKTIME`).
 ///

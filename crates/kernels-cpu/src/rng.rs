@@ -163,8 +163,8 @@ fn fill_hashed(
 /// `out[i] = f(mix32(h ^ (lo + i)), x[i])`, the inner loop of every hashed
 /// fill, compiled for the widest vectors `isa` allows: the hash is 32-bit
 /// integer multiplies, which the x86-64 baseline (SSE2) has no vector form
-/// of, so the plain loop ran at ~3 ns per element — 5% of a Transformer
-/// training step in dropout masks (perf, 1 thread). `f` must be inlinable.
+/// of, so the plain loop costs a few ns per element: enough for dropout
+/// masks to show in a Transformer step's profile. `f` must be inlinable.
 #[inline(always)]
 fn hash_run(
     isa: crate::Isa,

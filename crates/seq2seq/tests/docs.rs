@@ -1,12 +1,8 @@
-//! The layer chapters in docs/layers/ quote real code. Every ```rust block
-//! there starts with a line `// <path from the repository root>` and must
-//! appear in that file verbatim (up to a constant indentation), in order; a
-//! line `// …` inside a block skips any number of source lines. So a quote
-//! cannot drift from the code: change one, and this test names the block.
-//!
-//! Also: README.md links every chapter, in reading order, and the attention
-//! heatmap picture is drawn by the real attention layer
-//! (`cargo test -p seq2seq --test docs -- --ignored` redraws it).
+//! The layer chapters in docs/layers/: README.md links every chapter, in
+//! reading order, and the attention heatmap picture is drawn by the real
+//! attention layer (`cargo test -p seq2seq --test docs -- --ignored` redraws
+//! it). The chapters' quoted code is checked against the source, with the
+//! rest of the book, by `tests/book.rs` at the repository root.
 
 use seq2seq::nn::{Attention, Score};
 use std::path::{Path, PathBuf};
@@ -25,74 +21,6 @@ fn chapters() -> Vec<PathBuf> {
         .collect();
     files.sort();
     files
-}
-
-/// The ```rust blocks of a markdown file: (line number, lines).
-fn rust_blocks(text: &str) -> Vec<(usize, Vec<String>)> {
-    let mut blocks = Vec::new();
-    let mut current: Option<(usize, Vec<String>)> = None;
-    for (i, line) in text.lines().enumerate() {
-        match &mut current {
-            None if line.trim_start().starts_with("```rust") => current = Some((i + 1, Vec::new())),
-            Some(_) if line.trim_start().starts_with("```") => blocks.push(current.take().unwrap()),
-            Some((_, lines)) => lines.push(line.to_string()),
-            None => {}
-        }
-    }
-    blocks
-}
-
-/// Finds `segment` as consecutive lines of `source` at or after `from`,
-/// allowing one extra indentation prefix; returns the line after the match.
-fn find_segment(source: &[&str], segment: &[String], from: usize) -> Option<usize> {
-    let first = segment.first()?;
-    (from..source.len()).find_map(|i| {
-        let indent = source[i].strip_suffix(first.as_str())?;
-        if !indent.chars().all(char::is_whitespace) {
-            return None;
-        }
-        let all = segment.iter().enumerate().all(|(j, want)| {
-            let got = source.get(i + j).copied().unwrap_or("\u{0}");
-            (want.is_empty() && got.trim().is_empty())
-                || got.strip_prefix(indent) == Some(want.as_str())
-        });
-        all.then_some(i + segment.len())
-    })
-}
-
-#[test]
-fn quoted_code_matches_the_source() {
-    let mut checked = 0;
-    for chapter in chapters() {
-        let text = std::fs::read_to_string(&chapter).unwrap();
-        let name = chapter.file_name().unwrap().to_string_lossy().to_string();
-        for (line, block) in rust_blocks(&text) {
-            let path = block
-                .first()
-                .and_then(|l| l.strip_prefix("// "))
-                .filter(|p| p.ends_with(".rs"))
-                .unwrap_or_else(|| {
-                    panic!("{name}:{line}: a rust block must start with `// <source path>`")
-                });
-            let source = std::fs::read_to_string(repo().join(path))
-                .unwrap_or_else(|e| panic!("{name}:{line}: {path}: {e}"));
-            let source: Vec<&str> = source.lines().collect();
-            let mut at = 0;
-            for segment in block[1..].split(|l| l.trim() == "// …") {
-                if segment.is_empty() {
-                    continue;
-                }
-                at = find_segment(&source, segment, at).unwrap_or_else(|| {
-                    panic!(
-                        "{name}:{line}: these lines are not in {path} (in this order):\n{}",
-                        segment.join("\n")
-                    )
-                });
-            }
-            checked += 1;
-        }
-    }
-    assert!(checked >= 12, "only {checked} quoted blocks found");
 }
 
 #[test]

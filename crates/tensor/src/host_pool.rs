@@ -4,8 +4,8 @@
 //! Why: every op allocates its output. A fresh `vec![0.0; n]` costs a
 //! `memset` of n floats when the allocator recycles a freed chunk, and page
 //! faults plus the kernel's page clearing when a large block comes from
-//! `mmap` — about a fifth of a small model's CPU training step, measured
-//! with `perf` (docs/benchmarks.md). A training step allocates the same
+//! `mmap` — a large share of a small model's CPU training step in a
+//! profile. A training step allocates the same
 //! sizes every time, so buffers are kept by exact length: a dropped storage
 //! hands its vector back ([`give`]), the next op of that size takes it
 //! ([`take`]) without zeroing it.

@@ -3,8 +3,8 @@
 //! Why: the big operands of a training step (a 5,000 x 512 output layer,
 //! its 640 x 5,000 logits and their gradient) span thousands of 4 KiB
 //! pages, and where those pages land in physical memory decides which L2
-//! sets the GEMM's packed panels share: the same 640 x 5000 x 512 product
-//! ran at 90-103 GFLOP/s from one process to the next on this machine.
+//! sets the GEMM's packed panels share, so the same product runs at a
+//! different speed from one process to the next.
 //! With 2 MiB pages a block is physically contiguous in 2 MiB pieces, so
 //! every run sees the same cache mapping (and the TLB covers 512 times as
 //! much memory per entry).

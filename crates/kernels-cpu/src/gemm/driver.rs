@@ -292,7 +292,7 @@ fn pack_b<S: Lanes>(
 /// case is split out so that, with `dst.len()` a constant after inlining
 /// (the NR of a sliver), it compiles to a couple of vector moves: the general
 /// `copy_from_slice` + `fill` is a `memmove` and a `memset` call per 128-byte
-/// row, which made packing B ~8% of a GRU training step (perf, 1 thread).
+/// row, enough to make packing B show in a training step's profile.
 #[inline(always)]
 fn copy_padded(src: &[f32], dst: &mut [f32]) {
     if src.len() == dst.len() {
