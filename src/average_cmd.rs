@@ -249,10 +249,18 @@ pub fn run(args: AverageArgs) -> Result<()> {
 
     // Staged beside --out and renamed into place, as training writes its
     // checkpoints: an interrupted run leaves no half-written --out. The
-    // output carries no optimizer state or training position: it is a
-    // model to translate with, not a run to resume.
-    let staged = checkpoint::stage(out, &first.model, &first.lexicon, None, None)
-        .with_context(|| format!("cannot write {}", out.display()))?;
+    // first checkpoint's state.json comes along for its data settings
+    // (normalization, casing, the test split), which eval and translate
+    // read; the optimizer's moments do not, since they belong to no
+    // averaged model, and without them resuming is refused.
+    let staged = checkpoint::stage(
+        out,
+        &first.model,
+        &first.lexicon,
+        None,
+        first.state.as_ref(),
+    )
+    .with_context(|| format!("cannot write {}", out.display()))?;
     checkpoint::commit(&staged, out).with_context(|| format!("cannot write {}", out.display()))?;
 
     println!(
