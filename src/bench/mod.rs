@@ -42,7 +42,7 @@ pub enum DeviceSel {
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
     /// What to time: kernels (peak, matmul, softmax, layer_norm, add, adam,
-    /// copy, or `all` of them), or `train-step` alone.
+    /// copy, or `all` of them), or `train-step` alone; --help says what each measures.
     ///
     /// peak: the CPU's FMA throughput from a register-only loop, in GFLOP/s
     /// per thread count; the ceiling matmul's "% of peak" column is taken
