@@ -5,12 +5,13 @@
 //! dispatches.
 
 use anyhow::Result;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// Large tensors on 2 MiB pages (see `tensor::HugePageAlloc`).
 #[global_allocator]
 static ALLOC: tensor::HugePageAlloc = tensor::HugePageAlloc;
 
+mod average_cmd;
 mod bench;
 mod detok;
 mod eval_cmd;
@@ -22,10 +23,14 @@ mod train_cmd;
 mod train_settings;
 mod translate_cmd;
 
+/// The package version and the git revision it was built from (build.rs;
+/// "unknown" when built outside a git checkout).
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("S2S_GIT_REV"), ")");
+
 #[derive(Parser)]
 #[command(
     name = "s2s",
-    version,
+    version = VERSION,
     about = "Sequence-to-sequence models on a tensor engine written from scratch"
 )]
 struct Cli {
@@ -54,6 +59,16 @@ enum Command {
     /// table (GFLOP/s, GB/s, % of the FMA peak):
     /// `s2s bench matmul --threads 1,2 --json out.json --plot out.svg`.
     Bench(bench::BenchArgs),
+    /// Average the weights of checkpoints of one model into a new checkpoint
+    /// (as fairseq's average_checkpoints.py; docs/training.md).
+    Average(average_cmd::AverageArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell):
+    /// `s2s completions bash > ~/.local/share/bash-completion/completions/s2s`.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 fn main() -> Result<()> {
@@ -65,6 +80,21 @@ fn main() -> Result<()> {
         Command::Translate(args) => in_pool(|| translate_cmd::run(args)),
         Command::Eval(args) => in_pool(|| eval_cmd::run(args)),
         Command::Bench(args) => bench::run(args),
+        Command::Average(args) => average_cmd::run(args),
+        Command::Completions { shell } => completions(shell),
+    }
+}
+
+/// Prints the completion script for `shell`. It is generated into memory
+/// first: clap_complete panics on a failed write, and a script piped into
+/// `head` or a pager that quits early is no error.
+fn completions(shell: clap_complete::Shell) -> Result<()> {
+    use std::io::Write;
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "s2s", &mut script);
+    match std::io::stdout().write_all(&script) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
     }
 }
 

@@ -41,9 +41,35 @@ pub enum DeviceSel {
 /// Arguments of `s2s bench`.
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
-    /// Kernels to time: matmul, softmax, layer_norm, add, adam, copy, peak (or `all`);
-    /// or `train-step` alone (a whole training step of a model, see --model).
-    #[arg(required = true, num_args = 1..)]
+    /// What to time: kernels (peak, matmul, softmax, layer_norm, add, adam,
+    /// copy, or `all` of them), or `train-step` alone; --help says what each measures.
+    ///
+    /// peak: the CPU's FMA throughput from a register-only loop, in GFLOP/s
+    /// per thread count; the ceiling matmul's "% of peak" column is taken
+    /// against.
+    ///
+    /// matmul (alias gemm): single-precision C = A·B of MxNxK, in GFLOP/s
+    /// (2·M·N·K per call) and % of peak. Defaults: squares 64 to 2048 and
+    /// the shapes our models run (batch 64 or 1280 rows by 256 to 5000).
+    ///
+    /// softmax, layer_norm: row-wise over ROWSxCOLS (default 1280x256 up to
+    /// 1280x5000), in GB/s of the bytes read and written: memory-bound, so
+    /// compare them with copy.
+    ///
+    /// add: element-wise a + b over N floats (default 256 Ki, 4 Mi, 16 Mi),
+    /// in GB/s (two reads, one write).
+    ///
+    /// adam: one Adam update of N parameters (reads p, g, m, v; writes p,
+    /// m, v), in GB/s: the optimizer's cost per step.
+    ///
+    /// copy: copy_from_slice of the same bytes as a one-in one-out kernel;
+    /// the memory-bandwidth baseline the others are read against.
+    ///
+    /// train-step: a whole training step (forward, backward, Adam) of the
+    /// benchmark models (--model gru-attn, transformer or all; vocabulary
+    /// 5000, batch 64), in ms per step and target tokens/s; --torch runs
+    /// the PyTorch twin in the same rounds and prints the ratio.
+    #[arg(required = true, num_args = 1.., value_name = "BENCH")]
     pub kernels: Vec<String>,
     /// Device to run on.
     #[arg(long, value_enum, default_value = "cpu")]
