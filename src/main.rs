@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 static ALLOC: tensor::HugePageAlloc = tensor::HugePageAlloc;
 
 mod bench;
+mod checks;
 mod detok;
 mod eval_cmd;
 mod guard;

@@ -2,16 +2,48 @@
 //! a model configuration and training settings, runs the trainer, then
 //! measures the best checkpoint on held-out pairs and says what to do next.
 
+use crate::checks;
 use crate::guard;
 use crate::train_args::TrainArgs;
 use crate::train_settings::{data_config, model_config, model_name, train_config};
 use anyhow::{bail, Result};
-use seq2seq::train::{checkpoint, eval, Trainer, Verbosity};
+use seq2seq::data::Vocab;
+use seq2seq::train::{checkpoint, eval, limits, Trainer, Verbosity};
 use std::path::PathBuf;
 use tensor::Device;
 
+/// Refuses model sizes whose weights, gradients and Adam moments alone
+/// exceed the memory available, before the data is read (the vocabulary
+/// terms are counted at --max-vocab, or not at all; the trainer weighs the
+/// full model and its batches again once the vocabularies are known).
+fn check_model_memory(args: &TrainArgs) -> Result<()> {
+    let vocab = args.max_vocab.unwrap_or(Vocab::SPECIALS.len());
+    let config = model_config(args, vocab, vocab);
+    config.check().map_err(anyhow::Error::msg)?;
+    let params = config.parameter_estimate();
+    limits::check_fits(16 * params, || {
+        format!(
+            "a {} model of {} million parameters (weights, gradients and Adam moments)",
+            config.name(),
+            params / 1_000_000
+        )
+    })
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "{e}; lower --hidden-size, --embed-size, --attn-size, --d-model, --ff-size or the layers"
+        )
+    })
+}
+
 /// Runs `s2s train`.
 pub fn run(args: TrainArgs) -> Result<()> {
+    // Every option is checked before a file is read, a run cleared or a
+    // tensor allocated.
+    checks::train(&args)?;
+    train_config(&args)?
+        .validate()
+        .map_err(anyhow::Error::msg)?;
+    check_model_memory(&args)?;
     let device = Device::parse_choice(&args.device)?;
     let verbosity = if args.quiet {
         Verbosity::Quiet

@@ -27,6 +27,11 @@ use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use tensor::Device;
 
+/// The widest beam `--beam` accepts.
+pub const MAX_BEAM: usize = 1000;
+/// The longest output `--max-len` accepts.
+pub const MAX_DECODE_LEN: usize = 100_000;
+
 /// How to search for the translation (shared by translate and eval).
 #[derive(Args, Debug, Clone)]
 pub struct DecodeArgs {
@@ -58,12 +63,15 @@ pub struct DecodeArgs {
 impl DecodeArgs {
     /// The library's options, with the option at fault named on error.
     pub fn options(&self, attention: bool) -> Result<DecodeOptions> {
-        if self.beam == 0 {
-            bail!("--beam must be at least 1 (1 is greedy decoding)");
+        // Beams wider than a few dozen no longer change the translation;
+        // a beam of thousands only multiplies the decoder's memory.
+        if self.beam == 0 || self.beam > MAX_BEAM {
+            bail!(
+                "--beam {}: must be between 1 and {MAX_BEAM} (1 is greedy decoding)",
+                self.beam
+            );
         }
-        if self.max_len == 0 {
-            bail!("--max-len must be at least 1");
-        }
+        crate::checks::count("--max-len", self.max_len, 1, MAX_DECODE_LEN)?;
         if !self.length_penalty.is_finite() || self.length_penalty < 0.0 {
             bail!(
                 "--length-penalty {} must be a number ≥ 0",

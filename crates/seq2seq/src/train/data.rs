@@ -251,11 +251,18 @@ impl TaskData {
             .map(|p| lexicon.example(p))
             .filter(fits)
             .collect();
-        let valid = splits.valid.iter().map(|p| lexicon.example(p)).collect();
+        // Validation obeys the same cap: one overlong pair there would make
+        // a batch as large as one in training.
+        let valid: Vec<Example> = splits
+            .valid
+            .iter()
+            .map(|p| lexicon.example(p))
+            .filter(fits)
+            .collect();
         let summary = format!(
             "{summary}; {} train / {} valid / {} test pairs; vocab {} → {}",
             train.len(),
-            splits.valid.len(),
+            valid.len(),
             splits.test.len(),
             lexicon.src_vocab.len(),
             lexicon.tgt_vocab.len()
