@@ -97,15 +97,15 @@ pub fn run(args: TrainArgs) -> Result<()> {
         }
     };
     if !args.quiet {
-        println!("data: {}", trainer.data.summary);
-        println!(
+        eprintln!("data: {}", trainer.data.summary);
+        eprintln!(
             "model: {} with {} parameters, on {device}; run directory {}",
             trainer.model.config().name(),
             trainer.num_parameters(),
             trainer.paths.root.display()
         );
         if trainer.state.step > 0 {
-            println!(
+            eprintln!(
                 "resuming at step {} (epoch {})",
                 trainer.state.step,
                 trainer.state.epoch + 1

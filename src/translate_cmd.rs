@@ -117,8 +117,20 @@ pub fn load_model(dir: &Path, device: &Device) -> Result<Checkpoint> {
     if !dir.exists() {
         bail!("model directory {} does not exist", dir.display());
     }
-    checkpoint::load(dir, "best", device)
-        .with_context(|| format!("cannot load a model from {}", dir.display()))
+    let ck = checkpoint::load(dir, "best", device)
+        .with_context(|| format!("cannot load a model from {}", dir.display()))?;
+    let fell_back = ck
+        .dir
+        .file_name()
+        .is_some_and(|n| n == "last" || n == "last.old");
+    if fell_back && !dir.join("best").exists() {
+        eprintln!(
+            "note: {} has no best/ checkpoint yet (no epoch finished); using {}",
+            dir.display(),
+            ck.dir.display()
+        );
+    }
+    Ok(ck)
 }
 
 /// Turns model outputs into text and the token lists behind it.

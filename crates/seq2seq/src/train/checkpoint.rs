@@ -182,14 +182,20 @@ pub fn save(
 
 /// The checkpoint directory to read for `dir`: `dir` itself when it holds
 /// a `config.json`; else its `prefer` subdirectory (`best` or `last`, as a
-/// run directory has them); else `dir.old` left by a kill mid-commit.
+/// run directory has them); else `dir.old` left by a kill mid-commit. A
+/// run whose first epoch has not finished has no `best/` yet: preferring
+/// `best`, its `last/` (or `last.old`) is the model there is.
 pub fn resolve(dir: &Path, prefer: &str) -> Result<PathBuf> {
-    for candidate in [
+    let mut candidates = vec![
         dir.to_path_buf(),
         dir.join(prefer),
         sibling(dir, ".old"),
         sibling(&dir.join(prefer), ".old"),
-    ] {
+    ];
+    if prefer == "best" {
+        candidates.extend([dir.join("last"), dir.join("last.old")]);
+    }
+    for candidate in candidates {
         if candidate.join("config.json").is_file() {
             return Ok(candidate);
         }

@@ -144,6 +144,7 @@ impl Trainer {
             train_batches,
             valid_batches,
             verbosity,
+            last_good: None,
         })
     }
 
@@ -193,6 +194,7 @@ impl Trainer {
             None => ck.dir.clone(),
         };
         let paths = RunPaths::new(&root)?;
+        let last_good = Some((ck.dir.clone(), state.step));
         Ok(Trainer {
             model: ck.model,
             data: task,
@@ -204,6 +206,7 @@ impl Trainer {
             train_batches,
             valid_batches,
             verbosity,
+            last_good,
         })
     }
 }
