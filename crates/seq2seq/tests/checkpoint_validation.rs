@@ -1,0 +1,63 @@
+//! The size estimates a checkpoint is weighed by before its model is built
+//! (models/config.rs): close to the real parameter count of every kind of
+//! model, and the refusal of sizes no model can have.
+
+mod train_support;
+
+use seq2seq::models::{CellKind, Model, ModelConfig, ScoreKind};
+use seq2seq::nn::Module;
+use tensor::{Device, Rng, Tensor};
+use train_support::*;
+
+fn actual(config: &ModelConfig) -> u128 {
+    let model = Model::new(config, &mut Rng::new(0), &Device::Cpu).unwrap();
+    model.parameters().iter().map(Tensor::numel).sum::<usize>() as u128
+}
+
+#[test]
+fn parameter_estimates_are_within_a_quarter_of_the_real_count() {
+    let mut configs = vec![transformer(90, 70), rnn(CellKind::Lstm, false)(90, 70)];
+    for score in [
+        ScoreKind::Bahdanau,
+        ScoreKind::Dot,
+        ScoreKind::General,
+        ScoreKind::Concat,
+    ] {
+        for (cell, feed) in [(CellKind::Gru, false), (CellKind::Lstm, true)] {
+            configs.push(attn(cell, score, feed)(90, 70));
+        }
+    }
+    for config in &configs {
+        config.check().unwrap();
+        let (est, real) = (config.parameter_estimate(), actual(config));
+        let ratio = est as f64 / real as f64;
+        assert!(
+            (0.75..=1.25).contains(&ratio),
+            "{}: estimate {est}, real {real}",
+            config.name()
+        );
+    }
+}
+
+#[test]
+fn absurd_sizes_are_refused_naming_the_field() {
+    let mut c = transformer(90, 70);
+    if let ModelConfig::Transformer(t) = &mut c {
+        t.d_model = 1 << 30;
+    }
+    let e = c.check().unwrap_err();
+    assert!(e.contains("d_model") && e.contains("1073741824"), "{e}");
+    let mut c = attn(CellKind::Gru, ScoreKind::Dot, false)(90, 70);
+    if let ModelConfig::Attn(a) = &mut c {
+        a.teacher_forcing = f32::NAN;
+    }
+    assert!(c.check().unwrap_err().contains("teacher_forcing"));
+    let mut c = transformer(90, 70);
+    if let ModelConfig::Transformer(t) = &mut c {
+        t.nhead = 3;
+    }
+    assert!(c
+        .check()
+        .unwrap_err()
+        .contains("nhead 3 does not divide d_model 64"));
+}
