@@ -2,7 +2,8 @@
 //! `devices` lists where tensors can run.
 
 use anyhow::Result;
-use clap::{Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Large tensors on 2 MiB pages (see `tensor::HugePageAlloc`).
 #[global_allocator]
@@ -55,14 +56,32 @@ enum Command {
 
 fn main() -> Result<()> {
     quiet_vulkan_loader();
-    match Cli::parse().command {
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    match cli.command {
         Command::Devices => devices(),
         Command::Score(args) => score_cmd::run(args),
-        Command::Train(args) => in_pool(|| train_cmd::run(*args)),
+        Command::Train(args) => {
+            let given = matches
+                .subcommand_matches("train")
+                .map(given_options)
+                .unwrap_or_default();
+            in_pool(|| train_cmd::run(*args, &given))
+        }
         Command::Translate(args) => in_pool(|| translate_cmd::run(args)),
         Command::Eval(args) => in_pool(|| eval_cmd::run(args)),
         Command::Bench(args) => bench::run(args),
     }
+}
+
+/// The options given on the command line (not defaulted), as `--name`.
+/// (The derive's argument group, named after the struct, is no option.)
+fn given_options(m: &clap::ArgMatches) -> Vec<String> {
+    m.ids()
+        .filter(|id| !id.as_str().starts_with(|c: char| c.is_ascii_uppercase()))
+        .filter(|id| m.value_source(id.as_str()) == Some(ValueSource::CommandLine))
+        .map(|id| format!("--{}", id.as_str().replace('_', "-")))
+        .collect()
 }
 
 /// Run `work` on a worker of a rayon pool (of `RAYON_NUM_THREADS` threads,

@@ -35,8 +35,43 @@ fn check_model_memory(args: &TrainArgs) -> Result<()> {
     })
 }
 
-/// Runs `s2s train`.
-pub fn run(args: TrainArgs) -> Result<()> {
+/// The options that may accompany `--resume`: how much longer, where, on
+/// what, how loudly. Everything else is saved in the run and stays.
+const RESUME_OPTIONS: [&str; 6] = [
+    "--resume",
+    "--epochs",
+    "--max-steps",
+    "--out",
+    "--device",
+    "--quiet",
+];
+
+/// Refuses options given with `--resume` that would change the run: it
+/// continues with the settings in its state.json, and silently ignoring
+/// a new --lr or --model would train something other than asked.
+fn refuse_resume_changes(given: &[String]) -> Result<()> {
+    let changed: Vec<&str> = given
+        .iter()
+        .map(String::as_str)
+        .filter(|o| !RESUME_OPTIONS.contains(o))
+        .collect();
+    if !changed.is_empty() {
+        bail!(
+            "--resume continues a run with the settings it started with, so {} cannot \
+             change it (only {} apply); start a new run with --out DIR to train with other \
+             settings",
+            changed.join(", "),
+            RESUME_OPTIONS[1..].join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// Runs `s2s train`; `given` names the options given on the command line.
+pub fn run(args: TrainArgs, given: &[String]) -> Result<()> {
+    if args.resume.is_some() {
+        refuse_resume_changes(given)?;
+    }
     // Every option is checked before a file is read, a run cleared or a
     // tensor allocated.
     checks::train(&args)?;

@@ -389,3 +389,84 @@ fn divergence_stops_naming_step_rate_and_last_good_checkpoint() {
     assert!(err.contains("validation loss became"), "{err}");
     assert!(!run.join("best").exists() && !run.join("last").exists());
 }
+
+/// `s2s` run in the directory `cwd`.
+fn s2s_in(cwd: &Path, args: &[&str]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_s2s"))
+        .current_dir(cwd)
+        .args(args)
+        .output()
+        .expect("s2s runs")
+}
+
+/// A run keeps its corpus paths absolute, so it resumes from any
+/// directory; it refuses to resume on a corpus edited since it started,
+/// and refuses options that would change it instead of ignoring them.
+#[test]
+fn resume_is_safe_from_anywhere_and_refuses_changes() {
+    let dir = scratch("resume-safe");
+    let lines: Vec<String> = (0..80).map(|i| format!("i am {i}\tje suis {i}")).collect();
+    std::fs::write(dir.join("eng-fra.txt"), lines.join("\n")).unwrap();
+    let o = s2s_in(
+        &dir,
+        &[
+            "train",
+            "--data",
+            "eng-fra.txt",
+            "--hidden-size",
+            "8",
+            "--embed-size",
+            "8",
+            "--attn-size",
+            "8",
+            "--max-steps",
+            "2",
+            "--device",
+            "cpu",
+            "--quiet",
+            "--out",
+            "run",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o).1);
+    let run = dir.join("run");
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("last/state.json")).unwrap())
+            .unwrap();
+    let path = state["data"]["source"]["path"].as_str().unwrap();
+    assert!(Path::new(path).is_absolute(), "{path}");
+    assert_eq!(state["corpus"][0]["path"].as_str(), Some(path));
+
+    let resume = |extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            "--resume",
+            run.to_str().unwrap(),
+            "--device",
+            "cpu",
+            "--quiet",
+        ];
+        args.extend_from_slice(extra);
+        s2s_in(Path::new("/"), &args)
+    };
+    let o = resume(&["--max-steps", "3"]);
+    assert!(o.status.success(), "{}", text(&o).1);
+
+    let o = resume(&["--lr", "0.01", "--batch-size", "8", "--model", "gru"]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    for opt in ["--lr", "--batch-size", "--model", "--out DIR"] {
+        assert!(err.contains(opt), "{opt} not in {err}");
+    }
+
+    let mut edited = lines.clone();
+    edited[5] = "i am edited\tje suis change".into();
+    std::fs::write(dir.join("eng-fra.txt"), edited.join("\n")).unwrap();
+    let o = resume(&["--max-steps", "4"]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("eng-fra.txt") && err.contains("not the one this run was trained on"),
+        "{err}"
+    );
+}

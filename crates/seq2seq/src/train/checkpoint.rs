@@ -278,6 +278,13 @@ pub fn load(dir: &Path, prefer: &str, device: &Device) -> Result<Checkpoint> {
             );
             return Err(TrainError::checkpoint(&state_path, msg));
         }
+        // Saved settings are checked like typed ones: a damaged or edited
+        // state.json must not reach the allocator either.
+        let checked = s.train.validate().and_then(|_| s.data.validate());
+        if let Err(e) = checked {
+            let msg = format!("{e}: not a state s2s writes (damaged or edited)");
+            return Err(TrainError::checkpoint(&state_path, msg));
+        }
     }
     let opt_path = dir.join("optimizer.safetensors");
     let optimizer = match opt_path.is_file() {

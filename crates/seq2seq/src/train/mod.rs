@@ -56,5 +56,5 @@ pub use error::{Result, TrainError};
 pub use log::{LogRow, Logger};
 pub use progress::{Progress, Verbosity};
 pub use setup::RunPaths;
-pub use state::TrainState;
+pub use state::{Fingerprint, TrainState};
 pub use trainer::{Outcome, Trainer};

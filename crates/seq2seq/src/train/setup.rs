@@ -15,7 +15,7 @@ use super::error::{Result, TrainError};
 use super::limits;
 use super::log::Logger;
 use super::progress::Verbosity;
-use super::state::TrainState;
+use super::state::{Fingerprint, TrainState};
 use super::trainer::Trainer;
 use crate::data::{BatchSize, Batcher};
 use crate::models::{Model, ModelConfig};
@@ -103,6 +103,10 @@ impl Trainer {
         verbosity: Verbosity,
     ) -> Result<Trainer> {
         train.validate().map_err(TrainError::Config)?;
+        data.validate().map_err(TrainError::Config)?;
+        let mut data = data;
+        data.source.make_absolute();
+        let corpus = Fingerprint::all(&data.source)?;
         let task = TaskData::prepare(&data, None)?;
         for (split, n) in [
             ("training", task.train.len()),
@@ -137,7 +141,10 @@ impl Trainer {
             model,
             data: task,
             optimizer,
-            state: TrainState::new(train, data),
+            state: TrainState {
+                corpus,
+                ..TrainState::new(train, data)
+            },
             log: Logger::open(&paths.root, None)?,
             paths,
             device,
@@ -178,6 +185,9 @@ impl Trainer {
         optimizer
             .load_state(&saved_opt, state.step)
             .map_err(|e| TrainError::checkpoint(&opt_path, e.to_string()))?;
+        for file in &state.corpus {
+            file.verify()?;
+        }
         let task = TaskData::prepare(&state.data, Some(ck.lexicon))?;
         let (train_batches, valid_batches) = batchers(&task, &state.train)?;
         // a checkpoint dir `R/last` belongs to the run directory `R`
