@@ -77,7 +77,7 @@ pub fn train(a: &TrainArgs) -> Result<()> {
     probability("--dropout", a.dropout, true)?;
     count("--d-model", a.d_model, 1, MAX_WIDTH)?;
     count("--heads", a.heads, 1, a.d_model)?;
-    if a.d_model % a.heads != 0 {
+    if !a.d_model.is_multiple_of(a.heads) {
         bail!(
             "--heads {}: must divide --d-model {} (each head gets d_model / heads dimensions)",
             a.heads,
