@@ -21,7 +21,7 @@ fn check_model_memory(args: &TrainArgs) -> Result<()> {
     let config = model_config(args, vocab, vocab);
     config.check().map_err(anyhow::Error::msg)?;
     let params = config.parameter_estimate();
-    limits::check_fits(16 * params, || {
+    limits::check_fits(16 * params + 4 * config.buffer_estimate(), || {
         format!(
             "a {} model of {} million parameters (weights, gradients and Adam moments)",
             config.name(),

@@ -17,6 +17,17 @@ fn actual(config: &ModelConfig) -> u128 {
 #[test]
 fn parameter_estimates_are_within_a_quarter_of_the_real_count() {
     let mut configs = vec![transformer(90, 70), rnn(CellKind::Lstm, false)(90, 70)];
+    // A small Transformer with a long positional table (not a weight), and
+    // the shared and tied variants.
+    for (share, tie) in [(false, false), (true, false), (false, true), (true, true)] {
+        let mut c = transformer(60, 60);
+        if let ModelConfig::Transformer(t) = &mut c {
+            (t.d_model, t.nhead, t.dim_feedforward) = (16, 2, 32);
+            (t.num_encoder_layers, t.num_decoder_layers) = (1, 1);
+            (t.max_len, t.share_embeddings, t.tie_output) = (512, share, tie);
+        }
+        configs.push(c);
+    }
     for score in [
         ScoreKind::Bahdanau,
         ScoreKind::Dot,
@@ -26,6 +37,24 @@ fn parameter_estimates_are_within_a_quarter_of_the_real_count() {
         for (cell, feed) in [(CellKind::Gru, false), (CellKind::Lstm, true)] {
             configs.push(attn(cell, score, feed)(90, 70));
         }
+    }
+    // The tiny sizes of the CLI tests, where biases weigh most.
+    for score in [ScoreKind::Bahdanau, ScoreKind::Dot, ScoreKind::Concat] {
+        for (cell, bidirectional) in [(CellKind::Gru, true), (CellKind::Lstm, false)] {
+            let mut c = attn(cell, score, score.is_luong())(20, 15);
+            if let ModelConfig::Attn(a) = &mut c {
+                (a.embed_size, a.hidden_size, a.attn_size) = (8, 8, 8);
+                a.bidirectional = bidirectional;
+            }
+            configs.push(c);
+        }
+    }
+    for cell in [CellKind::Gru, CellKind::Lstm] {
+        let mut c = rnn(cell, false)(20, 15);
+        if let ModelConfig::Rnn(r) = &mut c {
+            (r.embed_size, r.hidden_size, r.num_layers) = (8, 16, 2);
+        }
+        configs.push(c);
     }
     for config in &configs {
         config.check().unwrap();

@@ -193,8 +193,8 @@ impl ModelConfig {
         Ok(())
     }
 
-    /// About how many scalars the model's tensors hold (weights, biases,
-    /// the positional table), computed from the sizes alone so that a
+    /// About how many scalars the model's weights hold (as saved in
+    /// model.safetensors), computed from the sizes alone so that a
     /// configuration can be weighed against the machine's memory before it
     /// is built. Exact to within the small terms (biases, norms); call
     /// [`ModelConfig::check`] first, which bounds every factor.
@@ -239,8 +239,22 @@ impl ModelConfig {
                 let block = 2 * d * ff + ff + 9 * d;
                 let encoder = n(c.num_encoder_layers) * (4 * d * d + block);
                 let decoder = n(c.num_decoder_layers) * (8 * d * d + block + 2 * d);
-                (n(sv) + n(tv)) * d + encoder + decoder + d * n(tv) + n(tv) + n(c.max_len) * d
+                let tables = match c.share_embeddings {
+                    true => n(sv) * d,
+                    false => (n(sv) + n(tv)) * d,
+                };
+                let output = if c.tie_output { 0 } else { d * n(tv) };
+                tables + encoder + decoder + 4 * d + output + n(tv)
             }
+        }
+    }
+
+    /// Scalars the model holds besides its weights: the Transformer's
+    /// positional table (computed, not saved).
+    pub fn buffer_estimate(&self) -> u128 {
+        match self {
+            ModelConfig::Transformer(c) => c.max_len as u128 * c.d_model as u128,
+            _ => 0,
         }
     }
 

@@ -254,7 +254,7 @@ pub fn load(dir: &Path, prefer: &str, device: &Device) -> Result<Checkpoint> {
         );
         return Err(TrainError::checkpoint(&weights, msg));
     }
-    limits::check_fits(4 * expected, || {
+    limits::check_fits(4 * (expected + config.buffer_estimate()), || {
         format!("the model of {}", config_path.display())
     })
     .map_err(|e| TrainError::checkpoint(&config_path, e))?;

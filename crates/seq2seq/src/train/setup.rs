@@ -64,7 +64,7 @@ fn check_training_memory(config: &ModelConfig, task: &TaskData, train: &TrainCon
         ),
     };
     let params = config.parameter_estimate();
-    let activations = config.activation_estimate(rows, src_len, tgt_len);
+    let activations = config.activation_estimate(rows, src_len, tgt_len) + config.buffer_estimate();
     let need = 4 * (4 * params + activations);
     limits::check_fits(need, || {
         format!(
