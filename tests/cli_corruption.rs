@@ -11,6 +11,7 @@ use common::*;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 const FILES: [&str; 8] = [
     "model.safetensors",
@@ -50,10 +51,22 @@ fn trained(dir: &Path) -> PathBuf {
     run.join("last")
 }
 
-/// A copy of checkpoint `good` at `dir/name`, without its manifest unless
+/// Numbers the copies: their paths must not contain the names of the
+/// files damaged, or an error naming only the directory would pass.
+static COPIES: AtomicUsize = AtomicUsize::new(0);
+
+/// A fresh directory `dir/{prefix}-N` (no file name in it, see [`COPIES`]).
+fn fresh(dir: &Path, prefix: &str) -> PathBuf {
+    dir.join(format!(
+        "{prefix}-{}",
+        COPIES.fetch_add(1, Ordering::Relaxed)
+    ))
+}
+
+/// A copy of checkpoint `good` in `dir`, without its manifest unless
 /// `manifest`.
-fn copy(good: &Path, dir: &Path, name: &str, manifest: bool) -> PathBuf {
-    let to = dir.join(name);
+fn copy(good: &Path, dir: &Path, manifest: bool) -> PathBuf {
+    let to = fresh(dir, "ck");
     std::fs::create_dir_all(&to).unwrap();
     for entry in std::fs::read_dir(good).unwrap() {
         let entry = entry.unwrap();
@@ -140,16 +153,13 @@ fn damage_to_any_file_is_caught_by_the_manifest() {
     let mut bits = Bits(0x5eed);
     for file in FILES {
         let bytes = std::fs::read(good.join(file)).unwrap();
-        for (i, damaged) in [bytes[..bytes.len() / 2].to_vec(), {
+        for damaged in [bytes[..bytes.len() / 2].to_vec(), {
             let mut b = bytes.clone();
             let at = bits.below(b.len());
             b[at] ^= 1 << bits.below(8);
             b
-        }]
-        .into_iter()
-        .enumerate()
-        {
-            let ck = copy(&good, &dir, &format!("{file}-{i}"), true);
+        }] {
+            let ck = copy(&good, &dir, true);
             std::fs::write(ck.join(file), damaged).unwrap();
             let err = refused(file, &translate(&ck), file);
             assert!(
@@ -158,7 +168,7 @@ fn damage_to_any_file_is_caught_by_the_manifest() {
             );
         }
     }
-    let o = resume(&copy(&good, &dir, "resume", true), &dir.join("out"));
+    let o = resume(&copy(&good, &dir, true), &dir.join("out"));
     assert!(o.status.success(), "{}", text(&o).1);
 }
 
@@ -184,11 +194,11 @@ fn truncations_and_bit_flips_never_crash() {
             cases.push(b);
         }
         for (i, damaged) in cases.into_iter().enumerate() {
-            let ck = copy(&good, &dir, &format!("{file}-{i}"), false);
+            let ck = copy(&good, &dir, false);
             std::fs::write(ck.join(file), &damaged).unwrap();
             let what = format!("{file} case {i} ({} bytes)", damaged.len());
             let o = if file == "optimizer.safetensors" || file == "state.json" {
-                resume(&ck, &dir.join(format!("out-{file}-{i}")))
+                resume(&ck, &fresh(&dir, "out"))
             } else {
                 translate(&ck)
             };
@@ -282,12 +292,12 @@ fn safetensors_headers_that_lie_are_refused() {
             ("all NaN", join_safetensors(&header, &nan)),
         ];
         for (what, damaged) in cases {
-            let ck = copy(&good, &dir, &format!("{file}-{what}"), false);
+            let ck = copy(&good, &dir, false);
             std::fs::write(ck.join(file), damaged).unwrap();
             let what = format!("{file}: {what}");
             let o = match file {
                 "model.safetensors" => translate(&ck),
-                _ => resume(&ck, &dir.join(format!("out-{what}"))),
+                _ => resume(&ck, &fresh(&dir, "out")),
             };
             refused(&what, &o, file);
         }
@@ -331,12 +341,7 @@ fn absurd_configuration_and_state_values_are_refused() {
         (&["model"], json!("nonsense")),
     ];
     for (path, value) in config_cases {
-        let ck = copy(
-            &good,
-            &dir,
-            &format!("config-{}-{value}", path.join(".")),
-            false,
-        );
+        let ck = copy(&good, &dir, false);
         let text = serde_json::to_string(&set(&config, path, value.clone())).unwrap();
         std::fs::write(ck.join("config.json"), text).unwrap();
         refused(
@@ -362,15 +367,10 @@ fn absurd_configuration_and_state_values_are_refused() {
         (&["step"], json!(-5)),
     ];
     for (path, value) in state_cases {
-        let name = format!("state-{}-{value}", path.join("."));
-        let ck = copy(&good, &dir, &name, false);
+        let ck = copy(&good, &dir, false);
         let text = serde_json::to_string(&set(&state, path, value.clone())).unwrap();
         std::fs::write(ck.join("state.json"), text).unwrap();
         let what = format!("state {path:?} = {value}");
-        refused(
-            &what,
-            &resume(&ck, &dir.join(format!("out-{name}"))),
-            "state.json",
-        );
+        refused(&what, &resume(&ck, &fresh(&dir, "out")), "state.json");
     }
 }
