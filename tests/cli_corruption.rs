@@ -130,6 +130,7 @@ fn refused(what: &str, o: &Output, file: &str) -> String {
         err.contains(file),
         "{what}: the error does not name {file}:\n{err}"
     );
+    eprintln!("{what}: {}", err.trim_end().lines().last().unwrap_or(""));
     err
 }
 

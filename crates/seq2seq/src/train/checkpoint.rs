@@ -342,7 +342,8 @@ fn declared_elements(path: &Path) -> Result<u128> {
         let dtype = info.get("dtype").and_then(|d| d.as_str());
         if dtype != Some("F32") {
             return Err(bad(format!(
-                "tensor {name:?} has dtype {dtype:?}; s2s writes and reads F32 only"
+                "tensor {name:?} has dtype {}; s2s writes and reads F32 only",
+                dtype.unwrap_or("none")
             )));
         }
         let dims: Option<Vec<u64>> = info
@@ -369,9 +370,13 @@ fn declared_elements(path: &Path) -> Result<u128> {
         let (begin, end) = match offsets.as_deref() {
             Some(&[b, e]) if b <= e && (e as u128) <= data_len => (b as u128, e as u128),
             _ => {
+                let raw = info
+                    .get("data_offsets")
+                    .map_or("none".into(), |v| v.to_string());
                 return Err(bad(format!(
-                "tensor {name:?} has data offsets {offsets:?} outside the {data_len} bytes of data"
-            )))
+                    "tensor {name:?} has data offsets {raw}, not a range within the \
+                     {data_len} bytes of data"
+                )));
             }
         };
         if end - begin != 4 * elements {
