@@ -291,6 +291,11 @@ fn safetensors_headers_that_lie_are_refused() {
                 join_safetensors(&serde_json::json!([1, 2]), &data),
             ),
             ("all NaN", join_safetensors(&header, &nan)),
+            ("a tensor missing", {
+                let mut h = header.clone();
+                h.as_object_mut().unwrap().remove(&first);
+                join_safetensors(&h, &data)
+            }),
         ];
         for (what, damaged) in cases {
             let ck = copy(&good, &dir, false);

@@ -289,6 +289,17 @@ pub fn load(dir: &Path, prefer: &str, device: &Device) -> Result<Checkpoint> {
     let opt_path = dir.join("optimizer.safetensors");
     let optimizer = match opt_path.is_file() {
         true => {
+            // Adam keeps two moments per weight: anything else is not this
+            // model's optimizer, whatever its header claims.
+            let weights: u128 = model.parameters().iter().map(|t| t.numel() as u128).sum();
+            let declared = declared_elements(&opt_path)?;
+            if declared != 2 * weights {
+                let msg = format!(
+                    "holds {declared} values, but Adam keeps two per weight of this model \
+                     (2 × {weights}): it belongs to another checkpoint or is damaged"
+                );
+                return Err(TrainError::checkpoint(&opt_path, msg));
+            }
             let tensors = tensor::io::load(&opt_path, device)?.tensors;
             refuse_non_finite(&opt_path, &tensors)?;
             Some(tensors)
