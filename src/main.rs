@@ -74,13 +74,27 @@ fn main() -> Result<()> {
     }
 }
 
-/// The options given on the command line (not defaulted), as `--name`.
-/// (The derive's argument group, named after the struct, is no option.)
+/// The options given on the command line (not defaulted), as `--name` or
+/// `--name VALUE`. (The derive's argument group, named after the struct,
+/// is no option.)
 fn given_options(m: &clap::ArgMatches) -> Vec<String> {
     m.ids()
         .filter(|id| !id.as_str().starts_with(|c: char| c.is_ascii_uppercase()))
         .filter(|id| m.value_source(id.as_str()) == Some(ValueSource::CommandLine))
-        .map(|id| format!("--{}", id.as_str().replace('_', "-")))
+        .map(|id| {
+            let name = format!("--{}", id.as_str().replace('_', "-"));
+            let values: Vec<String> = m
+                .get_raw(id.as_str())
+                .into_iter()
+                .flatten()
+                .map(|v| v.to_string_lossy().into_owned())
+                .collect();
+            match values.as_slice() {
+                [] => name,
+                [flag] if flag == "true" => name,
+                _ => format!("{name} {}", values.join(",")),
+            }
+        })
         .collect()
 }
 

@@ -50,10 +50,11 @@ const RESUME_OPTIONS: [&str; 6] = [
 /// continues with the settings in its state.json, and silently ignoring
 /// a new --lr or --model would train something other than asked.
 fn refuse_resume_changes(given: &[String]) -> Result<()> {
+    let name = |o: &str| o.split(' ').next().unwrap_or_default().to_string();
     let changed: Vec<&str> = given
         .iter()
         .map(String::as_str)
-        .filter(|o| !RESUME_OPTIONS.contains(o))
+        .filter(|o| !RESUME_OPTIONS.contains(&name(o).as_str()))
         .collect();
     if !changed.is_empty() {
         bail!(
@@ -67,7 +68,8 @@ fn refuse_resume_changes(given: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// Runs `s2s train`; `given` names the options given on the command line.
+/// Runs `s2s train`; `given` lists the options given on the command line
+/// (`--name` or `--name VALUE`).
 pub fn run(args: TrainArgs, given: &[String]) -> Result<()> {
     if args.resume.is_some() {
         refuse_resume_changes(given)?;

@@ -119,10 +119,12 @@ pub fn load_model(dir: &Path, device: &Device) -> Result<Checkpoint> {
     }
     let ck = checkpoint::load(dir, "best", device)
         .with_context(|| format!("cannot load a model from {}", dir.display()))?;
-    let fell_back = ck
-        .dir
-        .file_name()
-        .is_some_and(|n| n == "last" || n == "last.old");
+    // Given a run directory (not a checkpoint) that has no best/ yet.
+    let fell_back = ck.dir != dir
+        && ck
+            .dir
+            .file_name()
+            .is_some_and(|n| n == "last" || n == "last.old");
     if fell_back && !dir.join("best").exists() {
         eprintln!(
             "note: {} has no best/ checkpoint yet (no epoch finished); using {}",

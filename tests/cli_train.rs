@@ -344,6 +344,17 @@ fn translate_and_eval_fall_back_to_last_with_a_note() {
     );
     std::fs::rename(run.join("last"), run.join("last.old")).unwrap();
     translate("last.old");
+    // A checkpoint given directly is what was asked for: no note.
+    let o = s2s(&[
+        "translate",
+        "--device",
+        "cpu",
+        "--model",
+        run.join("last.old").to_str().unwrap(),
+        "3/3/21",
+    ]);
+    let (_, err) = text(&o);
+    assert!(o.status.success() && !err.contains("note:"), "{err}");
 }
 
 /// Too high a learning rate blows the loss up: training stops at the step
@@ -455,7 +466,7 @@ fn resume_is_safe_from_anywhere_and_refuses_changes() {
     let o = resume(&["--lr", "0.01", "--batch-size", "8", "--model", "gru"]);
     let (_, err) = text(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
-    for opt in ["--lr", "--batch-size", "--model", "--out DIR"] {
+    for opt in ["--lr 0.01", "--batch-size 8", "--model gru", "--out DIR"] {
         assert!(err.contains(opt), "{opt} not in {err}");
     }
 
