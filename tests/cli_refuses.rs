@@ -127,7 +127,12 @@ fn absurd_decode_and_bench_options_are_refused() {
     refused(
         &["bench", "matmul", "--shapes", "100000x100000x100000"],
         1,
-        &["--shapes 100000x100000x100000", "needs about", "GiB"],
+        &["--shapes 100000x100000x100000", "between 1 and 32768"],
+    );
+    refused(
+        &["bench", "add", "--shapes", "100000x100000"],
+        1,
+        &["--shapes 100000x100000", "at most"],
     );
     refused(
         &["bench", "matmul", "--threads", "100000"],

@@ -177,6 +177,11 @@ fn shape_bytes(shape: &[usize]) -> u128 {
     }
 }
 
+/// The largest M, N or K of a matmul shape.
+const MAX_MATMUL_SIDE: usize = 1 << 15;
+/// The most elements of any other shape.
+const MAX_ELEMENTS: usize = 1 << 31;
+
 /// Checks the counts and shapes before any buffer or thread pool exists.
 fn check_args(args: &BenchArgs, cores: usize) -> Result<()> {
     // Far more threads than cores measure the scheduler, not the kernel,
@@ -192,6 +197,18 @@ fn check_args(args: &BenchArgs, cores: usize) -> Result<()> {
         let shape = parse_shape(s)?;
         if shape.is_empty() || shape.len() > 3 || shape.contains(&0) {
             bail!("--shapes {s}: give MxNxK, ROWSxCOLS or N, every size at least 1");
+        }
+        // A matmul beyond this per side takes hours per call on a CPU, and
+        // more elements than this are no tensor the engine indexes.
+        if shape.len() == 3 && shape.iter().any(|&d| d > MAX_MATMUL_SIDE) {
+            bail!(
+                "--shapes {s}: each size of a matmul must be between 1 and {MAX_MATMUL_SIDE} \
+                 (larger ones take hours per call; the rate is the same at smaller sizes)"
+            );
+        }
+        let elements = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+        if elements.is_none_or(|n| n > MAX_ELEMENTS) {
+            bail!("--shapes {s}: at most {MAX_ELEMENTS} elements per tensor");
         }
         seq2seq::train::limits::check_fits(shape_bytes(&shape), || {
             format!("--shapes {s}: the buffers of this shape")
