@@ -90,3 +90,33 @@ fn absurd_sizes_are_refused_naming_the_field() {
         .unwrap_err()
         .contains("nhead 3 does not divide d_model 64"));
 }
+
+/// A model too large for any machine is refused by `Trainer::new` with
+/// the figures, before it is built and before the run directory exists.
+#[test]
+fn a_model_too_large_for_memory_is_refused_before_it_is_built() {
+    let dir = scratch("too-large").join("run");
+    let huge = |s, t| {
+        let mut c = attn(CellKind::Gru, ScoreKind::Bahdanau, false)(s, t);
+        if let ModelConfig::Attn(a) = &mut c {
+            a.hidden_size = 100_000;
+        }
+        c
+    };
+    let e = seq2seq::train::Trainer::new(
+        settings(1, 3e-3),
+        dates(100),
+        huge,
+        &dir,
+        Device::Cpu,
+        seq2seq::train::Verbosity::Quiet,
+    )
+    .err()
+    .expect("refused");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("needs about") && msg.contains("TiB") && msg.contains("--batch-size"),
+        "{msg}"
+    );
+    assert!(!dir.exists());
+}

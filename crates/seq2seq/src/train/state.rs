@@ -45,8 +45,8 @@ pub struct TrainState {
     pub train: TrainConfig,
     pub data: DataConfig,
     /// Size and checksum of each corpus file when the run started, checked
-    /// on resume: a run goes on only with the data it began with. (Empty
-    /// in states written before fingerprints were kept.)
+    /// on resume: a run goes on only with the data it began with. A state
+    /// without the field (none recorded) resumes unchecked.
     #[serde(default)]
     pub corpus: Vec<Fingerprint>,
 }
