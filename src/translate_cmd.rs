@@ -183,6 +183,21 @@ pub fn translate_batch(
         return Ok(Vec::new());
     }
     let ids: Vec<Vec<u32>> = sentences.iter().map(|s| source_ids(ck, s)).collect();
+    // The Transformer's positional table ends at max_len positions (the
+    // source's tokens with its <eos>); say so in the sentence's terms.
+    if let ModelConfig::Transformer(c) = ck.model.config() {
+        for (s, ids) in sentences.iter().zip(&ids) {
+            if ids.len() > c.max_len {
+                bail!(
+                    "the sentence {:?} has {} tokens with its <eos>, but this model reads at \
+                     most {} (its max_len in config.json): split it",
+                    clip(s, 40),
+                    ids.len(),
+                    c.max_len
+                );
+            }
+        }
+    }
     let src = Source::from_ids(&ids, device)?;
     Ok(decode(&ck.model, &src, opts)?)
 }

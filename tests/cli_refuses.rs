@@ -180,3 +180,38 @@ fn one_huge_corpus_line_is_dropped_not_fatal() {
     assert!(o.status.success(), "{stdout}\n{err}");
     assert!(Path::new(&out).join("best/model.safetensors").is_file());
 }
+
+/// A sentence longer than a Transformer's positional table is an error
+/// naming the length and the limit.
+#[test]
+fn an_overlong_sentence_is_an_error_naming_the_limit() {
+    let dir = scratch_dir("cli-refuses", "overlong");
+    let run = dir.join("run");
+    let run = run.to_str().unwrap();
+    let o = s2s(&train_args(
+        run,
+        &[
+            "--model",
+            "transformer",
+            "--d-model",
+            "16",
+            "--heads",
+            "2",
+            "--ff-size",
+            "32",
+            "--enc-layers",
+            "1",
+            "--dec-layers",
+            "1",
+            "--max-steps",
+            "1",
+        ],
+    ));
+    assert!(o.status.success(), "{}", text(&o).1);
+    let long = "1".repeat(600);
+    refused(
+        &["translate", "--device", "cpu", "--model", run, &long],
+        1,
+        &["has 601 tokens", "at most 512"],
+    );
+}
