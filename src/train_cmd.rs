@@ -113,6 +113,8 @@ pub fn run(args: TrainArgs, given: &[String]) -> Result<()> {
             let out = args.out.clone().unwrap_or_else(|| {
                 PathBuf::from(format!("runs/{task_name}-{}", model_name(&args)))
             });
+            let settings = train_config(&args)?;
+            let mut aside = None;
             if guard::holds_run(&out) {
                 if !args.overwrite {
                     bail!(
@@ -121,16 +123,31 @@ pub fn run(args: TrainArgs, given: &[String]) -> Result<()> {
                         out.display()
                     );
                 }
-                guard::clear_run(&out)?;
+                aside = Some(guard::set_aside(&out)?);
             }
-            Trainer::new(
-                train_config(&args)?,
+            let started = Trainer::new(
+                settings,
                 data,
                 |s, t| model_config(&args, s, t),
                 &out,
                 device,
                 verbosity,
-            )?
+            );
+            match (started, aside) {
+                (Ok(trainer), Some(old)) => {
+                    old.discard()?;
+                    trainer
+                }
+                (Ok(trainer), None) => trainer,
+                (Err(e), Some(old)) => {
+                    old.restore()?;
+                    bail!(
+                        "{e} (--overwrite: the run in {} was kept as it was)",
+                        out.display()
+                    );
+                }
+                (Err(e), None) => return Err(e.into()),
+            }
         }
     };
     if !args.quiet {

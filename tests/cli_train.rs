@@ -481,3 +481,36 @@ fn resume_is_safe_from_anywhere_and_refuses_changes() {
         "{err}"
     );
 }
+
+/// `--overwrite` replaces a run only once the new one has passed every
+/// check: a fresh start that fails gives the old run back untouched.
+#[test]
+fn a_failed_overwrite_keeps_the_old_run() {
+    let dir = scratch("overwrite-fails");
+    let run = dir.join("dates");
+    assert!(tiny_run(&run, &["--max-steps", "2"]).status.success());
+    let weights = std::fs::read(run.join("last/model.safetensors")).unwrap();
+    let log = std::fs::read(run.join("log.csv")).unwrap();
+    let o = tiny_run(&run, &["--overwrite", "--max-len", "2"]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("nothing to train on") && err.contains("kept as it was"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(run.join("last/model.safetensors")).unwrap(),
+        weights
+    );
+    assert_eq!(std::fs::read(run.join("log.csv")).unwrap(), log);
+    assert!(!run.join(".overwritten").exists());
+    let o = s2s(&[
+        "translate",
+        "--device",
+        "cpu",
+        "--model",
+        run.to_str().unwrap(),
+        "3/3/21",
+    ]);
+    assert!(o.status.success(), "{}", text(&o).1);
+}
