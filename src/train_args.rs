@@ -249,7 +249,8 @@ pub struct TrainArgs {
     #[arg(long, value_name = "DIR", help_heading = "Run")]
     pub resume: Option<PathBuf>,
     /// Start afresh even though the run directory holds a run: its
-    /// checkpoints and logs are deleted first.
+    /// checkpoints and logs are deleted once the new run has passed its
+    /// checks (a start that fails keeps them).
     #[arg(long, conflicts_with = "resume", help_heading = "Run")]
     pub overwrite: bool,
     /// Where to compute: auto (a real GPU if any, else the CPU), cpu or gpu.
