@@ -255,9 +255,7 @@ fn shortest(x: f32) -> f64 {
 
 /// Runs `s2s eval`.
 pub fn run(args: EvalArgs) -> Result<()> {
-    if args.batch_size == 0 {
-        bail!("--batch-size must be at least 1");
-    }
+    crate::checks::count("--batch-size", args.batch_size, 1, 1 << 16)?;
     let device = Device::parse_choice(&args.decode.device)?;
     args.decode.options(false)?;
     if let Some(path) = &args.output {

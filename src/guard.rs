@@ -1,6 +1,7 @@
 //! Guards against losing work: a fresh `s2s train` does not write over an
-//! earlier run, and no command writes its output (translations, plots,
-//! JSON) over a checkpoint's files.
+//! earlier run (and `--overwrite` replaces one only once the new run has
+//! passed its checks), and no command writes its output (translations,
+//! plots, JSON) over a checkpoint's files.
 
 use anyhow::{bail, Result};
 use std::path::{Path, PathBuf};
@@ -24,23 +25,80 @@ pub fn holds_run(dir: &Path) -> bool {
     is_checkpoint_dir(dir) || RUN_ENTRIES.iter().any(|e| dir.join(e).exists())
 }
 
-/// Empties the run of `dir` before a fresh start with `--overwrite`, so
-/// that no `best/` of the old run survives beside the new `last/`.
-pub fn clear_run(dir: &Path) -> Result<()> {
+/// The old run of a directory being overwritten, moved aside until the new
+/// run has passed every check: a fresh start that fails (a bad corpus, a
+/// model too large) gives the old run back instead of leaving nothing.
+pub struct SetAside {
+    dir: PathBuf,
+    aside: PathBuf,
+}
+
+/// Where [`set_aside`] keeps an old run, inside its own directory.
+const ASIDE: &str = ".overwritten";
+
+/// Moves the run entries of `dir` into `dir/.overwritten/` (renames, so
+/// nothing is copied or lost on the way).
+pub fn set_aside(dir: &Path) -> Result<SetAside> {
+    let aside = dir.join(ASIDE);
+    if aside.exists() {
+        bail!(
+            "--overwrite: {} is left from an earlier --overwrite that did not finish; \
+             it holds the old run: move it away or delete it first",
+            aside.display()
+        );
+    }
+    if let Err(e) = std::fs::create_dir(&aside) {
+        bail!("--overwrite: cannot create {}: {e}", aside.display());
+    }
     for entry in RUN_ENTRIES {
         let path = dir.join(entry);
-        let gone = if path.is_dir() {
-            std::fs::remove_dir_all(&path)
-        } else if path.exists() {
-            std::fs::remove_file(&path)
-        } else {
-            continue;
-        };
-        if let Err(e) = gone {
-            bail!("--overwrite: cannot remove {}: {e}", path.display());
+        if path.exists() {
+            if let Err(e) = std::fs::rename(&path, aside.join(entry)) {
+                bail!("--overwrite: cannot move {} aside: {e}", path.display());
+            }
         }
     }
-    Ok(())
+    Ok(SetAside {
+        dir: dir.to_path_buf(),
+        aside,
+    })
+}
+
+impl SetAside {
+    /// The new run started: the old one goes for good.
+    pub fn discard(self) -> Result<()> {
+        if let Err(e) = std::fs::remove_dir_all(&self.aside) {
+            bail!(
+                "--overwrite: cannot remove the old run in {}: {e}",
+                self.aside.display()
+            );
+        }
+        Ok(())
+    }
+
+    /// The new run did not start: whatever it wrote goes, the old run
+    /// comes back.
+    pub fn restore(self) -> Result<()> {
+        for entry in RUN_ENTRIES {
+            let (now, old) = (self.dir.join(entry), self.aside.join(entry));
+            if !old.exists() {
+                continue;
+            }
+            if now.is_dir() {
+                let _ = std::fs::remove_dir_all(&now);
+            } else if now.exists() {
+                let _ = std::fs::remove_file(&now);
+            }
+            if let Err(e) = std::fs::rename(&old, &now) {
+                bail!(
+                    "--overwrite: cannot put the old run back from {}: {e}",
+                    old.display()
+                );
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.aside);
+        Ok(())
+    }
 }
 
 /// A directory holding a checkpoint's configuration and weights.

@@ -5,7 +5,8 @@
 //! dispatches.
 
 use anyhow::Result;
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Large tensors on 2 MiB pages (see `tensor::HugePageAlloc`).
 #[global_allocator]
@@ -13,6 +14,7 @@ static ALLOC: tensor::HugePageAlloc = tensor::HugePageAlloc;
 
 mod average_cmd;
 mod bench;
+mod checks;
 mod detok;
 mod eval_cmd;
 mod guard;
@@ -73,10 +75,18 @@ enum Command {
 
 fn main() -> Result<()> {
     quiet_vulkan_loader();
-    match Cli::parse().command {
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    match cli.command {
         Command::Devices => devices(),
         Command::Score(args) => score_cmd::run(args),
-        Command::Train(args) => in_pool(|| train_cmd::run(*args)),
+        Command::Train(args) => {
+            let given = matches
+                .subcommand_matches("train")
+                .map(given_options)
+                .unwrap_or_default();
+            in_pool(|| train_cmd::run(*args, &given))
+        }
         Command::Translate(args) => in_pool(|| translate_cmd::run(args)),
         Command::Eval(args) => in_pool(|| eval_cmd::run(args)),
         Command::Bench(args) => bench::run(args),
@@ -96,6 +106,30 @@ fn completions(shell: clap_complete::Shell) -> Result<()> {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
         _ => Ok(()),
     }
+}
+
+/// The options given on the command line (not defaulted), as `--name` or
+/// `--name VALUE`. (The derive's argument group, named after the struct,
+/// is no option.)
+fn given_options(m: &clap::ArgMatches) -> Vec<String> {
+    m.ids()
+        .filter(|id| !id.as_str().starts_with(|c: char| c.is_ascii_uppercase()))
+        .filter(|id| m.value_source(id.as_str()) == Some(ValueSource::CommandLine))
+        .map(|id| {
+            let name = format!("--{}", id.as_str().replace('_', "-"));
+            let values: Vec<String> = m
+                .get_raw(id.as_str())
+                .into_iter()
+                .flatten()
+                .map(|v| v.to_string_lossy().into_owned())
+                .collect();
+            match values.as_slice() {
+                [] => name,
+                [flag] if flag == "true" => name,
+                _ => format!("{name} {}", values.join(",")),
+            }
+        })
+        .collect()
 }
 
 /// Run `work` on a worker of a rayon pool (of `RAYON_NUM_THREADS` threads,

@@ -63,7 +63,7 @@ pub struct TrainArgs {
     #[arg(long, default_value = "dates", help_heading = "Data")]
     pub task: String,
     /// Tab-separated sentence pairs, 2 or 3 columns (Tatoeba / manythings).
-    #[arg(long, help_heading = "Data")]
+    #[arg(long, conflicts_with = "train_src", help_heading = "Data")]
     pub data: Option<PathBuf>,
     /// Source language of --data, matched against its file name `xxx-yyy.txt`.
     #[arg(long, help_heading = "Data")]
@@ -115,9 +115,10 @@ pub struct TrainArgs {
     /// Cap on each vocabulary's size, specials included.
     #[arg(long, help_heading = "Data")]
     pub max_vocab: Option<usize>,
-    /// Drop training pairs longer than this many tokens on either side.
-    #[arg(long, help_heading = "Data")]
-    pub max_len: Option<usize>,
+    /// Drop training and validation pairs longer than this many tokens on
+    /// either side (one overlong line would make a batch too big to fit).
+    #[arg(long, default_value_t = 256, help_heading = "Data")]
+    pub max_len: usize,
     /// Dates task: number of training examples.
     #[arg(long, default_value_t = 12_000, help_heading = "Data")]
     pub train_size: usize,
@@ -248,7 +249,8 @@ pub struct TrainArgs {
     #[arg(long, value_name = "DIR", help_heading = "Run")]
     pub resume: Option<PathBuf>,
     /// Start afresh even though the run directory holds a run: its
-    /// checkpoints and logs are deleted first.
+    /// checkpoints and logs are deleted once the new run has passed its
+    /// checks (a start that fails keeps them).
     #[arg(long, conflicts_with = "resume", help_heading = "Run")]
     pub overwrite: bool,
     /// Where to compute: auto (a real GPU if any, else the CPU), cpu or gpu.

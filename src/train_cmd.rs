@@ -2,16 +2,85 @@
 //! a model configuration and training settings, runs the trainer, then
 //! measures the best checkpoint on held-out pairs and says what to do next.
 
+use crate::checks;
 use crate::guard;
 use crate::train_args::TrainArgs;
 use crate::train_settings::{data_config, model_config, model_name, train_config};
 use anyhow::{bail, Result};
-use seq2seq::train::{checkpoint, eval, Trainer, Verbosity};
+use seq2seq::data::Vocab;
+use seq2seq::train::{checkpoint, eval, limits, Trainer, Verbosity};
 use std::path::PathBuf;
 use tensor::Device;
 
-/// Runs `s2s train`.
-pub fn run(args: TrainArgs) -> Result<()> {
+/// Refuses model sizes whose weights, gradients and Adam moments alone
+/// exceed the memory available, before the data is read (the vocabulary
+/// terms are counted at --max-vocab, or not at all; the trainer weighs the
+/// full model and its batches again once the vocabularies are known).
+fn check_model_memory(args: &TrainArgs) -> Result<()> {
+    let vocab = args.max_vocab.unwrap_or(Vocab::SPECIALS.len());
+    let config = model_config(args, vocab, vocab);
+    config.check().map_err(anyhow::Error::msg)?;
+    let params = config.parameter_estimate();
+    limits::check_fits(16 * params + 4 * config.buffer_estimate(), || {
+        format!(
+            "a {} model of {} million parameters (weights, gradients and Adam moments)",
+            config.name(),
+            params / 1_000_000
+        )
+    })
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "{e}; lower --hidden-size, --embed-size, --attn-size, --d-model, --ff-size or the layers"
+        )
+    })
+}
+
+/// The options that may accompany `--resume`: how much longer, where, on
+/// what, how loudly. Everything else is saved in the run and stays.
+const RESUME_OPTIONS: [&str; 6] = [
+    "--resume",
+    "--epochs",
+    "--max-steps",
+    "--out",
+    "--device",
+    "--quiet",
+];
+
+/// Refuses options given with `--resume` that would change the run: it
+/// continues with the settings in its state.json, and silently ignoring
+/// a new --lr or --model would train something other than asked.
+fn refuse_resume_changes(given: &[String]) -> Result<()> {
+    let name = |o: &str| o.split(' ').next().unwrap_or_default().to_string();
+    let changed: Vec<&str> = given
+        .iter()
+        .map(String::as_str)
+        .filter(|o| !RESUME_OPTIONS.contains(&name(o).as_str()))
+        .collect();
+    if !changed.is_empty() {
+        bail!(
+            "--resume continues a run with the settings it started with, so {} cannot \
+             change it (only {} apply); start a new run with --out DIR to train with other \
+             settings",
+            changed.join(", "),
+            RESUME_OPTIONS[1..].join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// Runs `s2s train`; `given` lists the options given on the command line
+/// (`--name` or `--name VALUE`).
+pub fn run(args: TrainArgs, given: &[String]) -> Result<()> {
+    if args.resume.is_some() {
+        refuse_resume_changes(given)?;
+    }
+    // Every option is checked before a file is read, a run cleared or a
+    // tensor allocated.
+    checks::train(&args)?;
+    train_config(&args)?
+        .validate()
+        .map_err(anyhow::Error::msg)?;
+    check_model_memory(&args)?;
     let device = Device::parse_choice(&args.device)?;
     let verbosity = if args.quiet {
         Verbosity::Quiet
@@ -44,6 +113,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
             let out = args.out.clone().unwrap_or_else(|| {
                 PathBuf::from(format!("runs/{task_name}-{}", model_name(&args)))
             });
+            let settings = train_config(&args)?;
+            let mut aside = None;
             if guard::holds_run(&out) {
                 if !args.overwrite {
                     bail!(
@@ -52,28 +123,43 @@ pub fn run(args: TrainArgs) -> Result<()> {
                         out.display()
                     );
                 }
-                guard::clear_run(&out)?;
+                aside = Some(guard::set_aside(&out)?);
             }
-            Trainer::new(
-                train_config(&args)?,
+            let started = Trainer::new(
+                settings,
                 data,
                 |s, t| model_config(&args, s, t),
                 &out,
                 device,
                 verbosity,
-            )?
+            );
+            match (started, aside) {
+                (Ok(trainer), Some(old)) => {
+                    old.discard()?;
+                    trainer
+                }
+                (Ok(trainer), None) => trainer,
+                (Err(e), Some(old)) => {
+                    old.restore()?;
+                    bail!(
+                        "{e} (--overwrite: the run in {} was kept as it was)",
+                        out.display()
+                    );
+                }
+                (Err(e), None) => return Err(e.into()),
+            }
         }
     };
     if !args.quiet {
-        println!("data: {}", trainer.data.summary);
-        println!(
+        eprintln!("data: {}", trainer.data.summary);
+        eprintln!(
             "model: {} with {} parameters, on {device}; run directory {}",
             trainer.model.config().name(),
             trainer.num_parameters(),
             trainer.paths.root.display()
         );
         if trainer.state.step > 0 {
-            println!(
+            eprintln!(
                 "resuming at step {} (epoch {})",
                 trainer.state.step,
                 trainer.state.epoch + 1

@@ -135,7 +135,7 @@ pub fn data_config(a: &TrainArgs) -> Result<(DataConfig, String)> {
         min_freq: a.min_freq,
         max_vocab: a.max_vocab,
         joint_vocab: a.share_embeddings,
-        max_len: a.max_len,
+        max_len: Some(a.max_len),
         split_seed: a.seed,
     };
     Ok((config, name))
@@ -262,7 +262,9 @@ pub fn model_config(a: &TrainArgs, src_vocab: usize, tgt_vocab: usize) -> ModelC
             norm_first: a.norm_first,
             share_embeddings: a.share_embeddings,
             tie_output: a.tie_output,
-            max_len: 512,
+            // The positional table covers the longest pair kept (--max-len),
+            // its <bos>/<eos>, and at least the 512 positions of the default.
+            max_len: (a.max_len + 2).max(512),
         }),
     }
 }

@@ -27,6 +27,11 @@ use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use tensor::Device;
 
+/// The widest beam `--beam` accepts.
+pub const MAX_BEAM: usize = 1000;
+/// The longest output `--max-len` accepts.
+pub const MAX_DECODE_LEN: usize = 100_000;
+
 /// How to search for the translation (shared by translate and eval).
 #[derive(Args, Debug, Clone)]
 pub struct DecodeArgs {
@@ -58,12 +63,15 @@ pub struct DecodeArgs {
 impl DecodeArgs {
     /// The library's options, with the option at fault named on error.
     pub fn options(&self, attention: bool) -> Result<DecodeOptions> {
-        if self.beam == 0 {
-            bail!("--beam must be at least 1 (1 is greedy decoding)");
+        // Beams wider than a few dozen no longer change the translation;
+        // a beam of thousands only multiplies the decoder's memory.
+        if self.beam == 0 || self.beam > MAX_BEAM {
+            bail!(
+                "--beam {}: must be between 1 and {MAX_BEAM} (1 is greedy decoding)",
+                self.beam
+            );
         }
-        if self.max_len == 0 {
-            bail!("--max-len must be at least 1");
-        }
+        crate::checks::count("--max-len", self.max_len, 1, MAX_DECODE_LEN)?;
         if !self.length_penalty.is_finite() || self.length_penalty < 0.0 {
             bail!(
                 "--length-penalty {} must be a number ≥ 0",
@@ -109,8 +117,22 @@ pub fn load_model(dir: &Path, device: &Device) -> Result<Checkpoint> {
     if !dir.exists() {
         bail!("model directory {} does not exist", dir.display());
     }
-    checkpoint::load(dir, "best", device)
-        .with_context(|| format!("cannot load a model from {}", dir.display()))
+    let ck = checkpoint::load(dir, "best", device)
+        .with_context(|| format!("cannot load a model from {}", dir.display()))?;
+    // Given a run directory (not a checkpoint) that has no best/ yet.
+    let fell_back = ck.dir != dir
+        && ck
+            .dir
+            .file_name()
+            .is_some_and(|n| n == "last" || n == "last.old");
+    if fell_back && !dir.join("best").exists() {
+        eprintln!(
+            "note: {} has no best/ checkpoint yet (no epoch finished); using {}",
+            dir.display(),
+            ck.dir.display()
+        );
+    }
+    Ok(ck)
 }
 
 /// Turns model outputs into text and the token lists behind it.
@@ -161,6 +183,21 @@ pub fn translate_batch(
         return Ok(Vec::new());
     }
     let ids: Vec<Vec<u32>> = sentences.iter().map(|s| source_ids(ck, s)).collect();
+    // The Transformer's positional table ends at max_len positions (the
+    // source's tokens with its <eos>); say so in the sentence's terms.
+    if let ModelConfig::Transformer(c) = ck.model.config() {
+        for (s, ids) in sentences.iter().zip(&ids) {
+            if ids.len() > c.max_len {
+                bail!(
+                    "the sentence {:?} has {} tokens with its <eos>, but this model reads at \
+                     most {} (its max_len in config.json): split it",
+                    clip(s, 40),
+                    ids.len(),
+                    c.max_len
+                );
+            }
+        }
+    }
     let src = Source::from_ids(&ids, device)?;
     Ok(decode(&ck.model, &src, opts)?)
 }

@@ -192,8 +192,64 @@ struct Case {
     secs: Vec<f64>,
 }
 
+/// Bytes the buffers of one case of `shape` take: A, B and C of a matmul
+/// `MxNxK`; up to four tensors of the element count otherwise (Adam's
+/// weights, gradients and two moments).
+fn shape_bytes(shape: &[usize]) -> u128 {
+    let d: Vec<u128> = shape.iter().map(|&x| x as u128).collect();
+    match d.as_slice() {
+        [m, n, k] => 4 * (m * k + k * n + m * n),
+        _ => 16 * d.iter().product::<u128>(),
+    }
+}
+
+/// The largest M, N or K of a matmul shape.
+const MAX_MATMUL_SIDE: usize = 1 << 15;
+/// The most elements of any other shape.
+const MAX_ELEMENTS: usize = 1 << 31;
+
+/// Checks the counts and shapes before any buffer or thread pool exists.
+fn check_args(args: &BenchArgs, cores: usize) -> Result<()> {
+    // Far more threads than cores measure the scheduler, not the kernel,
+    // and a pool of many thousands cannot even be spawned.
+    let max_threads = (4 * cores).max(8);
+    for &t in &args.threads {
+        crate::checks::count("--threads", t, 1, max_threads)?;
+    }
+    crate::checks::count("--rounds", args.rounds, 1, 1000)?;
+    crate::checks::count("--steps", args.steps, 1, 10_000)?;
+    crate::checks::count("--sample-ms", args.sample_ms as usize, 1, 60_000)?;
+    for s in &args.shapes {
+        let shape = parse_shape(s)?;
+        if shape.is_empty() || shape.len() > 3 || shape.contains(&0) {
+            bail!("--shapes {s}: give MxNxK, ROWSxCOLS or N, every size at least 1");
+        }
+        // A matmul beyond this per side takes hours per call on a CPU, and
+        // more elements than this are no tensor the engine indexes.
+        if shape.len() == 3 && shape.iter().any(|&d| d > MAX_MATMUL_SIDE) {
+            bail!(
+                "--shapes {s}: each size of a matmul must be between 1 and {MAX_MATMUL_SIDE} \
+                 (larger ones take hours per call; the rate is the same at smaller sizes)"
+            );
+        }
+        let elements = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+        if elements.is_none_or(|n| n > MAX_ELEMENTS) {
+            bail!("--shapes {s}: at most {MAX_ELEMENTS} elements per tensor");
+        }
+        seq2seq::train::limits::check_fits(shape_bytes(&shape), || {
+            format!("--shapes {s}: the buffers of this shape")
+        })
+        .map_err(anyhow::Error::msg)?;
+    }
+    Ok(())
+}
+
 /// Run `s2s bench`.
 pub fn run(args: BenchArgs) -> Result<()> {
+    check_args(
+        &args,
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+    )?;
     for (path, opt) in [(&args.json, "--json"), (&args.plot, "--plot")] {
         if let Some(path) = path {
             crate::guard::refuse_checkpoint_output(path, opt)?;

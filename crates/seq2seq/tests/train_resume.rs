@@ -155,11 +155,20 @@ fn interrupted_checkpoint_write_leaves_the_old_one_loadable() {
 }
 
 /// Copies a good checkpoint, breaks it with `damage`, and returns the
-/// error of loading (and resuming) it.
+/// error of loading (and resuming) it. The manifest goes first, unless
+/// `keep_manifest`: each file's own checks are what is tested here, the
+/// checksums in `checksums_catch_any_damage`.
 fn broken(name: &str, damage: impl FnOnce(&Path)) -> String {
+    broken_with(name, false, damage)
+}
+
+fn broken_with(name: &str, keep_manifest: bool, damage: impl FnOnce(&Path)) -> String {
     let dir = scratch(name);
     fresh(&dir, Some(1)).run().unwrap();
     let ck = dir.join("last");
+    if !keep_manifest {
+        std::fs::remove_file(ck.join("manifest.json")).unwrap();
+    }
     damage(&ck);
     let err = match checkpoint::load(&ck, "last", &Device::Cpu) {
         Err(e) => e.to_string(),
@@ -219,6 +228,61 @@ fn corrupt_or_mismatched_checkpoints_name_the_file() {
 
     let e = broken("missing-dir", |d| std::fs::remove_dir_all(d).unwrap());
     assert!(e.contains("no checkpoint"), "{e}");
+}
+
+/// With its manifest, a checkpoint refuses any changed byte, a truncation
+/// or a missing file, naming the file.
+#[test]
+fn checksums_catch_any_damage() {
+    let e = broken_with("bit-flip", true, |d| {
+        let p = d.join("model.safetensors");
+        let mut bytes = std::fs::read(&p).unwrap();
+        let at = bytes.len() - 5;
+        bytes[at] ^= 0x10;
+        std::fs::write(&p, bytes).unwrap();
+    });
+    assert!(
+        e.contains("model.safetensors: checksum mismatch, the file is damaged"),
+        "{e}"
+    );
+    let e = broken_with("cut", true, |d| {
+        let p = d.join("src_vocab.json");
+        let bytes = std::fs::read(&p).unwrap();
+        std::fs::write(&p, &bytes[..bytes.len() - 1]).unwrap();
+    });
+    assert!(
+        e.contains("src_vocab.json") && e.contains("truncated"),
+        "{e}"
+    );
+    let e = broken_with("gone", true, |d| {
+        std::fs::remove_file(d.join("tgt_tokenizer.json")).unwrap()
+    });
+    assert!(
+        e.contains("tgt_tokenizer.json") && e.contains("missing"),
+        "{e}"
+    );
+    let e = broken_with("bad-manifest", true, |d| {
+        std::fs::write(d.join("manifest.json"), "{").unwrap()
+    });
+    assert!(e.contains("manifest.json") && e.contains("damaged"), "{e}");
+}
+
+/// Weights that are not all finite are refused at load, naming the tensor.
+#[test]
+fn non_finite_weights_are_refused() {
+    let e = broken("nan-weights", |d| {
+        let p = d.join("model.safetensors");
+        let mut bytes = std::fs::read(&p).unwrap();
+        let header = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+        for v in bytes[8 + header..].chunks_exact_mut(4) {
+            v.copy_from_slice(&f32::NAN.to_le_bytes());
+        }
+        std::fs::write(&p, bytes).unwrap();
+    });
+    assert!(
+        e.contains("model.safetensors") && e.contains("NaN or infinite"),
+        "{e}"
+    );
 }
 
 /// Batching by tokens, the number of batches is decided by the planner
@@ -297,6 +361,7 @@ fn staged_checkpoint_is_complete_and_synced() {
         names,
         [
             "config.json",
+            "manifest.json",
             "model.safetensors",
             "optimizer.safetensors",
             "src_tokenizer.json",

@@ -6,7 +6,13 @@
 //!   src_vocab.json  tgt_vocab.json  src_tokenizer.json  tgt_tokenizer.json
 //!   optimizer.safetensors   Adam's moments ("{i}.exp_avg", "{i}.exp_avg_sq")
 //!   state.json              step, epoch, data position, RNG, settings (state.rs)
+//!   manifest.json           size and checksum of each file above (manifest.rs)
 //! ```
+//!
+//! Loading trusts nothing it reads: the manifest is verified first, every
+//! size in config.json is checked for sanity, against the machine's memory
+//! and against the tensors model.safetensors declares before one tensor is
+//! built, and weights that are not all finite are refused.
 //!
 //! Writing never leaves a half checkpoint behind, whenever the process is
 //! killed. The files go to a staging directory `NAME.tmp` beside the target
@@ -30,6 +36,8 @@
 
 use super::data::Lexicon;
 use super::error::{Result, TrainError};
+use super::limits;
+use super::manifest;
 use super::state::{TrainState, STATE_FORMAT};
 use crate::data::{Tokenizer, Vocab};
 use crate::models::{Model, ModelConfig};
@@ -97,6 +105,7 @@ pub fn stage(
     if let Some(state) = state {
         write_json(&tmp.join("state.json"), state)?;
     }
+    manifest::write(&tmp)?;
     sync_contents(&tmp)?;
     Ok(tmp)
 }
@@ -182,14 +191,20 @@ pub fn save(
 
 /// The checkpoint directory to read for `dir`: `dir` itself when it holds
 /// a `config.json`; else its `prefer` subdirectory (`best` or `last`, as a
-/// run directory has them); else `dir.old` left by a kill mid-commit.
+/// run directory has them); else `dir.old` left by a kill mid-commit. A
+/// run whose first epoch has not finished has no `best/` yet: preferring
+/// `best`, its `last/` (or `last.old`) is the model there is.
 pub fn resolve(dir: &Path, prefer: &str) -> Result<PathBuf> {
-    for candidate in [
+    let mut candidates = vec![
         dir.to_path_buf(),
         dir.join(prefer),
         sibling(dir, ".old"),
         sibling(&dir.join(prefer), ".old"),
-    ] {
+    ];
+    if prefer == "best" {
+        candidates.extend([dir.join("last"), dir.join("last.old")]);
+    }
+    for candidate in candidates {
         if candidate.join("config.json").is_file() {
             return Ok(candidate);
         }
@@ -205,7 +220,13 @@ pub fn resolve(dir: &Path, prefer: &str) -> Result<PathBuf> {
 /// configuration, a vocabulary of the wrong size.
 pub fn load(dir: &Path, prefer: &str, device: &Device) -> Result<Checkpoint> {
     let dir = resolve(dir, prefer)?;
-    let config: ModelConfig = read_json(&dir.join("config.json"))?;
+    manifest::verify(&dir)?;
+    let config_path = dir.join("config.json");
+    let config: ModelConfig = read_json(&config_path)?;
+    config.check().map_err(|e| {
+        let msg = format!("{e}: not a configuration s2s writes (damaged or edited)");
+        TrainError::checkpoint(&config_path, msg)
+    })?;
     let lexicon = Lexicon {
         src_vocab: Vocab::load(dir.join("src_vocab.json"))?,
         tgt_vocab: Vocab::load(dir.join("tgt_vocab.json"))?,
@@ -222,13 +243,28 @@ pub fn load(dir: &Path, prefer: &str, device: &Device) -> Result<Checkpoint> {
             return Err(TrainError::checkpoint(&dir.join(file), msg));
         }
     }
+    let weights = dir.join("model.safetensors");
+    let declared = declared_elements(&weights)?;
+    let expected = config.parameter_estimate();
+    if declared < expected / 2 || declared > expected.saturating_mul(2) {
+        let msg = format!(
+            "holds {declared} weights, but config.json describes a model of about {expected}: \
+             the two files do not belong together (one is damaged, edited or from another \
+             checkpoint)"
+        );
+        return Err(TrainError::checkpoint(&weights, msg));
+    }
+    limits::check_fits(4 * (expected + config.buffer_estimate()), || {
+        format!("the model of {}", config_path.display())
+    })
+    .map_err(|e| TrainError::checkpoint(&config_path, e))?;
     // Weights are loaded over a model built with a fixed seed.
     let model = Model::new(&config, &mut tensor::Rng::new(0), device)
-        .map_err(|e| TrainError::checkpoint(&dir.join("config.json"), e.to_string()))?;
-    let weights = dir.join("model.safetensors");
+        .map_err(|e| TrainError::checkpoint(&config_path, e.to_string()))?;
     model
         .load_safetensors(&weights)
         .map_err(|e| TrainError::checkpoint(&weights, e.to_string()))?;
+    refuse_non_finite(&weights, &model.named_parameters())?;
     let state_path = dir.join("state.json");
     let state: Option<TrainState> = match state_path.is_file() {
         true => Some(read_json(&state_path)?),
@@ -242,10 +278,32 @@ pub fn load(dir: &Path, prefer: &str, device: &Device) -> Result<Checkpoint> {
             );
             return Err(TrainError::checkpoint(&state_path, msg));
         }
+        // Saved settings are checked like typed ones: a damaged or edited
+        // state.json must not reach the allocator either.
+        let checked = s.train.validate().and_then(|_| s.data.validate());
+        if let Err(e) = checked {
+            let msg = format!("{e}: not a state s2s writes (damaged or edited)");
+            return Err(TrainError::checkpoint(&state_path, msg));
+        }
     }
     let opt_path = dir.join("optimizer.safetensors");
     let optimizer = match opt_path.is_file() {
-        true => Some(tensor::io::load(&opt_path, device)?.tensors),
+        true => {
+            // Adam keeps two moments per weight: anything else is not this
+            // model's optimizer, whatever its header claims.
+            let weights: u128 = model.parameters().iter().map(|t| t.numel() as u128).sum();
+            let declared = declared_elements(&opt_path)?;
+            if declared != 2 * weights {
+                let msg = format!(
+                    "holds {declared} values, but Adam keeps two per weight of this model \
+                     (2 × {weights}): it belongs to another checkpoint or is damaged"
+                );
+                return Err(TrainError::checkpoint(&opt_path, msg));
+            }
+            let tensors = tensor::io::load(&opt_path, device)?.tensors;
+            refuse_non_finite(&opt_path, &tensors)?;
+            Some(tensors)
+        }
         false => None,
     };
     Ok(Checkpoint {
@@ -255,4 +313,107 @@ pub fn load(dir: &Path, prefer: &str, device: &Device) -> Result<Checkpoint> {
         optimizer,
         state,
     })
+}
+
+/// The largest safetensors header read: the format's own limit.
+const MAX_HEADER: u64 = 100 << 20;
+
+/// The number of f32 values the tensors in `path`'s safetensors header
+/// declare, read from the header alone — no tensor is allocated. The
+/// header must describe the file: its length within the file, every tensor
+/// F32, its byte range inside the data and as long as its shape says.
+fn declared_elements(path: &Path) -> Result<u128> {
+    use std::io::Read;
+    let bad = |msg: String| TrainError::checkpoint(path, format!("damaged: {msg}"));
+    let mut file = std::fs::File::open(path).map_err(|e| io(path, "read", e))?;
+    let len = file.metadata().map_err(|e| io(path, "read", e))?.len();
+    let mut prefix = [0u8; 8];
+    if len < 8 || file.read_exact(&mut prefix).is_err() {
+        return Err(bad(format!(
+            "{len} bytes, too short for a safetensors file"
+        )));
+    }
+    let header_len = u64::from_le_bytes(prefix);
+    if header_len > len - 8 || header_len > MAX_HEADER {
+        return Err(bad(format!(
+            "the header claims {header_len} bytes, but the file has {len}"
+        )));
+    }
+    let mut header = vec![0u8; header_len as usize];
+    file.read_exact(&mut header)
+        .map_err(|e| io(path, "read", e))?;
+    let header: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&header)
+        .map_err(|e| bad(format!("the header is not a JSON object ({e})")))?;
+    let data_len = (len - 8 - header_len) as u128;
+    let mut total: u128 = 0;
+    for (name, info) in &header {
+        if name == "__metadata__" {
+            continue;
+        }
+        let dtype = info.get("dtype").and_then(|d| d.as_str());
+        if dtype != Some("F32") {
+            return Err(bad(format!(
+                "tensor {name:?} has dtype {}; s2s writes and reads F32 only",
+                dtype.unwrap_or("none")
+            )));
+        }
+        let dims: Option<Vec<u64>> = info
+            .get("shape")
+            .and_then(|s| s.as_array())
+            .map(|a| a.iter().map(|d| d.as_u64()).collect())
+            .and_then(|d: Option<Vec<u64>>| d);
+        let Some(dims) = dims else {
+            return Err(bad(format!("tensor {name:?} has no valid shape")));
+        };
+        let elements = dims
+            .iter()
+            .try_fold(1u128, |n, &d| n.checked_mul(d as u128))
+            .filter(|&n| n <= data_len)
+            .ok_or_else(|| {
+                bad(format!(
+                    "tensor {name:?} claims shape {dims:?}, larger than the file"
+                ))
+            })?;
+        let offsets: Option<Vec<u64>> = info
+            .get("data_offsets")
+            .and_then(|o| o.as_array())
+            .and_then(|a| a.iter().map(|v| v.as_u64()).collect());
+        let (begin, end) = match offsets.as_deref() {
+            Some(&[b, e]) if b <= e && (e as u128) <= data_len => (b as u128, e as u128),
+            _ => {
+                let raw = info
+                    .get("data_offsets")
+                    .map_or("none".into(), |v| v.to_string());
+                return Err(bad(format!(
+                    "tensor {name:?} has data offsets {raw}, not a range within the \
+                     {data_len} bytes of data"
+                )));
+            }
+        };
+        if end - begin != 4 * elements {
+            return Err(bad(format!(
+                "tensor {name:?} of shape {dims:?} needs {} bytes but its offsets span {}",
+                4 * elements,
+                end - begin
+            )));
+        }
+        total += elements;
+    }
+    Ok(total)
+}
+
+/// Refuses tensors holding NaN or ±∞: weights that produce nothing but
+/// empty or garbage output, or optimizer moments that would poison the
+/// next step.
+fn refuse_non_finite(path: &Path, tensors: &[(String, Tensor)]) -> Result<()> {
+    for (name, t) in tensors {
+        if t.to_vec().iter().any(|v| !v.is_finite()) {
+            let msg = format!(
+                "tensor {name:?} holds NaN or infinite values: the file is damaged, or was \
+                 saved from a run that diverged"
+            );
+            return Err(TrainError::checkpoint(path, msg));
+        }
+    }
+    Ok(())
 }

@@ -82,30 +82,70 @@ impl TrainConfig {
         }
     }
 
-    /// Checks the values a user can get wrong, naming the option.
+    /// Checks every setting, naming the option, its value and the allowed
+    /// range. The caps on sizes are far beyond any useful value: they stop
+    /// a typo before the memory estimate (limits.rs) has to.
     pub fn validate(&self) -> Result<(), String> {
-        let bad = |opt: &str, why: String| Err(format!("{opt}: {why}"));
-        if self.epochs == 0 && self.max_steps.is_none() {
-            return bad("--epochs", "must be at least 1".into());
+        let count = |opt: &str, v: u64, max: u64| match (1..=max).contains(&v) {
+            true => Ok(()),
+            false if max == u64::MAX => Err(format!("{opt} {v}: must be at least 1")),
+            false => Err(format!("{opt} {v}: must be between 1 and {max}")),
+        };
+        let real = |opt: &str, v: f32, ok: bool, range: &str| {
+            if v.is_finite() && ok {
+                Ok(())
+            } else {
+                Err(format!("{opt} {v}: must be a finite number in {range}"))
+            }
+        };
+        count("--epochs", self.epochs as u64, MAX_EPOCHS)?;
+        if let Some(m) = self.max_steps {
+            count("--max-steps", m, u64::MAX)?;
         }
-        if self.accumulate == 0 {
-            return bad("--accumulate", "must be at least 1".into());
+        match self.batch_size {
+            BatchSize::Sentences(n) => count("--batch-size", n as u64, MAX_BATCH_SENTENCES)?,
+            BatchSize::Tokens(n) => count("--batch-tokens", n as u64, MAX_BATCH_TOKENS)?,
         }
-        if !(self.lr > 0.0 && self.lr.is_finite()) {
-            return bad("--lr", format!("{} is not a positive number", self.lr));
+        count("--accumulate", self.accumulate as u64, MAX_ACCUMULATE)?;
+        real(
+            "--lr",
+            self.lr,
+            self.lr > 0.0 && self.lr <= MAX_LR,
+            "(0, 10]",
+        )?;
+        let wd = self.weight_decay;
+        real("--weight-decay", wd, (0.0..=1.0).contains(&wd), "[0, 1]")?;
+        match self.schedule {
+            LrSchedule::StepDecay { step_size, gamma } => {
+                count("--step-size", step_size, u64::MAX)?;
+                let ok = gamma > 0.0 && gamma <= 1.0;
+                real("--gamma", gamma, ok, "(0, 1] (a decay factor)")?;
+            }
+            LrSchedule::Noam { warmup, .. } | LrSchedule::InverseSqrt { warmup } => {
+                count("--warmup", warmup, u64::MAX)?;
+            }
+            _ => {}
         }
-        if !(0.0..1.0).contains(&self.label_smoothing) {
-            return bad(
-                "--label-smoothing",
-                format!("{} is outside [0, 1)", self.label_smoothing),
-            );
-        }
-        if self.clip < 0.0 {
-            return bad("--clip", format!("{} is negative", self.clip));
-        }
-        if self.log_every == 0 {
-            return bad("--log-every", "must be at least 1".into());
-        }
+        let clip = self.clip;
+        real("--clip", clip, clip >= 0.0, "[0, ∞) (0: no clipping)")?;
+        let ls = self.label_smoothing;
+        real("--label-smoothing", ls, (0.0..1.0).contains(&ls), "[0, 1)")?;
+        count("--log-every", self.log_every, u64::MAX)?;
+        count(
+            "--max-decode-len",
+            self.max_decode_len as u64,
+            MAX_DECODE_LEN,
+        )?;
         Ok(())
     }
 }
+
+/// Caps of [`TrainConfig::validate`].
+pub const MAX_EPOCHS: u64 = 1_000_000;
+pub const MAX_BATCH_SENTENCES: u64 = 1 << 20;
+pub const MAX_BATCH_TOKENS: u64 = 1 << 26;
+pub const MAX_ACCUMULATE: u64 = 1 << 16;
+pub const MAX_DECODE_LEN: u64 = 100_000;
+/// Even Noam's scale factor (of order 1) stays far below this; larger
+/// rates only diverge.
+pub const MAX_LR: f32 = 10.0;

@@ -42,6 +42,58 @@ pub enum DataSource {
     },
 }
 
+impl DataSource {
+    /// The corpus files read (none for the generated dates task).
+    pub fn files(&self) -> Vec<&PathBuf> {
+        match self {
+            DataSource::Dates(_) => vec![],
+            DataSource::Tsv { path, .. } => vec![path],
+            DataSource::Parallel {
+                train_src,
+                train_tgt,
+                valid_src,
+                valid_tgt,
+                test,
+            } => {
+                let mut files = vec![train_src, train_tgt, valid_src, valid_tgt];
+                if let Some((s, t)) = test {
+                    files.extend([s, t]);
+                }
+                files
+            }
+        }
+    }
+
+    /// Makes every file path absolute (against the current directory), so
+    /// that a run saved with them resumes from any directory.
+    pub fn make_absolute(&mut self) {
+        let fix = |p: &mut PathBuf| {
+            if let Ok(abs) = std::path::absolute(&*p) {
+                *p = abs;
+            }
+        };
+        match self {
+            DataSource::Dates(_) => {}
+            DataSource::Tsv { path, .. } => fix(path),
+            DataSource::Parallel {
+                train_src,
+                train_tgt,
+                valid_src,
+                valid_tgt,
+                test,
+            } => {
+                for p in [train_src, train_tgt, valid_src, valid_tgt] {
+                    fix(p);
+                }
+                if let Some((s, t)) = test {
+                    fix(s);
+                    fix(t);
+                }
+            }
+        }
+    }
+}
+
 /// Token granularity before the vocabulary.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -71,6 +123,47 @@ pub struct DataConfig {
 }
 
 impl DataConfig {
+    /// Checks the sizes a state.json may hold (it is read back on resume
+    /// and by eval), naming the field and the range, before any pair is
+    /// generated or read.
+    pub fn validate(&self) -> Result<(), String> {
+        let within = |field: &str, v: usize, min: usize, max: usize| match (min..=max).contains(&v)
+        {
+            true => Ok(()),
+            false => Err(format!("data.{field} is {v}, outside {min}..={max}")),
+        };
+        match &self.source {
+            DataSource::Dates(d) => {
+                within("source.train", d.train, 1, 1 << 24)?;
+                within("source.valid", d.valid, 1, 1 << 22)?;
+                within("source.test", d.test, 1, 1 << 22)?;
+            }
+            DataSource::Tsv {
+                valid_fraction,
+                test_fraction,
+                ..
+            } => {
+                let (v, t) = (*valid_fraction, *test_fraction);
+                if !(v > 0.0 && t >= 0.0 && v + t < 1.0) {
+                    return Err(format!(
+                        "data.source fractions valid {v} and test {t} do not leave training pairs \
+                         (need valid > 0, test >= 0, valid + test < 1)"
+                    ));
+                }
+            }
+            DataSource::Parallel { .. } => {}
+        }
+        within("bpe_merges", self.bpe_merges, 0, 1 << 20)?;
+        within("min_freq", self.min_freq, 1, usize::MAX)?;
+        if let Some(m) = self.max_vocab {
+            within("max_vocab", m, Vocab::SPECIALS.len() + 1, 1 << 24)?;
+        }
+        if let Some(m) = self.max_len {
+            within("max_len", m, 1, 1 << 16)?;
+        }
+        Ok(())
+    }
+
     /// The built-in dates task with its defaults: characters in, characters out.
     pub fn dates(task: DateTaskConfig) -> DataConfig {
         DataConfig {
@@ -251,11 +344,18 @@ impl TaskData {
             .map(|p| lexicon.example(p))
             .filter(fits)
             .collect();
-        let valid = splits.valid.iter().map(|p| lexicon.example(p)).collect();
+        // Validation obeys the same cap: one overlong pair there would make
+        // a batch as large as one in training.
+        let valid: Vec<Example> = splits
+            .valid
+            .iter()
+            .map(|p| lexicon.example(p))
+            .filter(fits)
+            .collect();
         let summary = format!(
             "{summary}; {} train / {} valid / {} test pairs; vocab {} → {}",
             train.len(),
-            splits.valid.len(),
+            valid.len(),
             splits.test.len(),
             lexicon.src_vocab.len(),
             lexicon.tgt_vocab.len()

@@ -11,6 +11,8 @@
 //! | eval.rs | validation loss, exact-match accuracy of greedy decoding |
 //! | checkpoint.rs | the checkpoint directory, written so that a kill never loses one |
 //! | state.rs | `state.json`: everything a resumed run needs to continue exactly |
+//! | manifest.rs | `manifest.json`: size and checksum of every checkpoint file, verified at load |
+//! | limits.rs | the memory a setting needs against the memory the machine has |
 //! | log.rs, svg.rs, progress.rs | log.csv / log.jsonl, loss.svg, the progress bar |
 //!
 //! ```no_run
@@ -39,7 +41,9 @@ mod data;
 mod error;
 pub mod eval;
 mod lexicon;
+pub mod limits;
 mod log;
+mod manifest;
 mod progress;
 mod setup;
 mod state;
@@ -52,5 +56,5 @@ pub use error::{Result, TrainError};
 pub use log::{LogRow, Logger};
 pub use progress::{Progress, Verbosity};
 pub use setup::RunPaths;
-pub use state::TrainState;
+pub use state::{Fingerprint, TrainState};
 pub use trainer::{Outcome, Trainer};

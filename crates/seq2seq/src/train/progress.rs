@@ -11,6 +11,8 @@
 //! epoch 3/12 step 1220/4800: loss 0.412 · 5.1k tok/s
 //! ```
 //!
+//! Both go to standard error, so that standard output carries only the
+//! results (the summary, the accuracy) when it is a pipe or a file.
 //! `Quiet` prints nothing. The total is exact: the trainer plans every
 //! epoch's batches before the run starts (`Trainer::planned_steps`), which
 //! matters when batching by tokens, where epochs differ in length. Only
@@ -73,7 +75,7 @@ impl Progress {
             bar.set_position(step);
             bar.set_message(msg);
         } else if self.plain {
-            println!("epoch {epoch}/{epochs} step {step}/{}: {msg}", self.total);
+            eprintln!("epoch {epoch}/{epochs} step {step}/{}: {msg}", self.total);
         }
     }
 
@@ -88,7 +90,7 @@ impl Progress {
     pub fn println(&self, line: impl AsRef<str>) {
         match &self.bar {
             Some(bar) => bar.println(line.as_ref()),
-            None if self.plain => println!("{}", line.as_ref()),
+            None if self.plain => eprintln!("{}", line.as_ref()),
             None => {}
         }
     }

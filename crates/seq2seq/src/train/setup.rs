@@ -12,11 +12,12 @@ use super::checkpoint;
 use super::config::TrainConfig;
 use super::data::{DataConfig, TaskData};
 use super::error::{Result, TrainError};
+use super::limits;
 use super::log::Logger;
 use super::progress::Verbosity;
-use super::state::TrainState;
+use super::state::{Fingerprint, TrainState};
 use super::trainer::Trainer;
-use crate::data::Batcher;
+use crate::data::{BatchSize, Batcher};
 use crate::models::{Model, ModelConfig};
 use crate::nn::Module;
 use std::path::{Path, PathBuf};
@@ -46,6 +47,43 @@ impl RunPaths {
     }
 }
 
+/// Refuses a model and batch that would not fit in memory (limits.rs):
+/// weights, gradients and Adam's two moments (four scalars per parameter),
+/// plus one step's activations over the largest batch this data can form.
+fn check_training_memory(config: &ModelConfig, task: &TaskData, train: &TrainConfig) -> Result<()> {
+    let examples = task.train.iter().chain(&task.valid);
+    let (src_len, tgt_len) = examples.fold((1, 1), |(s, t), e| {
+        (s.max(e.src.len() + 1), t.max(e.tgt.len() + 1))
+    });
+    let count = task.train.len().max(task.valid.len());
+    let (rows, option) = match train.batch_size {
+        BatchSize::Sentences(n) => (n.min(count), format!("--batch-size {n}")),
+        BatchSize::Tokens(n) => (
+            (n / src_len.max(tgt_len)).clamp(1, count),
+            format!("--batch-tokens {n}"),
+        ),
+    };
+    let params = config.parameter_estimate();
+    let activations = config.activation_estimate(rows, src_len, tgt_len) + config.buffer_estimate();
+    let need = 4 * (4 * params + activations);
+    limits::check_fits(need, || {
+        format!(
+            "training this model ({} million parameters: {} for weights, gradients and Adam \
+             moments) with {option} (batches of up to {rows} pairs of {src_len} × {tgt_len} \
+             tokens: {} of activations)",
+            params / 1_000_000,
+            limits::human_bytes(16 * params),
+            limits::human_bytes(4 * activations)
+        )
+    })
+    .map_err(|e| {
+        TrainError::Config(format!(
+            "{e}; lower the batch size or the model's sizes (--hidden-size, --embed-size, \
+             --d-model, --ff-size, --layers, --max-vocab)"
+        ))
+    })
+}
+
 fn batchers(data: &TaskData, train: &TrainConfig) -> Result<(Batcher, Batcher)> {
     Ok((
         Batcher::new(data.train.clone(), train.batch_size, true)?,
@@ -65,8 +103,36 @@ impl Trainer {
         verbosity: Verbosity,
     ) -> Result<Trainer> {
         train.validate().map_err(TrainError::Config)?;
+        data.validate().map_err(TrainError::Config)?;
+        let mut data = data;
+        data.source.make_absolute();
+        let corpus = Fingerprint::all(&data.source)?;
         let task = TaskData::prepare(&data, None)?;
+        for (split, n) in [
+            ("training", task.train.len()),
+            ("validation", task.valid.len()),
+        ] {
+            if n > 0 {
+                continue;
+            }
+            let msg =
+                match data.max_len {
+                    Some(m) => {
+                        format!(
+                    "--max-len {m}: every {split} pair is longer than {m} tokens on a side, \
+                     so there is nothing to {} (raise --max-len)",
+                    if split == "training" { "train on" } else { "validate on" }
+                )
+                    }
+                    None => format!("no {split} pairs"),
+                };
+            return Err(TrainError::Config(msg));
+        }
         let config = model_config(task.lexicon.src_vocab.len(), task.lexicon.tgt_vocab.len());
+        config
+            .check()
+            .map_err(|e| TrainError::Config(format!("the model configuration: {e}")))?;
+        check_training_memory(&config, &task, &train)?;
         let model = Model::new(&config, &mut Rng::new(train.seed), &device)?;
         let optimizer = Adam::new(model.parameters(), train.adam())?;
         let (train_batches, valid_batches) = batchers(&task, &train)?;
@@ -75,13 +141,17 @@ impl Trainer {
             model,
             data: task,
             optimizer,
-            state: TrainState::new(train, data),
+            state: TrainState {
+                corpus,
+                ..TrainState::new(train, data)
+            },
             log: Logger::open(&paths.root, None)?,
             paths,
             device,
             train_batches,
             valid_batches,
             verbosity,
+            last_good: None,
         })
     }
 
@@ -115,6 +185,9 @@ impl Trainer {
         optimizer
             .load_state(&saved_opt, state.step)
             .map_err(|e| TrainError::checkpoint(&opt_path, e.to_string()))?;
+        for file in &state.corpus {
+            file.verify()?;
+        }
         let task = TaskData::prepare(&state.data, Some(ck.lexicon))?;
         let (train_batches, valid_batches) = batchers(&task, &state.train)?;
         // a checkpoint dir `R/last` belongs to the run directory `R`
@@ -131,6 +204,7 @@ impl Trainer {
             None => ck.dir.clone(),
         };
         let paths = RunPaths::new(&root)?;
+        let last_good = Some((ck.dir.clone(), state.step));
         Ok(Trainer {
             model: ck.model,
             data: task,
@@ -142,6 +216,7 @@ impl Trainer {
             train_batches,
             valid_batches,
             verbosity,
+            last_good,
         })
     }
 }

@@ -8,8 +8,11 @@
 //! and the settings the run started with.
 
 use super::config::TrainConfig;
-use super::data::DataConfig;
+use super::data::{DataConfig, DataSource};
+use super::error::{Result, TrainError};
+use super::manifest::fnv1a64;
 use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
 use tensor::Rng;
 
 /// The identifier written into every `state.json`.
@@ -41,6 +44,67 @@ pub struct TrainState {
     pub finished: bool,
     pub train: TrainConfig,
     pub data: DataConfig,
+    /// Size and checksum of each corpus file when the run started, checked
+    /// on resume: a run goes on only with the data it began with. A state
+    /// without the field (none recorded) resumes unchecked.
+    #[serde(default)]
+    pub corpus: Vec<Fingerprint>,
+}
+
+/// A corpus file as the run first read it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fingerprint {
+    pub path: PathBuf,
+    pub bytes: u64,
+    /// FNV-1a 64 of the contents, 16 hex digits (manifest.rs).
+    pub fnv1a64: String,
+}
+
+impl Fingerprint {
+    /// The fingerprint of `path` now.
+    pub fn of(path: &Path) -> Result<Fingerprint> {
+        let err = |e: std::io::Error| TrainError::checkpoint(path, format!("cannot read: {e}"));
+        let file = std::fs::File::open(path).map_err(err)?;
+        let bytes = file.metadata().map_err(err)?.len();
+        let hash = fnv1a64(std::io::BufReader::new(file)).map_err(err)?;
+        Ok(Fingerprint {
+            path: path.to_path_buf(),
+            bytes,
+            fnv1a64: format!("{hash:016x}"),
+        })
+    }
+
+    /// Every corpus file of `source`.
+    pub fn all(source: &DataSource) -> Result<Vec<Fingerprint>> {
+        source
+            .files()
+            .into_iter()
+            .map(|p| Fingerprint::of(p))
+            .collect()
+    }
+
+    /// `Err` naming the file when it is gone or no longer what the run read.
+    pub fn verify(&self) -> Result<()> {
+        let why = match Fingerprint::of(&self.path) {
+            Err(e) => format!("{e}"),
+            Ok(now) if now.bytes != self.bytes => {
+                format!(
+                    "{} bytes now, {} when the run started",
+                    now.bytes, self.bytes
+                )
+            }
+            Ok(now) if now.fnv1a64 != self.fnv1a64 => {
+                "same size, but its contents changed since the run started".to_string()
+            }
+            Ok(_) => return Ok(()),
+        };
+        Err(TrainError::Config(format!(
+            "--resume: the corpus file {} is not the one this run was trained on ({why}); \
+             resuming would continue on other data. Restore the file, or start a new run \
+             with --out DIR",
+            self.path.display()
+        )))
+    }
 }
 
 impl TrainState {
@@ -61,6 +125,7 @@ impl TrainState {
             finished: false,
             train,
             data,
+            corpus: Vec::new(),
         }
     }
 }

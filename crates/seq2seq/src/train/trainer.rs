@@ -32,6 +32,9 @@ use std::time::Instant;
 use tensor::optim::{clip_grad_norm, Adam, Optimizer};
 use tensor::{Device, Tensor};
 
+/// A loss this many times that of a uniform guess (ln V) means divergence.
+pub const EXPLODED: f32 = 20.0;
+
 /// A run in progress: the model, its optimizer, the data and where it stands.
 pub struct Trainer {
     pub model: Model,
@@ -44,6 +47,9 @@ pub struct Trainer {
     pub(super) valid_batches: Batcher,
     pub(super) log: Logger,
     pub(super) verbosity: Verbosity,
+    /// The newest checkpoint written (or resumed from) and its step: what a
+    /// diverged run points the user back to.
+    pub(super) last_good: Option<(std::path::PathBuf, u64)>,
 }
 
 /// How a run ended.
@@ -115,9 +121,8 @@ impl Trainer {
                 if step.is_multiple_of(cfg.log_every) {
                     let mean = window.loss.take().expect("a step was summed").item()?
                         / window.steps as f32;
-                    if !mean.is_finite() {
-                        let msg = format!("the training loss became {mean} at step {step}: try a lower --lr, or --clip 1");
-                        return Err(TrainError::Diverged(msg));
+                    if !self.loss_is_sane(mean) {
+                        return Err(self.diverged(step, format!("the training loss became {mean}")));
                     }
                     let rate =
                         window.tokens as f64 / window.since.elapsed().as_secs_f64().max(1e-9);
@@ -137,6 +142,15 @@ impl Trainer {
                     bar.tick(step);
                 }
                 if cfg.save_every > 0 && step.is_multiple_of(cfg.save_every) {
+                    // The steps since the last log are checked before they
+                    // are saved: last/ never holds a diverged model.
+                    if let Some(sum) = &window.loss {
+                        let mean = sum.item()? / window.steps as f32;
+                        if !self.loss_is_sane(mean) {
+                            let what = format!("the training loss became {mean}");
+                            return Err(self.diverged(step, what));
+                        }
+                    }
                     self.state.elapsed = elapsed();
                     self.save_last()?;
                 }
@@ -146,6 +160,12 @@ impl Trainer {
             }
             // end of epoch: validate, keep the best, maybe stop
             let valid = validation_loss(&self.model, &self.valid_batches, &self.device)?;
+            // Checked before anything is logged or saved: best/ and last/
+            // never hold a model that diverged.
+            if !self.loss_is_sane(valid) {
+                let what = format!("the validation loss became {valid}");
+                return Err(self.diverged(self.state.step, what));
+            }
             let improved = self.state.best_valid_loss.is_none_or(|b| valid < b);
             self.state.epoch += 1;
             self.state.batch_in_epoch = 0;
@@ -252,15 +272,64 @@ impl Trainer {
         }
         self.state.rng = ctx.rng;
         let norm = match cfg.clip > 0.0 {
-            true => clip_grad_norm(self.optimizer.params(), cfg.clip)?,
+            true => match clip_grad_norm(self.optimizer.params(), cfg.clip) {
+                Ok(norm) => norm,
+                // The clipper refuses a non-finite gradient, naming the
+                // parameter: that is divergence, not a bug.
+                Err(tensor::Error::InvalidArgument {
+                    op: "clip_grad_norm",
+                    msg,
+                }) => {
+                    let what = format!("the {msg}");
+                    return Err(self.diverged(self.state.step + 1, what));
+                }
+                Err(e) => return Err(e.into()),
+            },
             false => 0.0,
         };
+        // A non-finite gradient would poison every weight it touches: stop
+        // before the optimizer applies it.
+        if !norm.is_finite() {
+            let what = format!("the gradient norm became {norm}");
+            return Err(self.diverged(self.state.step + 1, what));
+        }
         self.optimizer
             .set_lr(cfg.schedule.lr(cfg.lr, self.state.step + 1));
         self.optimizer.step()?;
         self.state.step += 1;
         self.state.tokens += tokens as u64;
         Ok((sum.expect("at least one batch"), norm, tokens))
+    }
+
+    /// Whether a mean loss per token is one training can go on from: finite,
+    /// and below [`EXPLODED`] times the loss of guessing uniformly among
+    /// the target tokens (ln V) — far above where any run starts, so only a
+    /// run blown up by too high a learning rate gets there.
+    fn loss_is_sane(&self, loss: f32) -> bool {
+        let (_, vocab) = self.model.config().vocab_sizes();
+        let uniform = (vocab.max(2) as f32).ln();
+        loss.is_finite() && loss <= EXPLODED * uniform
+    }
+
+    /// The error of a run that diverged at `step`: what happened, the
+    /// learning rate, and the last good checkpoint to go back to.
+    fn diverged(&self, step: u64, what: String) -> TrainError {
+        let lr = self.state.train.lr;
+        let back = match &self.last_good {
+            Some((dir, at)) => format!(
+                "the last good checkpoint is {} (step {at}), untouched",
+                dir.display()
+            ),
+            None => "no checkpoint was saved before it".to_string(),
+        };
+        TrainError::Diverged(format!(
+            "training diverged at step {step} (epoch {}): {what} with --lr {lr} (scheduled \
+             rate {:.3e}); nothing of this step was saved and {back}. Start over (--overwrite) \
+             with a lower --lr, e.g. {}, or clip the gradients with --clip 1",
+            self.state.epoch + 1,
+            self.optimizer.lr(),
+            lr / 10.0
+        ))
     }
 
     /// Saves a full checkpoint (model, vocabularies, optimizer, state) to `dir`.
@@ -277,6 +346,7 @@ impl Trainer {
     /// Saves `last/` and redraws `loss.svg`.
     fn save_last(&mut self) -> Result<()> {
         self.save(&self.paths.last.clone())?;
+        self.last_good = Some((self.paths.last.clone(), self.state.step));
         let title = format!("{} — loss per target token", self.model.config().name());
         let svg = loss_curve(&title, &self.log.series("train"), &self.log.series("valid"));
         tensor::io::write_atomic(&self.paths.svg, svg.as_bytes())?;
