@@ -38,7 +38,7 @@ pub struct TrainState {
     pub bad_epochs: usize,
     /// Real target tokens trained on.
     pub tokens: u64,
-    /// Training time before this session (seconds).
+    /// Training time before this invocation of `s2s train` (seconds): a resumed run keeps counting.
     pub elapsed: f64,
     /// The run is over (all epochs, max steps, or early stopping).
     pub finished: bool,

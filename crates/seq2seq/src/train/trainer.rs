@@ -59,7 +59,7 @@ pub struct Outcome {
     pub epochs: u64,
     pub best_valid_loss: Option<f32>,
     pub stopped_early: bool,
-    /// Seconds of training, over all sessions of the run.
+    /// Seconds of training, summed over every invocation that trained the run (resumes included).
     pub elapsed: f64,
 }
 
