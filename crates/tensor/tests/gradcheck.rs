@@ -170,6 +170,27 @@ fn gru_cell_fused_equals_composed() {
     );
 }
 
+#[test]
+fn lstm_cell_fused_equals_composed() {
+    let gates = common::param(&[7, 4 * 19], -2.0, 2.0, 90);
+    let c = common::param(&[7, 19], -1.0, 1.0, 91);
+    fused_equals_composed(
+        "lstm_cell",
+        &|x| Tensor::lstm_cell(&x[0], &x[1]),
+        &|x| Tensor::lstm_cell_composed(&x[0], &x[1]),
+        &[gates, c],
+    );
+}
+
+/// Malformed shapes are refused with the shapes in the message.
+#[test]
+fn lstm_cell_names_bad_shapes() {
+    let gates = common::param(&[2, 12], -1.0, 1.0, 92);
+    let c = common::param(&[2, 4], -1.0, 1.0, 93);
+    let err = Tensor::lstm_cell(&gates, &c).unwrap_err().to_string();
+    assert!(err.contains("[2, 12]") && err.contains("[2, 4]"), "{err}");
+}
+
 /// At a size where the kernels vectorise and split the batch (A = 37, not
 /// a multiple of any vector width).
 #[test]

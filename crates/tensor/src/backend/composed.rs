@@ -300,3 +300,67 @@ pub(super) fn gru_cell_backward<B: Backend>(
     let d_gh = b.cat(&[(&dr, hidden), (&dz, hidden), (&d_gh_n, hidden)], rows, 1)?;
     Ok((d_gi, d_gh, d_h))
 }
+
+pub(super) fn lstm_cell<B: Backend>(
+    b: &B,
+    gates: &B::Buf,
+    c: &B::Buf,
+    (rows, hidden): (usize, usize),
+) -> Result<(B::Buf, B::Buf)> {
+    let e = Ew {
+        b,
+        n: rows * hidden,
+    };
+    let gate = |j| block(b, gates, j, 4, (rows, hidden));
+    let i = e.sigmoid(&gate(0)?)?; // i = σ(a_i)
+    let f = e.sigmoid(&gate(1)?)?; // f = σ(a_f)
+    let g = e.tanh(&gate(2)?)?; // g = tanh(a_g)
+    let o = e.sigmoid(&gate(3)?)?; // o = σ(a_o)
+    let c_next = e.add(&e.mul(&f, c)?, &e.mul(&i, &g)?)?; // c' = f ⊙ c + i ⊙ g
+    let tanh_c = e.tanh(&c_next)?;
+    let h_next = e.mul(&o, &tanh_c)?; // h' = o ⊙ tanh(c')
+    let hc = b.cat(&[(&h_next, hidden), (&c_next, hidden)], rows, 1)?;
+    let parts = [
+        (&i, hidden),
+        (&f, hidden),
+        (&g, hidden),
+        (&o, hidden),
+        (&tanh_c, hidden),
+    ];
+    let ws = b.cat(&parts, rows, 1)?;
+    Ok((hc, ws))
+}
+
+pub(super) fn lstm_cell_backward<B: Backend>(
+    b: &B,
+    ws: &B::Buf,
+    c: &B::Buf,
+    grad: &B::Buf,
+    (rows, hidden): (usize, usize),
+) -> Result<(B::Buf, B::Buf)> {
+    let e = Ew {
+        b,
+        n: rows * hidden,
+    };
+    let saved = |j| block(b, ws, j, 5, (rows, hidden));
+    let (i, f, g, o, tanh_c) = (saved(0)?, saved(1)?, saved(2)?, saved(3)?, saved(4)?);
+    let (dh, dc_out) = (
+        block(b, grad, 0, 2, (rows, hidden))?,
+        block(b, grad, 1, 2, (rows, hidden))?,
+    );
+    let dc = e.add(
+        &dc_out,
+        &e.mul(&e.mul(&dh, &o)?, &e.one_minus_square(&tanh_c)?)?,
+    )?; // ∂c' = ∂c'_out + ∂h' ⊙ o ⊙ (1 − tanh² c')
+    let di = e.mul(&e.mul(&dc, &g)?, &e.sigmoid_slope(&i)?)?; // ∂a_i = ∂c' ⊙ g ⊙ i (1 − i)
+    let df = e.mul(&e.mul(&dc, c)?, &e.sigmoid_slope(&f)?)?; // ∂a_f = ∂c' ⊙ c ⊙ f (1 − f)
+    let dg = e.mul(&e.mul(&dc, &i)?, &e.one_minus_square(&g)?)?; // ∂a_g = ∂c' ⊙ i ⊙ (1 − g²)
+    let d_o = e.mul(&e.mul(&dh, &tanh_c)?, &e.sigmoid_slope(&o)?)?; // ∂a_o = ∂h' ⊙ tanh c' ⊙ o (1 − o)
+    let d_c = e.mul(&dc, &f)?; // ∂c = ∂c' ⊙ f
+    let d_gates = b.cat(
+        &[(&di, hidden), (&df, hidden), (&dg, hidden), (&d_o, hidden)],
+        rows,
+        1,
+    )?;
+    Ok((d_gates, d_c))
+}

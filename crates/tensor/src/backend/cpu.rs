@@ -1,6 +1,7 @@
 //! The host backend: `kernels-cpu` (SIMD + rayon) on locked `Vec`s. It
-//! overrides every fused op of the trait with a kernel of its own, because
-//! on the host a pass over memory costs more than the arithmetic it feeds.
+//! overrides every fused op of the trait it has a kernel for (all but the
+//! LSTM cell), because on the host a pass over memory costs more than the
+//! arithmetic it feeds.
 
 use super::{Backend, Gemm, Heads, NormGrads, SgdParams};
 use crate::host_pool;

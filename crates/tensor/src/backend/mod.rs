@@ -8,12 +8,13 @@
 //!   reductions, softmax, layer norm, the loss, indexing, random fills and
 //!   the optimizer updates. A new device implements these and nothing else.
 //! - **provided fused ops** — Linear with its bias, the GRU cell and its
-//!   gradients, the additive attention score and its gradients, per-head
+//!   gradients, the LSTM cell and its gradients, the additive attention
+//!   score and its gradients, per-head
 //!   products, a product added into a gradient sum, a block added into a
 //!   slice's gradient, dropout. Each default body is the composed form,
 //!   written once in primitives (composed.rs); a backend overrides the ones
-//!   it has a faster kernel for. The CPU overrides them all with its fused
-//!   kernels; the GPU runs the composed forms, so the same op, the same
+//!   it has a faster kernel for. The CPU overrides all but the LSTM cell
+//!   with its fused kernels; the GPU runs the composed forms, so the same op, the same
 //!   saved workspace and the same backward run on both devices.
 //!
 //! Ops in `ops/` call the free functions at the bottom of this file, which
@@ -336,6 +337,30 @@ pub(crate) trait Backend: Sized {
         (rows, hidden): (usize, usize),
     ) -> Result<(Self::Buf, Self::Buf, Self::Buf)> {
         composed::gru_cell_backward(self, ws, h, g, (rows, hidden))
+    }
+
+    /// One LSTM step from the summed gate pre-activations `gates` `[rows,
+    /// 4H]` (order i, f, g, o, as PyTorch) and the cell state `c` `[rows, H]`:
+    /// `(hc, ws)`, `hc` = `[h' | c']` `[rows, 2H]` and the workspace `[rows,
+    /// 5H]` holding `i, f, g, o, tanh c'` for the backward.
+    fn lstm_cell(
+        &self,
+        gates: &Self::Buf,
+        c: &Self::Buf,
+        (rows, hidden): (usize, usize),
+    ) -> Result<(Self::Buf, Self::Buf)> {
+        composed::lstm_cell(self, gates, c, (rows, hidden))
+    }
+
+    /// `(d_gates, d_c)` of the LSTM step for the gradient `g` of `[h' | c']`.
+    fn lstm_cell_backward(
+        &self,
+        ws: &Self::Buf,
+        c: &Self::Buf,
+        g: &Self::Buf,
+        (rows, hidden): (usize, usize),
+    ) -> Result<(Self::Buf, Self::Buf)> {
+        composed::lstm_cell_backward(self, ws, c, g, (rows, hidden))
     }
 
     /// `x · mask` for the dropout mask of `(seed, offset, p)`.
@@ -839,6 +864,32 @@ pub(crate) fn gru_cell_backward(
     on!(ws.device(), |d| d.gru_cell_backward(
         buf(ws)?,
         buf(h)?,
+        buf(g)?,
+        rows_hidden
+    ))
+}
+
+pub(crate) fn lstm_cell(
+    gates: &Storage,
+    c: &Storage,
+    rows_hidden: (usize, usize),
+) -> Result<(Storage, Storage)> {
+    on!(gates.device(), |d| d.lstm_cell(
+        buf(gates)?,
+        buf(c)?,
+        rows_hidden
+    ))
+}
+
+pub(crate) fn lstm_cell_backward(
+    ws: &Storage,
+    c: &Storage,
+    g: &Storage,
+    rows_hidden: (usize, usize),
+) -> Result<(Storage, Storage)> {
+    on!(ws.device(), |d| d.lstm_cell_backward(
+        buf(ws)?,
+        buf(c)?,
         buf(g)?,
         rows_hidden
     ))

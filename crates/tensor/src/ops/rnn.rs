@@ -19,6 +19,30 @@ use crate::backend;
 use crate::{Error, Result, Tensor};
 use std::sync::Arc;
 
+struct LstmCell {
+    /// `[B, 5H]`: i, f, g, o, tanh c'.
+    ws: Tensor,
+}
+
+impl BackwardOp for LstmCell {
+    fn name(&self) -> &'static str {
+        "lstm_cell"
+    }
+
+    fn backward(&self, inputs: &[Tensor], y: &Tensor, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        let (rows, hidden) = (y.dims()[0], y.dims()[1] / 2);
+        let (gates, c) = (&inputs[0], &inputs[1]);
+        let (d_gates, d_c) = backend::lstm_cell_backward(
+            self.ws.storage(),
+            c.storage(),
+            g.storage(),
+            (rows, hidden),
+        )?;
+        let wrap = |s, like: &Tensor| Tensor::from_storage(Arc::new(s), like.shape().clone());
+        Ok(vec![Some(wrap(d_gates, gates)), Some(wrap(d_c, c))])
+    }
+}
+
 struct GruCell {
     /// `[B, 4H]`: r, z, n, gh_n.
     ws: Tensor,
@@ -92,5 +116,62 @@ impl Tensor {
         let n = gi[2].add(&r.mul(&gh[2])?)?.tanh()?;
         // h' = (1 − z) ⊙ n + z ⊙ h = n + z ⊙ (h − n)
         n.add(&z.mul(&h.sub(&n)?)?)
+    }
+}
+
+impl Tensor {
+    /// One LSTM step from the summed gate pre-activations `gates` `[B, 4H]`
+    /// (`W_ih x + b_ih + W_hh h + b_hh`, gate order i, f, g, o, as PyTorch)
+    /// and the cell state `c` `[B, H]` → `[h' | c']` `[B, 2H]`:
+    ///
+    /// ```text
+    /// i = σ(a_i);  f = σ(a_f);  g = tanh(a_g);  o = σ(a_o)
+    /// c' = f ⊙ c + i ⊙ g;  h' = o ⊙ tanh(c')
+    /// ```
+    ///
+    /// One op on every device; the backend composes it from element-wise
+    /// primitives unless it has a kernel of its own (backend/composed.rs).
+    pub fn lstm_cell(gates: &Tensor, c: &Tensor) -> Result<Tensor> {
+        let bad = || {
+            Error::invalid(
+                "lstm_cell",
+                format!(
+                    "expected gates [B, 4H] and c [B, H]; got gates {}, c {}",
+                    gates.shape(),
+                    c.shape()
+                ),
+            )
+        };
+        if c.rank() != 2 || gates.rank() != 2 {
+            return Err(bad());
+        }
+        let (rows, hidden) = (c.dims()[0], c.dims()[1]);
+        if gates.dims() != [rows, 4 * hidden] {
+            return Err(bad());
+        }
+        backend::check_same_device("lstm_cell", gates, c)?;
+        let (hc, ws) = backend::lstm_cell(gates.storage(), c.storage(), (rows, hidden))?;
+        let ws = Tensor::from_storage(Arc::new(ws), [rows, 5 * hidden].into());
+        Ok(Tensor::from_op(
+            hc,
+            vec![rows, 2 * hidden],
+            LstmCell { ws },
+            vec![gates.clone(), c.clone()],
+        ))
+    }
+
+    /// The LSTM step from tensor ops, differentiated by autograd: the
+    /// reference the backend's op is tested against.
+    pub fn lstm_cell_composed(gates: &Tensor, c: &Tensor) -> Result<Tensor> {
+        let a = gates.chunk(4, -1)?;
+        let (i, f, g, o) = (
+            a[0].sigmoid()?,
+            a[1].sigmoid()?,
+            a[2].tanh()?,
+            a[3].sigmoid()?,
+        );
+        let c_next = f.mul(c)?.add(&i.mul(&g)?)?;
+        let h_next = o.mul(&c_next.tanh()?)?;
+        Tensor::cat(&[h_next, c_next], -1)
     }
 }

@@ -337,6 +337,19 @@ pub fn recurrent(run: Run) {
         &|x| Tensor::gru_cell_composed(&x[0], &x[1], &x[2]),
         vec![gi, gh, h],
     );
+    // The LSTM step: B = 3, H = 5; its output is [h' | c'].
+    let gates = param(&[3, 20], -1.5, 1.5, 77);
+    let c = param(&[3, 5], -1.0, 1.0, 78);
+    run(
+        "lstm_cell fused",
+        &|x| Tensor::lstm_cell(&x[0], &x[1]),
+        vec![gates.clone(), c.clone()],
+    );
+    run(
+        "lstm_cell composed",
+        &|x| Tensor::lstm_cell_composed(&x[0], &x[1]),
+        vec![gates, c],
+    );
     // Bahdanau's additive score: B = 2, Tq = 3, S = 4, A = 5; v as a
     // vector and as the [1, A] weight of a Linear(A → 1).
     let q = param(&[2, 3, 5], -1.0, 1.0, 73);
