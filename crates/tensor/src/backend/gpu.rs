@@ -122,6 +122,19 @@ impl Backend for Gpu {
         Ok(total.to_vec().map_err(gpu_err)?[0])
     }
 
+    /// Every sum into its own slot of one buffer, read back once: a step
+    /// that clips waits for the device once, not once per parameter.
+    fn sum_squares_each(&self, xs: &[&GpuBuffer]) -> Result<Vec<f32>> {
+        if xs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sums = alloc(xs.len())?;
+        for (i, x) in xs.iter().enumerate() {
+            gpu::sum_squares_at(x, &sums, i).map_err(gpu_err)?;
+        }
+        sums.to_vec().map_err(gpu_err)
+    }
+
     fn softmax(&self, x: &GpuBuffer, rows: usize, cols: usize, log: bool) -> Result<GpuBuffer> {
         out(rows * cols, |o| match log {
             true => gpu::log_softmax(x, rows, cols, o),

@@ -339,6 +339,13 @@ pub(crate) trait Backend: Sized {
         composed::gru_cell_backward(self, ws, h, g, (rows, hidden))
     }
 
+    /// Σ x² of each buffer, brought to the host together: gradient
+    /// clipping's per-parameter sums. By default one read per buffer; a
+    /// device where a read is a round trip overrides it with one read.
+    fn sum_squares_each(&self, xs: &[&Self::Buf]) -> Result<Vec<f32>> {
+        xs.iter().map(|x| self.sum_squares(x)).collect()
+    }
+
     /// One LSTM step from the summed gate pre-activations `gates` `[rows,
     /// 4H]` (order i, f, g, o, as PyTorch) and the cell state `c` `[rows, H]`:
     /// `(hc, ws)`, `hc` = `[h' | c']` `[rows, 2H]` and the workspace `[rows,
@@ -447,6 +454,13 @@ impl Lift for () {
 impl Lift for f32 {
     type Out = f32;
     fn lift(self) -> f32 {
+        self
+    }
+}
+
+impl Lift for Vec<f32> {
+    type Out = Vec<f32>;
+    fn lift(self) -> Vec<f32> {
         self
     }
 }
@@ -893,4 +907,15 @@ pub(crate) fn lstm_cell_backward(
         buf(g)?,
         rows_hidden
     ))
+}
+
+/// Σ x² of each storage (all on one device), read back together.
+pub(crate) fn sum_squares_each(xs: &[&Storage]) -> Result<Vec<f32>> {
+    let Some(first) = xs.first() else {
+        return Ok(Vec::new());
+    };
+    on!(first.device(), |d| {
+        let bufs = xs.iter().map(|s| buf(s)).collect::<Result<Vec<_>>>()?;
+        d.sum_squares_each(&bufs)
+    })
 }

@@ -7,21 +7,37 @@ use crate::{backend, Error, Result, Tensor};
 /// Clips in place and returns the norm before clipping. A non-finite norm is
 /// an error (it means the loss diverged), naming the first offending parameter.
 pub fn clip_grad_norm(params: &[Tensor], max_norm: f32) -> Result<f32> {
-    let mut total = 0.0f64;
-    for (i, p) in params.iter().enumerate() {
-        if let Some(g) = p.grad() {
-            let s = backend::sum_squares(g.storage())? as f64;
-            if !s.is_finite() {
-                return Err(Error::invalid(
-                    "clip_grad_norm",
-                    format!(
-                        "gradient of parameter {i} (shape {}) is not finite",
-                        p.shape()
-                    ),
-                ));
-            }
-            total += s;
+    let with_grad: Vec<(usize, &Tensor, Tensor)> = params
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| p.grad().map(|g| (i, p, g)))
+        .collect();
+    // One read of all the sums per device (the GPU waits once per step,
+    // not once per parameter).
+    let mut sums = vec![0.0f32; with_grad.len()];
+    for device in [crate::Device::Cpu, crate::Device::Gpu] {
+        let (slots, storages): (Vec<usize>, Vec<&crate::storage::Storage>) = with_grad
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, _, g))| g.device() == device)
+            .map(|(slot, (_, _, g))| (slot, g.storage()))
+            .unzip();
+        for (slot, s) in slots.into_iter().zip(backend::sum_squares_each(&storages)?) {
+            sums[slot] = s;
         }
+    }
+    let mut total = 0.0f64;
+    for ((i, p, _), s) in with_grad.iter().zip(&sums) {
+        if !s.is_finite() {
+            return Err(Error::invalid(
+                "clip_grad_norm",
+                format!(
+                    "gradient of parameter {i} (shape {}) is not finite",
+                    p.shape()
+                ),
+            ));
+        }
+        total += *s as f64;
     }
     let norm = total.sqrt() as f32;
     let coef = max_norm / (norm + 1e-6);
