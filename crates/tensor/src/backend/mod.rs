@@ -617,10 +617,6 @@ pub(crate) fn argmax(x: &Storage, outer: usize, len: usize, inner: usize) -> Res
     on!(x.device(), |d| d.argmax(buf(x)?, outer, len, inner))
 }
 
-pub(crate) fn sum_squares(x: &Storage) -> Result<f32> {
-    on!(x.device(), |d| d.sum_squares(buf(x)?))
-}
-
 pub(crate) fn softmax(x: &Storage, rows: usize, cols: usize, log: bool) -> Result<Storage> {
     on!(x.device(), |d| d.softmax(buf(x)?, rows, cols, log))
 }
