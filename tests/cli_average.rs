@@ -19,8 +19,7 @@ fn scratch(name: &str) -> PathBuf {
 /// GRU `hidden` wide.
 fn tiny_run(name: &str, hidden: &str, extra: &[&str]) -> PathBuf {
     let out = scratch(name).join("run");
-    let mut args = vec![
-        "train",
+    let mut flags = vec![
         "--train-size",
         "300",
         "--held-out-size",
@@ -31,16 +30,9 @@ fn tiny_run(name: &str, hidden: &str, extra: &[&str]) -> PathBuf {
         hidden,
         "--attn-size",
         "16",
-        "--device",
-        "cpu",
-        "--quiet",
-        "--out",
-        out.to_str().unwrap(),
     ];
-    args.extend_from_slice(extra);
-    let o = s2s(&args);
-    let (stdout, stderr) = text(&o);
-    assert!(o.status.success(), "training failed:\n{stdout}\n{stderr}");
+    flags.extend_from_slice(extra);
+    train_ok(&out, &flags);
     out
 }
 

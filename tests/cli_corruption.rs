@@ -27,27 +27,15 @@ const FILES: [&str; 8] = [
 /// One trained checkpoint (a run's last/), made once per test.
 fn trained(dir: &Path) -> PathBuf {
     let run = dir.join("run");
-    let o = s2s(&[
-        "train",
+    let sizes = [
         "--train-size",
         "200",
         "--held-out-size",
         "20",
         "--max-steps",
         "2",
-        "--embed-size",
-        "8",
-        "--hidden-size",
-        "8",
-        "--attn-size",
-        "8",
-        "--device",
-        "cpu",
-        "--quiet",
-        "--out",
-        run.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", text(&o).1);
+    ];
+    train_ok(&run, &[&sizes[..], &WIDTH_8].concat());
     run.join("last")
 }
 

@@ -20,28 +20,23 @@ fn model() -> &'static Path {
     static RUN: OnceLock<PathBuf> = OnceLock::new();
     RUN.get_or_init(|| {
         let out = scratch("model").join("run");
-        let o = s2s(&[
-            "train",
-            "--train-size",
-            "300",
-            "--held-out-size",
-            "24",
-            "--epochs",
-            "1",
-            "--embed-size",
-            "8",
-            "--hidden-size",
-            "16",
-            "--attn-size",
-            "16",
-            "--device",
-            "cpu",
-            "--quiet",
-            "--out",
-            out.to_str().unwrap(),
-        ]);
-        let (stdout, stderr) = text(&o);
-        assert!(o.status.success(), "training failed:\n{stdout}\n{stderr}");
+        train_ok(
+            &out,
+            &[
+                "--train-size",
+                "300",
+                "--held-out-size",
+                "24",
+                "--epochs",
+                "1",
+                "--embed-size",
+                "8",
+                "--hidden-size",
+                "16",
+                "--attn-size",
+                "16",
+            ],
+        );
         out
     })
 }
@@ -195,26 +190,8 @@ fn the_training_file_is_evaluated_on_its_held_out_split_only() {
         .collect();
     std::fs::write(&data, lines.join("\n")).unwrap();
     let run = dir.join("run");
-    let o = s2s(&[
-        "train",
-        "--data",
-        data.to_str().unwrap(),
-        "--epochs",
-        "1",
-        "--embed-size",
-        "8",
-        "--hidden-size",
-        "8",
-        "--attn-size",
-        "8",
-        "--device",
-        "cpu",
-        "--quiet",
-        "--out",
-        run.to_str().unwrap(),
-    ]);
-    let (out, err) = text(&o);
-    assert!(o.status.success(), "{out}\n{err}");
+    let corpus = ["--data", data.to_str().unwrap(), "--epochs", "1"];
+    train_ok(&run, &[&corpus[..], &WIDTH_8].concat());
     let args = |extra: &[&str]| {
         let mut a = vec![
             "eval",

@@ -14,9 +14,7 @@ fn scratch(name: &str) -> PathBuf {
 
 /// A small, fast run of the dates task into `out`.
 fn tiny_run(out: &Path, extra: &[&str]) -> Output {
-    let out = out.to_str().unwrap();
-    let mut args = vec![
-        "train",
+    let mut flags = vec![
         "--train-size",
         "400",
         "--held-out-size",
@@ -29,14 +27,9 @@ fn tiny_run(out: &Path, extra: &[&str]) -> Output {
         "16",
         "--attn-size",
         "16",
-        "--device",
-        "cpu",
-        "--quiet",
-        "--out",
-        out,
     ];
-    args.extend_from_slice(extra);
-    s2s(&args)
+    flags.extend_from_slice(extra);
+    train(out, &flags)
 }
 
 #[test]

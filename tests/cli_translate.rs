@@ -20,8 +20,7 @@ fn scratch(name: &str) -> PathBuf {
 /// Trains a tiny model of the dates task into `name` (once per test binary).
 fn tiny_model(name: &str, extra: &[&str]) -> PathBuf {
     let out = scratch(name).join("run");
-    let mut args = vec![
-        "train",
+    let mut flags = vec![
         "--train-size",
         "300",
         "--held-out-size",
@@ -30,16 +29,9 @@ fn tiny_model(name: &str, extra: &[&str]) -> PathBuf {
         "1",
         "--embed-size",
         "8",
-        "--device",
-        "cpu",
-        "--quiet",
-        "--out",
-        out.to_str().unwrap(),
     ];
-    args.extend_from_slice(extra);
-    let o = s2s(&args);
-    let (stdout, stderr) = text(&o);
-    assert!(o.status.success(), "training failed:\n{stdout}\n{stderr}");
+    flags.extend_from_slice(extra);
+    train_ok(&out, &flags);
     out
 }
 

@@ -29,3 +29,30 @@ pub fn scratch_dir(file: &str, name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// `s2s train` on the CPU, quietly, into `out`, with `flags` (the task and
+/// the sizes) before the destination.
+pub fn train(out: &std::path::Path, flags: &[&str]) -> Output {
+    let out = out.to_str().expect("a UTF-8 scratch path");
+    let mut args = vec!["train"];
+    args.extend_from_slice(flags);
+    args.extend(["--device", "cpu", "--quiet", "--out", out]);
+    s2s(&args)
+}
+
+/// Like [`train`], failing the test (with the run's output) when training fails.
+pub fn train_ok(out: &std::path::Path, flags: &[&str]) {
+    let o = train(out, flags);
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "training failed:\n{stdout}\n{stderr}");
+}
+
+/// The widths of the smallest GRU-attention model the tests train.
+pub const WIDTH_8: [&str; 6] = [
+    "--embed-size",
+    "8",
+    "--hidden-size",
+    "8",
+    "--attn-size",
+    "8",
+];
