@@ -2,7 +2,9 @@
 //
 // What: for each batch z, C_z (m × n) = alpha · op(A_z) (m × k) · op(B_z) (k × n)
 // + beta · C_z, where op transposes when trans_a / trans_b is set. With
-// beta = 0, C is not read (it may hold garbage), as in BLAS.
+// beta = 0, C is not read (it may hold garbage), as in BLAS. With has_bias,
+// every rung adds bias[col] in its store (the epilogue), so Linear's
+// x Wᵀ + b is one dispatch.
 // Layout: row-major with row strides lda, ldb, ldc; A is stored k × m when
 // trans_a (so attention's Q·Kᵀ never materialises Kᵀ); matrix z of A starts at
 // z · stride_a (stride 0 broadcasts one matrix to every batch). The batch is
@@ -43,12 +45,14 @@ struct Params {
     stride_c: u32,
     alpha: f32,
     beta: f32,
+    has_bias: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> c: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;  // [n]; a dummy when !has_bias
+@group(0) @binding(4) var<storage, read_write> c: array<f32>;
 
 override TILE: u32 = 16u;  // matmul_tiled: workgroup is TILE × TILE, tiles are TILE × TILE
 override BX: u32 = 8u;     // matmul_blocked*: workgroup is BX × BY invocations,
@@ -67,11 +71,10 @@ fn load_b(base: u32, kk: u32, col: u32) -> f32 {
 
 fn store_c(base: u32, row: u32, col: u32, acc: f32) {
     let i = base + row * p.ldc + col;
-    if (p.beta == 0.0) {
-        c[i] = p.alpha * acc;
-    } else {
-        c[i] = p.alpha * acc + p.beta * c[i];
-    }
+    var out = p.alpha * acc;
+    if (p.has_bias != 0u) { out += bias[col]; }
+    if (p.beta != 0.0) { out += p.beta * c[i]; }
+    c[i] = out;
 }
 
 // ---- 1. naive ----

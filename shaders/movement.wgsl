@@ -1,4 +1,4 @@
-// movement.wgsl — copy_view: copy one strided view into another.
+// movement.wgsl — copy_view and add_view: copy (or add) one strided view into another.
 //
 // What: for every coordinate c of `shape` (rank ≤ 8),
 //   dst[dst_offset + Σ_d c_d · dst_stride_d] = src[src_offset + Σ_d c_d · src_stride_d].
@@ -7,6 +7,9 @@
 // contiguous. With a strided destination it writes a block into a larger
 // tensor: concatenation places each part at its column offset in every row.
 // Elements of dst outside the view are left untouched.
+// `add_view` is the same walk with dst[...] += src[...]: narrow's backward
+// adds a gradient block into a larger one in a single pass. Its destination
+// view must not repeat an element (no stride 0), or two invocations race.
 // Layout: both sides through element strides; the launcher first merges
 // dimensions that are contiguous on both sides, so a plain copy has rank 1.
 // Tiling: none — one invocation per element, consecutive invocations take
@@ -28,10 +31,8 @@ struct Params {
 
 override WG: u32 = 256u;
 
-@compute @workgroup_size(WG)
-fn copy_view(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let i = (wid.x + wid.y * nwg.x) * WG + lid;
-    if (i >= p.n) { return; }
+// The (src, dst) element offsets of the i-th coordinate of the view.
+fn view_offsets(i: u32) -> vec2<u32> {
     var rem = i;
     var at_src = p.src_offset;
     var at_dst = p.dst_offset;
@@ -43,5 +44,21 @@ fn copy_view(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg
         at_dst += c * p.dst_strides[d / 4u][d % 4u];
         rem = rem / size;
     }
-    dst[at_dst] = src[at_src];
+    return vec2<u32>(at_src, at_dst);
+}
+
+@compute @workgroup_size(WG)
+fn copy_view(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let i = (wid.x + wid.y * nwg.x) * WG + lid;
+    if (i >= p.n) { return; }
+    let at = view_offsets(i);
+    dst[at.y] = src[at.x];
+}
+
+@compute @workgroup_size(WG)
+fn add_view(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let i = (wid.x + wid.y * nwg.x) * WG + lid;
+    if (i >= p.n) { return; }
+    let at = view_offsets(i);
+    dst[at.y] += src[at.x];
 }

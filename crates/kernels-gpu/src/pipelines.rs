@@ -26,10 +26,12 @@ pub enum Shader {
     Optim,
     Random,
     Attention,
+    GruCell,
+    LstmCell,
 }
 
 impl Shader {
-    pub const ALL: [Shader; 12] = [
+    pub const ALL: [Shader; 14] = [
         Shader::Elementwise,
         Shader::Binary,
         Shader::Movement,
@@ -42,6 +44,8 @@ impl Shader {
         Shader::Optim,
         Shader::Random,
         Shader::Attention,
+        Shader::GruCell,
+        Shader::LstmCell,
     ];
 
     /// The file name under `shaders/`.
@@ -59,6 +63,8 @@ impl Shader {
             Shader::Optim => "optim.wgsl",
             Shader::Random => "random.wgsl",
             Shader::Attention => "attention.wgsl",
+            Shader::GruCell => "gru_cell.wgsl",
+            Shader::LstmCell => "lstm_cell.wgsl",
         }
     }
 
@@ -77,6 +83,8 @@ impl Shader {
             Shader::Optim => include_str!("../../../shaders/optim.wgsl"),
             Shader::Random => include_str!("../../../shaders/random.wgsl"),
             Shader::Attention => include_str!("../../../shaders/attention.wgsl"),
+            Shader::GruCell => include_str!("../../../shaders/gru_cell.wgsl"),
+            Shader::LstmCell => include_str!("../../../shaders/lstm_cell.wgsl"),
         }
     }
 }

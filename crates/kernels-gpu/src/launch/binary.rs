@@ -116,18 +116,63 @@ pub fn copy_view(
     dst_offset: usize,
     dst_strides: &[usize],
 ) -> Result<(), GpuError> {
-    const OP: &str = "copy_view";
-    let n = check_shape(OP, shape, &[src_strides, dst_strides])?;
+    let (src, dst) = (
+        (src, src_offset, src_strides),
+        (dst, dst_offset, dst_strides),
+    );
+    view_to_view("copy_view", src, shape, dst)
+}
+
+/// Like [`copy_view`], adding instead of copying: `dst view += src view`
+/// (narrow's backward adds a block into a larger gradient this way). The
+/// destination view must not repeat an element (no stride 0 along an axis
+/// longer than 1).
+pub fn add_view(
+    src: &GpuBuffer,
+    src_offset: usize,
+    src_strides: &[usize],
+    shape: &[usize],
+    dst: &GpuBuffer,
+    dst_offset: usize,
+    dst_strides: &[usize],
+) -> Result<(), GpuError> {
+    let repeats = shape
+        .iter()
+        .zip(dst_strides)
+        .any(|(&size, &stride)| size > 1 && stride == 0);
+    if repeats {
+        return Err(GpuError::invalid(
+            "add_view",
+            "the destination view repeats elements (a stride of 0); the adds would race",
+        ));
+    }
+    let (src, dst) = (
+        (src, src_offset, src_strides),
+        (dst, dst_offset, dst_strides),
+    );
+    view_to_view("add_view", src, shape, dst)
+}
+
+/// A buffer seen through an offset and element strides.
+type View<'a> = (&'a GpuBuffer, usize, &'a [usize]);
+
+fn view_to_view(
+    op: &'static str,
+    (src, src_offset, src_strides): View,
+    shape: &[usize],
+    (dst, dst_offset, dst_strides): View,
+) -> Result<(), GpuError> {
+    let n = check_shape(op, shape, &[src_strides, dst_strides])?;
     if n == 0 {
         return Ok(());
     }
-    check_len(OP, "src", src, src_offset + extent(shape, src_strides))?;
-    check_len(OP, "dst", dst, dst_offset + extent(shape, dst_strides))?;
-    check_u32(OP, "elements", n)?;
-    check_u32(OP, "src offset", src_offset)?;
-    check_u32(OP, "dst offset", dst_offset)?;
+    check_len(op, "src", src, src_offset + extent(shape, src_strides))?;
+    check_len(op, "dst", dst, dst_offset + extent(shape, dst_strides))?;
+    check_u32(op, "elements", n)?;
+    check_u32(op, "src offset", src_offset)?;
+    check_u32(op, "dst offset", dst_offset)?;
     let (merged, strides) = merge_dims(shape, &[src_strides, dst_strides]);
-    check_rank(OP, &merged)?;
+    check_rank(op, &merged)?;
     let ctx = context()?;
     let params = Params::new()
         .usize(n)
@@ -137,7 +182,7 @@ pub fn copy_view(
         .u32x8(&merged)
         .u32x8(&strides[0])
         .u32x8(&strides[1]);
-    let key = PipelineKey::new(Shader::Movement, "copy_view");
+    let key = PipelineKey::new(Shader::Movement, op);
     dispatch(ctx, &key, params, &[src], &[dst], grid(ctx, n.div_ceil(WG)))
 }
 

@@ -1,6 +1,6 @@
 //! Batched GEMM and its ladder of kernels (`shaders/matmul.wgsl`).
 
-use super::check_len;
+use super::{check_len, dummy};
 use crate::buffer::GpuBuffer;
 use crate::context::{context, GpuContext};
 use crate::error::GpuError;
@@ -172,6 +172,36 @@ pub fn sgemm_batched(
     gemm_with(kernel, &gemm, a, b, c)
 }
 
+/// `out = x Wᵀ + bias` (a Linear layer): `x` `[rows, in]`, `w` `[out, in]`,
+/// `bias` `[out]`, in one dispatch, the bias added in the GEMM's store.
+pub fn linear(
+    x: &GpuBuffer,
+    w: &GpuBuffer,
+    bias: &GpuBuffer,
+    [rows, out_f, in_f]: [usize; 3],
+    out: &GpuBuffer,
+) -> Result<(), GpuError> {
+    check_len("linear", "bias", bias, out_f)?;
+    let gemm = Gemm {
+        batch: 1,
+        trans_a: false,
+        trans_b: true,
+        m: rows,
+        n: out_f,
+        k: in_f,
+        alpha: 1.0,
+        lda: in_f,
+        stride_a: 0,
+        ldb: in_f,
+        stride_b: 0,
+        beta: 0.0,
+        ldc: out_f,
+        stride_c: 0,
+    };
+    let kernel = gemm.auto_kernel(context()?);
+    run(kernel, &gemm, (x, w), Some(bias), out)
+}
+
 /// Runs one GEMM with a chosen rung of the ladder (benchmarks and tests use
 /// this to compare them). `BlockedVec4` on an unaligned layout is an error.
 pub fn gemm_with(
@@ -179,6 +209,17 @@ pub fn gemm_with(
     g: &Gemm,
     a: &GpuBuffer,
     b: &GpuBuffer,
+    c: &GpuBuffer,
+) -> Result<(), GpuError> {
+    run(kernel, g, (a, b), None, c)
+}
+
+/// The one launcher of every rung, with or without the bias epilogue.
+fn run(
+    kernel: MatmulKernel,
+    g: &Gemm,
+    (a, b): (&GpuBuffer, &GpuBuffer),
+    bias: Option<&GpuBuffer>,
     c: &GpuBuffer,
 ) -> Result<(), GpuError> {
     const OP: &str = "sgemm";
@@ -235,7 +276,12 @@ pub fn gemm_with(
         .usize(g.stride_b)
         .usize(g.stride_c)
         .f32(g.alpha)
-        .f32(g.beta);
+        .f32(g.beta)
+        .u32(bias.is_some() as u32);
+    let bias = match bias {
+        Some(bias) => bias.clone(),
+        None => dummy()?,
+    };
     let (key, per_group) = match kernel {
         MatmulKernel::Naive => (PipelineKey::new(Shader::Matmul, kernel.entry()), 16),
         MatmulKernel::Tiled => (
@@ -261,5 +307,5 @@ pub fn gemm_with(
             format!("{}×{} output is too large for one dispatch", g.m, g.n),
         ));
     }
-    dispatch(ctx, &key, params, &[a, b], &[c], groups)
+    dispatch(ctx, &key, params, &[a, b, &bias], &[c], groups)
 }

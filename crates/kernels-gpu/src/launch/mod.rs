@@ -14,19 +14,21 @@ pub mod norm;
 pub mod optim;
 pub mod random;
 pub mod reduce;
+pub mod rnn;
 mod shape;
 pub mod softmax;
 
 pub use attention::{attention_backward, attention_forward, Attention, MAX_HEAD_DIM};
-pub use binary::{binary, copy_view, strided_copy, where_select, BinaryOp};
+pub use binary::{add_view, binary, copy_view, strided_copy, where_select, BinaryOp};
 pub use elementwise::{clip_by_global_norm, fill, scale, unary, UnaryOp};
 pub use index::{gather_rows, index_add, index_select, scatter_add_rows};
 pub use loss::{cross_entropy, cross_entropy_backward};
-pub use matmul::{gemm_with, sgemm, sgemm_batched, Gemm, MatmulKernel};
+pub use matmul::{gemm_with, linear, sgemm, sgemm_batched, Gemm, MatmulKernel};
 pub use norm::{layer_norm, layer_norm_backward};
 pub use optim::{adam_step, sgd_step, AdamParams};
 pub use random::{dropout_mask, fill_normal, fill_uniform};
 pub use reduce::{argmax, reduce, sum_all, sum_squares, sum_squares_at, ReduceOp};
+pub use rnn::{gru_cell, gru_cell_backward, lstm_cell, lstm_cell_backward};
 pub use shape::MAX_RANK;
 pub use softmax::{log_softmax, log_softmax_backward, softmax, softmax_backward};
 

@@ -1,6 +1,7 @@
 //! The GPU backend: the WGSL shaders of `kernels-gpu` on wgpu buffers. It
-//! implements the primitives; the fused ops run as the trait's composed
-//! defaults until a fused shader overrides them.
+//! implements the primitives and overrides the fused ops that have a fused
+//! shader (Linear with its bias, the recurrent cells, in-place gradient
+//! sums, narrow's backward); the others run as the trait's composed defaults.
 
 use super::{gpu_err, Backend, Gemm, NormGrads, SgdParams};
 use crate::Result;
@@ -351,5 +352,108 @@ impl Backend for Gpu {
             hp.first_step,
         )
         .map_err(gpu_err)
+    }
+    // ============================================================ fused ops
+
+    /// The bias is added in the GEMM's store: one dispatch, not two.
+    fn linear(
+        &self,
+        x: &GpuBuffer,
+        w: &GpuBuffer,
+        b: &GpuBuffer,
+        rows_out_in: [usize; 3],
+    ) -> Result<GpuBuffer> {
+        let [rows, out_f, _] = rows_out_in;
+        out(rows * out_f, |o| gpu::linear(x, w, b, rows_out_in, o))
+    }
+
+    /// One GEMM with beta = 1 writes the sum in place: no product buffer,
+    /// no add, no copy back.
+    fn matmul_add(&self, a: &GpuBuffer, b: &GpuBuffer, g: Gemm, dst: &GpuBuffer) -> Result<()> {
+        let (lda, ldb) = g.ld();
+        gpu::sgemm_batched(
+            g.batch,
+            g.trans_a,
+            g.trans_b,
+            g.m,
+            g.n,
+            g.k,
+            1.0,
+            a,
+            lda,
+            g.stride_a,
+            b,
+            ldb,
+            g.stride_b,
+            1.0,
+            dst,
+            g.n,
+            g.m * g.n,
+        )
+        .map_err(gpu_err)
+    }
+
+    /// One pass adding `src` onto its block of each row of `dst`.
+    fn add_into_block(
+        &self,
+        dst: &GpuBuffer,
+        src: &GpuBuffer,
+        (outer, full, inner): (usize, usize, usize),
+        start: usize,
+    ) -> Result<()> {
+        if outer * inner == 0 {
+            return Ok(());
+        }
+        let chunk = src.len() / outer;
+        let (row, at) = (full * inner, start * inner);
+        gpu::add_view(src, 0, &[chunk, 1], &[outer, chunk], dst, at, &[row, 1]).map_err(gpu_err)
+    }
+
+    fn gru_cell(
+        &self,
+        gi: &GpuBuffer,
+        gh: &GpuBuffer,
+        h: &GpuBuffer,
+        (rows, hidden): (usize, usize),
+    ) -> Result<(GpuBuffer, GpuBuffer)> {
+        let (h_next, ws) = (alloc(rows * hidden)?, alloc(rows * 4 * hidden)?);
+        gpu::gru_cell(gi, gh, h, (rows, hidden), &h_next, &ws).map_err(gpu_err)?;
+        Ok((h_next, ws))
+    }
+
+    fn gru_cell_backward(
+        &self,
+        ws: &GpuBuffer,
+        h: &GpuBuffer,
+        g: &GpuBuffer,
+        (rows, hidden): (usize, usize),
+    ) -> Result<(GpuBuffer, GpuBuffer, GpuBuffer)> {
+        let gates = rows * 3 * hidden;
+        let (d_gi, d_gh, d_h) = (alloc(gates)?, alloc(gates)?, alloc(rows * hidden)?);
+        gpu::gru_cell_backward(ws, h, g, (rows, hidden), (&d_gi, &d_gh, &d_h)).map_err(gpu_err)?;
+        Ok((d_gi, d_gh, d_h))
+    }
+
+    fn lstm_cell(
+        &self,
+        gates: &GpuBuffer,
+        c: &GpuBuffer,
+        (rows, hidden): (usize, usize),
+    ) -> Result<(GpuBuffer, GpuBuffer)> {
+        let (hc, ws) = (alloc(rows * 2 * hidden)?, alloc(rows * 5 * hidden)?);
+        gpu::lstm_cell(gates, c, (rows, hidden), &hc, &ws).map_err(gpu_err)?;
+        Ok((hc, ws))
+    }
+
+    fn lstm_cell_backward(
+        &self,
+        ws: &GpuBuffer,
+        c: &GpuBuffer,
+        g: &GpuBuffer,
+        (rows, hidden): (usize, usize),
+    ) -> Result<(GpuBuffer, GpuBuffer)> {
+        let (d_gates, d_c) = (alloc(rows * 4 * hidden)?, alloc(rows * hidden)?);
+        gpu::lstm_cell_backward(ws, c, g, (rows, hidden), (&d_gates, &d_c)).map_err(gpu_err)?;
+        Ok((d_gates, d_c))
     }
 }

@@ -25,6 +25,8 @@ mod composed;
 mod cpu;
 mod gpu;
 #[cfg(test)]
+mod gpu_tests;
+#[cfg(test)]
 mod tests;
 
 pub(crate) use cpu::Cpu;
