@@ -22,6 +22,7 @@ mod plot;
 mod score_cmd;
 mod train_args;
 mod train_cmd;
+mod train_file;
 mod train_settings;
 mod translate_cmd;
 
@@ -75,7 +76,8 @@ enum Command {
 
 fn main() -> Result<()> {
     quiet_vulkan_loader();
-    let matches = Cli::command().get_matches();
+    let args = train_file::expand(std::env::args().collect(), &Cli::command())?;
+    let matches = Cli::command().get_matches_from(args);
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     match cli.command {
         Command::Devices => devices(),
@@ -85,7 +87,15 @@ fn main() -> Result<()> {
                 .subcommand_matches("train")
                 .map(given_options)
                 .unwrap_or_default();
-            in_pool(|| train_cmd::run(*args, &given))
+            let resolved = match matches.subcommand_matches("train") {
+                Some(m) => {
+                    let cli = Cli::command();
+                    let train = cli.find_subcommand("train").expect("a train subcommand");
+                    train_file::render(m, train)
+                }
+                None => String::new(),
+            };
+            in_pool(|| train_cmd::run(*args, &given, &resolved))
         }
         Command::Translate(args) => in_pool(|| translate_cmd::run(args)),
         Command::Eval(args) => in_pool(|| eval_cmd::run(args)),

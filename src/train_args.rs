@@ -50,7 +50,11 @@ pub enum NormalizeKind {
 }
 
 /// `s2s train` options.
+///
+/// `args_override_self`: an option given twice takes its last value, which
+/// is how the command line overrides a `--config` file (train_file.rs).
 #[derive(Args, Debug)]
+#[command(args_override_self = true)]
 #[command(after_help = "Examples:\n  \
     s2s train                                   # the built-in dates task, ~3 minutes on 2 cores\n  \
     s2s train --data eng-fra.txt --src fra --tgt eng --tutorial-filter --epochs 20\n  \
@@ -241,6 +245,11 @@ pub struct TrainArgs {
     pub max_decode_len: usize,
 
     // ------------------------------------------------------------ run
+    /// Read options from a TOML file (keys: the long option names, e.g.
+    /// `epochs = 3`); options on the command line override it. Every run
+    /// writes its resolved options as config.toml in its directory.
+    #[arg(long, value_name = "FILE", help_heading = "Run")]
+    pub config: Option<PathBuf>,
     /// Run directory [default: runs/<task>-<model>/].
     #[arg(long, help_heading = "Run")]
     pub out: Option<PathBuf>,

@@ -37,8 +37,9 @@ fn check_model_memory(args: &TrainArgs) -> Result<()> {
 
 /// The options that may accompany `--resume`: how much longer, where, on
 /// what, how loudly. Everything else is saved in the run and stays.
-const RESUME_OPTIONS: [&str; 6] = [
+const RESUME_OPTIONS: [&str; 7] = [
     "--resume",
+    "--config",
     "--epochs",
     "--max-steps",
     "--out",
@@ -62,15 +63,17 @@ fn refuse_resume_changes(given: &[String]) -> Result<()> {
              change it (only {} apply); start a new run with --out DIR to train with other \
              settings",
             changed.join(", "),
-            RESUME_OPTIONS[1..].join(", ")
+            RESUME_OPTIONS[2..].join(", ")
         );
     }
     Ok(())
 }
 
 /// Runs `s2s train`; `given` lists the options given on the command line
-/// (`--name` or `--name VALUE`).
-pub fn run(args: TrainArgs, given: &[String]) -> Result<()> {
+/// (`--name` or `--name VALUE`, a `--config` file's included), and
+/// `resolved` is the TOML of every option, written as config.toml in a new
+/// run's directory (a resumed run keeps the one it started with).
+pub fn run(args: TrainArgs, given: &[String], resolved: &str) -> Result<()> {
     if args.resume.is_some() {
         refuse_resume_changes(given)?;
     }
@@ -150,6 +153,9 @@ pub fn run(args: TrainArgs, given: &[String]) -> Result<()> {
             }
         }
     };
+    if args.resume.is_none() {
+        crate::train_file::write(&trainer.paths.root, resolved)?;
+    }
     if !args.quiet {
         eprintln!("data: {}", trainer.data.summary);
         eprintln!(
