@@ -30,6 +30,36 @@ fn zeroed(
     Ok(out)
 }
 
+/// `c = op(A)·op(B) + beta · c` for the backend's `Gemm` (C contiguous).
+fn gemm(
+    a: &GpuBuffer,
+    b: &GpuBuffer,
+    g: Gemm,
+    beta: f32,
+    c: &GpuBuffer,
+) -> std::result::Result<(), GpuError> {
+    let (lda, ldb) = g.ld();
+    gpu::sgemm_batched(
+        g.batch,
+        g.trans_a,
+        g.trans_b,
+        g.m,
+        g.n,
+        g.k,
+        1.0,
+        a,
+        lda,
+        g.stride_a,
+        b,
+        ldb,
+        g.stride_b,
+        beta,
+        c,
+        g.n,
+        g.m * g.n,
+    )
+}
+
 fn alloc(n: usize) -> Result<GpuBuffer> {
     GpuBuffer::uninit(n).map_err(gpu_err)
 }
@@ -287,28 +317,7 @@ impl Backend for Gpu {
     }
 
     fn matmul(&self, a: &GpuBuffer, b: &GpuBuffer, g: Gemm) -> Result<GpuBuffer> {
-        let (lda, ldb) = g.ld();
-        out(g.batch * g.m * g.n, |c| {
-            gpu::sgemm_batched(
-                g.batch,
-                g.trans_a,
-                g.trans_b,
-                g.m,
-                g.n,
-                g.k,
-                1.0,
-                a,
-                lda,
-                g.stride_a,
-                b,
-                ldb,
-                g.stride_b,
-                0.0,
-                c,
-                g.n,
-                g.m * g.n,
-            )
-        })
+        out(g.batch * g.m * g.n, |c| gemm(a, b, g, 0.0, c))
     }
 
     fn uniform(&self, seed: u64, offset: u64, lo: f32, hi: f32, n: usize) -> Result<GpuBuffer> {
@@ -370,27 +379,7 @@ impl Backend for Gpu {
     /// One GEMM with beta = 1 writes the sum in place: no product buffer,
     /// no add, no copy back.
     fn matmul_add(&self, a: &GpuBuffer, b: &GpuBuffer, g: Gemm, dst: &GpuBuffer) -> Result<()> {
-        let (lda, ldb) = g.ld();
-        gpu::sgemm_batched(
-            g.batch,
-            g.trans_a,
-            g.trans_b,
-            g.m,
-            g.n,
-            g.k,
-            1.0,
-            a,
-            lda,
-            g.stride_a,
-            b,
-            ldb,
-            g.stride_b,
-            1.0,
-            dst,
-            g.n,
-            g.m * g.n,
-        )
-        .map_err(gpu_err)
+        gemm(a, b, g, 1.0, dst).map_err(gpu_err)
     }
 
     /// One pass adding `src` onto its block of each row of `dst`.
