@@ -8,7 +8,11 @@
 // Layout: row-major with row strides lda, ldb, ldc; A is stored k × m when
 // trans_a (so attention's Q·Kᵀ never materialises Kᵀ); matrix z of A starts at
 // z · stride_a (stride 0 broadcasts one matrix to every batch). The batch is
-// the z workgroup index.
+// the z workgroup index. With heads > 1 the batch is two-level, z = seq ·
+// heads + head, and matrix z of A starts at seq · stride_a + head · head_a:
+// attention's per-head products read each head where the projections left it
+// (a column block of [B, T, H·d]) and write it where the next op wants it,
+// with no gather or scatter around the GEMM.
 //
 // The ladder, kept side by side so that each step's gain can be measured:
 // 1. `matmul_naive` — one invocation per C element, a dot product of length
@@ -46,6 +50,10 @@ struct Params {
     alpha: f32,
     beta: f32,
     has_bias: u32,
+    heads: u32,   // 1 for a plain batch
+    head_a: u32,
+    head_b: u32,
+    head_c: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -57,6 +65,11 @@ struct Params {
 override TILE: u32 = 16u;  // matmul_tiled: workgroup is TILE × TILE, tiles are TILE × TILE
 override BX: u32 = 8u;     // matmul_blocked*: workgroup is BX × BY invocations,
 override BY: u32 = 8u;     //   each computing 8 × 8 outputs
+
+// Where matrix z of an operand starts (see the header for the two-level batch).
+fn start(z: u32, stride: u32, head: u32) -> u32 {
+    return (z / p.heads) * stride + (z % p.heads) * head;
+}
 
 // op(A)[row, kk] and op(B)[kk, col] of the matrix starting at `base`.
 fn load_a(base: u32, row: u32, kk: u32) -> f32 {
@@ -85,11 +98,13 @@ fn matmul_naive(@builtin(global_invocation_id) gid: vec3<u32>) {
     let col = gid.x;
     let z = gid.z;
     if (row >= p.m || col >= p.n) { return; }
+    let base_a = start(z, p.stride_a, p.head_a);
+    let base_b = start(z, p.stride_b, p.head_b);
     var acc = 0.0;
     for (var kk = 0u; kk < p.k; kk++) {
-        acc = fma(load_a(z * p.stride_a, row, kk), load_b(z * p.stride_b, kk, col), acc);
+        acc = fma(load_a(base_a, row, kk), load_b(base_b, kk, col), acc);
     }
-    store_c(z * p.stride_c, row, col, acc);
+    store_c(start(z, p.stride_c, p.head_c), row, col, acc);
 }
 
 // ---- 2. shared-memory tiles ----
@@ -102,8 +117,8 @@ fn matmul_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation
     let row = wid.y * TILE + lid.y;
     let col = wid.x * TILE + lid.x;
     let z = wid.z;
-    let base_a = z * p.stride_a;
-    let base_b = z * p.stride_b;
+    let base_a = start(z, p.stride_a, p.head_a);
+    let base_b = start(z, p.stride_b, p.head_b);
     var acc = 0.0;
     for (var k0 = 0u; k0 < p.k; k0 += TILE) {
         // Each invocation stages one value of each tile (zero past the edges,
@@ -122,7 +137,7 @@ fn matmul_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation
         }
         workgroupBarrier(); // the tiles are overwritten next round
     }
-    if (row < p.m && col < p.n) { store_c(z * p.stride_c, row, col, acc); }
+    if (row < p.m && col < p.n) { store_c(start(z, p.stride_c, p.head_c), row, col, acc); }
 }
 
 // ---- 3. register-blocked, scalar loads ----
@@ -173,8 +188,8 @@ fn matmul_blocked(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
     let c0 = (wid.x * BX + lid.x) * 8u;
     let z = wid.z;
     if (r0 >= p.m || c0 >= p.n) { return; }
-    let base_a = z * p.stride_a;
-    let base_b = z * p.stride_b;
+    let base_a = start(z, p.stride_a, p.head_a);
+    let base_b = start(z, p.stride_b, p.head_b);
     var acc00 = mat4x4<f32>();
     var acc01 = mat4x4<f32>();
     var acc10 = mat4x4<f32>();
@@ -189,7 +204,7 @@ fn matmul_blocked(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
         acc10 += a1 * b0;
         acc11 += a1 * b1;
     }
-    let base_c = z * p.stride_c;
+    let base_c = start(z, p.stride_c, p.head_c);
     store_block(base_c, r0, c0, acc00);
     store_block(base_c, r0, c0 + 4u, acc01);
     store_block(base_c, r0 + 4u, c0, acc10);
@@ -248,8 +263,8 @@ fn matmul_blocked_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_inv
     let c0 = (wid.x * BX + lid.x) * 8u;
     let z = wid.z;
     if (r0 >= p.m || c0 >= p.n) { return; }
-    let base_a = z * p.stride_a;
-    let base_b = z * p.stride_b;
+    let base_a = start(z, p.stride_a, p.head_a);
+    let base_b = start(z, p.stride_b, p.head_b);
     var acc00 = mat4x4<f32>();
     var acc01 = mat4x4<f32>();
     var acc10 = mat4x4<f32>();
@@ -264,7 +279,7 @@ fn matmul_blocked_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_inv
         acc10 += a1 * b0;
         acc11 += a1 * b1;
     }
-    let base_c = z * p.stride_c;
+    let base_c = start(z, p.stride_c, p.head_c);
     store_block(base_c, r0, c0, acc00);
     store_block(base_c, r0, c0 + 4u, acc01);
     store_block(base_c, r0 + 4u, c0, acc10);

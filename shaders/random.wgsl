@@ -6,6 +6,7 @@
 //   u       = f32(hash >> 8) · 2^-24 ∈ [0, 1)     (exact: the same bits as the CPU)
 //   fill_uniform: lo + (hi - lo) · u
 //   dropout_mask: 0 if u < p else 1/(1-p)
+//   dropout_apply: x · dropout_mask (the mask is never stored)
 //   fill_normal: Box–Muller on the aligned pair c & ~1 (see rng.rs); equal to
 //                the CPU up to the accuracy of WGSL's log, cos and sin.
 // The 64-bit seed and counter travel as u32 halves; c = offset + i is a
@@ -73,6 +74,18 @@ fn dropout_mask(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
     let i = flat_index(wid, nwg, lid);
     if (i >= p.n) { return; }
     out[i] = select(p.b, 0.0, uniform01(counter(i)) < p.a);
+}
+
+// ---- dropout_apply: drop_x -> drop_out ----
+
+@group(0) @binding(1) var<storage, read> drop_x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> drop_out: array<f32>;
+
+@compute @workgroup_size(WG)
+fn dropout_apply(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let i = flat_index(wid, nwg, lid);
+    if (i >= p.n) { return; }
+    drop_out[i] = drop_x[i] * select(p.b, 0.0, uniform01(counter(i)) < p.a);
 }
 
 const TAU: f32 = 6.28318530717958648;

@@ -39,7 +39,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
-use tensor::optim::{Adam, AdamConfig, Optimizer};
+use tensor::optim::{pack_parameters, Adam, AdamConfig, Optimizer};
 use tensor::{Device, Rng, Tensor};
 
 const VOCAB: usize = 5000;
@@ -57,6 +57,7 @@ trait BenchModel: Send + Sync {
         ctx: &mut Ctx,
     ) -> Result<Tensor>;
     fn parameters(&self) -> Vec<Tensor>;
+    fn parameters_mut(&mut self) -> Vec<&mut Tensor>;
 }
 
 /// The GRU + Bahdanau attention benchmark model (see the module docs).
@@ -122,6 +123,16 @@ impl BenchModel for GruAttn {
         p.extend(self.generator.parameters());
         p
     }
+
+    fn parameters_mut(&mut self) -> Vec<&mut Tensor> {
+        let mut p = self.src_embed.parameters_mut();
+        p.extend(self.tgt_embed.parameters_mut());
+        p.extend(self.encoder.parameters_mut());
+        p.extend(self.attention.parameters_mut());
+        p.extend(self.decoder.parameters_mut());
+        p.extend(self.generator.parameters_mut());
+        p
+    }
 }
 
 impl BenchModel for TransformerSeq2Seq {
@@ -148,6 +159,10 @@ impl BenchModel for TransformerSeq2Seq {
 
     fn parameters(&self) -> Vec<Tensor> {
         Module::parameters(self)
+    }
+
+    fn parameters_mut(&mut self) -> Vec<&mut Tensor> {
+        Module::parameters_mut(self)
     }
 }
 
@@ -194,7 +209,9 @@ struct Ours {
 impl Ours {
     fn new(name: &str, batch: usize, len: usize, device: &Device) -> Result<Ours> {
         let mut rng = Rng::new(0);
-        let model = build(name, &mut rng, device)?;
+        let mut model = build(name, &mut rng, device)?;
+        // On the GPU, one allocation for all parameters: Adam in one dispatch.
+        pack_parameters(model.parameters_mut())?;
         let optimizer = Adam::new(model.parameters(), AdamConfig::default())?;
         let src = random_ids(batch, len, &mut rng, device)?;
         let tgt = random_ids(batch, len + 1, &mut rng, device)?;
@@ -311,6 +328,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             let (mut our_ms, mut torch_ms) = (Vec::new(), Vec::new());
             let mut loss = 0.0;
             let before = kernels_gpu::counts();
+            let kernels_before = kernels_gpu::kernel_counts();
             for _ in 0..args.rounds.max(1) {
                 for _ in 0..steps {
                     let t = Instant::now();
@@ -323,6 +341,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             }
             let timed_steps = (our_ms.len() as u64).max(1);
             let spent = kernels_gpu::counts() - before;
+            let by_kernel = kernels_gpu::kernel_counts_since(&kernels_before);
             if !loss.is_finite() {
                 bail!("{name} on the {device}: the loss is {loss} after training");
             }
@@ -351,15 +370,21 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             );
             let per_step = |n: u64| n as f64 / timed_steps as f64;
             let gpu = (device == Device::Gpu).then(|| {
-                gpu_rows.push((name, spent, timed_steps));
+                let kernels: Vec<String> = by_kernel
+                    .iter()
+                    .map(|(k, n)| format!("\"{k}\":{}", per_step(*n)))
+                    .collect();
+                gpu_rows.push((name, spent, timed_steps, by_kernel));
                 format!(
-                    ",\"dispatches\":{},\"submits\":{},\"host_waits\":{},\"bytes_up\":{},\"bytes_down\":{},\"bind_groups\":{}",
+                    ",\"dispatches\":{},\"submits\":{},\"host_waits\":{},\"bytes_up\":{},\"bytes_down\":{},\"bind_groups\":{},\"copies\":{},\"dispatches_by_kernel\":{{{}}}",
                     per_step(spent.dispatches),
                     per_step(spent.submits),
                     per_step(spent.host_waits),
                     per_step(spent.bytes_up),
                     per_step(spent.bytes_down),
-                    per_step(spent.bind_groups)
+                    per_step(spent.bind_groups),
+                    per_step(spent.copies),
+                    kernels.join(",")
                 )
             });
             if let Some(out) = json.as_mut() {
@@ -377,20 +402,37 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         println!();
         println!("GPU costs per step (what a real GPU pays, counted on any adapter):");
         println!(
-            "{:<12} {:>10} {:>8} {:>10} {:>12} {:>12} {:>11}",
-            "model", "dispatches", "submits", "host waits", "bytes up", "bytes down", "bind groups"
+            "{:<12} {:>10} {:>8} {:>10} {:>12} {:>12} {:>11} {:>7}",
+            "model",
+            "dispatches",
+            "submits",
+            "host waits",
+            "bytes up",
+            "bytes down",
+            "bind groups",
+            "copies"
         );
-        for (name, spent, n) in gpu_rows {
+        for (name, spent, n, _) in &gpu_rows {
+            let n = *n;
             println!(
-                "{:<12} {:>10} {:>8} {:>10} {:>12} {:>12} {:>11}",
+                "{:<12} {:>10} {:>8} {:>10} {:>12} {:>12} {:>11} {:>7}",
                 name,
                 spent.dispatches / n,
                 spent.submits / n,
                 spent.host_waits / n,
                 spent.bytes_up / n,
                 spent.bytes_down / n,
-                spent.bind_groups / n
+                spent.bind_groups / n,
+                spent.copies / n
             );
+        }
+        for (name, _, n, by_kernel) in &gpu_rows {
+            let top: Vec<String> = by_kernel
+                .iter()
+                .take(8)
+                .map(|(k, c)| format!("{k} {}", c / n))
+                .collect();
+            println!("{name} dispatches per step by kernel: {}", top.join(", "));
         }
     }
     if let Some(mut out) = json {

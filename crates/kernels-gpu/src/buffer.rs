@@ -107,14 +107,18 @@ impl BufferPool {
     }
 }
 
-/// An f32 storage buffer on the device. Cloning is cheap (an `Arc`); the
-/// memory goes back to the pool when the last clone drops.
+/// An f32 storage buffer on the device, or a view of a range of one
+/// ([`GpuBuffer::view`]). Cloning is cheap (an `Arc`); the memory goes back
+/// to the pool when the last clone or view drops.
 ///
 /// Launchers take `&GpuBuffer` for outputs too: the GPU writes them, the host
 /// never does, so Rust's `&mut` would protect nothing here.
 #[derive(Clone)]
 pub struct GpuBuffer {
     inner: Arc<Allocation>,
+    /// First element of the view, in floats (0 for a whole allocation).
+    offset: usize,
+    len: usize,
 }
 
 struct Allocation {
@@ -135,7 +139,10 @@ impl Drop for Allocation {
 
 impl std::fmt::Debug for GpuBuffer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "GpuBuffer(len = {})", self.len())
+        match self.offset {
+            0 => write!(f, "GpuBuffer(len = {})", self.len),
+            at => write!(f, "GpuBuffer(len = {}, view at {at})", self.len),
+        }
     }
 }
 
@@ -154,6 +161,8 @@ impl GpuBuffer {
                 len,
                 class,
             }),
+            offset: 0,
+            len,
         })
     }
 
@@ -202,7 +211,7 @@ impl GpuBuffer {
         let ctx = self.inner.ctx;
         ctx.recorder.lock().unwrap().flush(ctx);
         ctx.queue
-            .write_buffer(self.raw(), 0, bytemuck::cast_slice(data));
+            .write_buffer(self.raw(), self.byte_offset(), bytemuck::cast_slice(data));
         crate::counters::up(std::mem::size_of_val(data));
         Ok(())
     }
@@ -220,21 +229,117 @@ impl GpuBuffer {
         if self.is_empty() {
             return Ok(Vec::new());
         }
-        crate::record::read_back(self.inner.ctx, self.raw(), self.len())
+        crate::record::read_back(self.inner.ctx, self.raw(), self.byte_offset(), self.len)
     }
 
-    /// Number of f32 elements.
+    /// Number of f32 elements (of the view).
     pub fn len(&self) -> usize {
-        self.inner.len
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.inner.len == 0
+        self.len == 0
     }
 
-    /// True when both handles refer to the same device memory.
+    /// True when both handles refer to the same device memory: the same
+    /// allocation, whatever ranges of it they view. (wgpu tracks a buffer's
+    /// use per buffer, not per range, so two views of one allocation may
+    /// not be bound as one kernel's input and output.)
     pub fn same_buffer(a: &GpuBuffer, b: &GpuBuffer) -> bool {
         Arc::ptr_eq(&a.inner, &b.inner)
+    }
+
+    /// Offsets of views, in floats, must be multiples of this: the
+    /// adapter's `min_storage_buffer_offset_alignment` (256 bytes on most
+    /// GPUs and in WebGPU's defaults, so 64 floats).
+    pub fn view_alignment() -> Result<usize, GpuError> {
+        let bytes = context()?.limits.min_storage_buffer_offset_alignment as usize;
+        Ok(bytes.div_ceil(4).max(1))
+    }
+
+    /// The `len` floats from `offset` (relative to this view) as a buffer
+    /// of their own, sharing this one's memory: writes through either are
+    /// seen by both. Kernels bind exactly that range.
+    pub fn view(&self, offset: usize, len: usize) -> Result<GpuBuffer, GpuError> {
+        let align = Self::view_alignment()?;
+        let at = self.offset + offset;
+        if offset + len > self.len || !at.is_multiple_of(align) || len == 0 {
+            return Err(GpuError::invalid(
+                "GpuBuffer::view",
+                format!(
+                    "a view of {len} floats at {offset} of a buffer of {} (a view must be \
+                     non-empty, inside the buffer and start at a multiple of {align} floats)",
+                    self.len
+                ),
+            ));
+        }
+        Ok(GpuBuffer {
+            inner: self.inner.clone(),
+            offset: at,
+            len,
+        })
+    }
+
+    /// The whole allocation this buffer views.
+    pub fn allocation(&self) -> GpuBuffer {
+        GpuBuffer {
+            inner: self.inner.clone(),
+            offset: 0,
+            len: self.inner.len,
+        }
+    }
+
+    /// Where this view starts inside the allocation, in floats.
+    pub fn offset(&self) -> usize {
+        self.offset
+    }
+
+    /// Copies `src` into this buffer with the queue's copy command (no
+    /// kernel, no bind group): the way to gather many small buffers into
+    /// one allocation. Both must have the same length and be different
+    /// allocations (WebGPU does not copy a buffer into itself).
+    pub fn copy_from(&self, src: &GpuBuffer) -> Result<(), GpuError> {
+        if src.len != self.len || GpuBuffer::same_buffer(src, self) {
+            return Err(GpuError::invalid(
+                "GpuBuffer::copy_from",
+                format!(
+                    "copying {} floats into {} (lengths must match, allocations differ)",
+                    src.len, self.len
+                ),
+            ));
+        }
+        if self.is_empty() {
+            return Ok(());
+        }
+        let ctx = self.inner.ctx;
+        let mut rec = ctx.recorder.lock().unwrap();
+        rec.end_pass();
+        rec.encoder(ctx).copy_buffer_to_buffer(
+            src.raw(),
+            src.byte_offset(),
+            self.raw(),
+            self.byte_offset(),
+            (self.len * 4) as u64,
+        );
+        crate::counters::copy();
+        Ok(())
+    }
+
+    /// The range kernels bind: exactly the view (a whole allocation binds
+    /// whole, its size class included).
+    pub(crate) fn binding(&self) -> wgpu::BindingResource<'_> {
+        if self.offset == 0 && self.len == self.inner.len {
+            return self.raw().as_entire_binding();
+        }
+        wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+            buffer: self.raw(),
+            offset: self.byte_offset(),
+            size: wgpu::BufferSize::new((self.len * 4) as u64),
+        })
+    }
+
+    fn byte_offset(&self) -> u64 {
+        (self.offset * 4) as u64
     }
 
     pub(crate) fn raw(&self) -> &wgpu::Buffer {

@@ -15,7 +15,8 @@
 //! - [`time_gpu`]: GPU time of recorded work, by timestamp queries when the
 //!   adapter has them, for the benchmarks.
 //! - [`counts()`]: dispatches, submits, host waits, bytes up and down and bind
-//!   groups so far, the costs a real GPU charges for, counted on any adapter.
+//!   groups so far, the costs a real GPU charges for, counted on any adapter;
+//!   [`kernel_counts()`] splits the dispatches by entry point.
 
 mod buffer;
 mod context;
@@ -28,7 +29,7 @@ mod timing;
 
 pub use buffer::{pooled_buffer_count, pooled_buffers_for_len, trim_pool, GpuBuffer};
 pub use context::{adapters, context, is_cpu_emulation, AdapterSummary, GpuContext};
-pub use counters::{counts, GpuCounts};
+pub use counters::{counts, kernel_counts, kernel_counts_since, thread_dispatches, GpuCounts};
 pub use error::{GpuError, INSTALL_HINT};
 pub use launch::*;
 pub use pipelines::Shader;

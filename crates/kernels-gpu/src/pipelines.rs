@@ -28,10 +28,11 @@ pub enum Shader {
     Attention,
     GruCell,
     LstmCell,
+    Additive,
 }
 
 impl Shader {
-    pub const ALL: [Shader; 14] = [
+    pub const ALL: [Shader; 15] = [
         Shader::Elementwise,
         Shader::Binary,
         Shader::Movement,
@@ -46,6 +47,7 @@ impl Shader {
         Shader::Attention,
         Shader::GruCell,
         Shader::LstmCell,
+        Shader::Additive,
     ];
 
     /// The file name under `shaders/`.
@@ -65,6 +67,7 @@ impl Shader {
             Shader::Attention => "attention.wgsl",
             Shader::GruCell => "gru_cell.wgsl",
             Shader::LstmCell => "lstm_cell.wgsl",
+            Shader::Additive => "additive.wgsl",
         }
     }
 
@@ -85,6 +88,7 @@ impl Shader {
             Shader::Attention => include_str!("../../../shaders/attention.wgsl"),
             Shader::GruCell => include_str!("../../../shaders/gru_cell.wgsl"),
             Shader::LstmCell => include_str!("../../../shaders/lstm_cell.wgsl"),
+            Shader::Additive => include_str!("../../../shaders/additive.wgsl"),
         }
     }
 }

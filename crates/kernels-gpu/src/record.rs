@@ -70,7 +70,7 @@ impl Recorder {
         }
     }
 
-    fn encoder(&mut self, ctx: &GpuContext) -> &mut wgpu::CommandEncoder {
+    pub(crate) fn encoder(&mut self, ctx: &GpuContext) -> &mut wgpu::CommandEncoder {
         self.encoder.get_or_insert_with(|| {
             ctx.device
                 .create_command_encoder(&wgpu::CommandEncoderDescriptor {
@@ -245,7 +245,7 @@ pub(crate) fn dispatch(
     for (i, buffer) in inputs.iter().chain(outputs).enumerate() {
         entries.push(wgpu::BindGroupEntry {
             binding: 1 + i as u32,
-            resource: buffer.raw().as_entire_binding(),
+            resource: buffer.binding(),
         });
     }
     crate::counters::bind_group();
@@ -259,7 +259,7 @@ pub(crate) fn dispatch(
     pass.set_pipeline(&compiled.pipeline);
     pass.set_bind_group(0, &bind_group, &[]);
     pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
-    crate::counters::dispatch();
+    crate::counters::dispatch(key.entry);
     rec.dispatches += 1;
     Ok(())
 }
@@ -268,6 +268,7 @@ pub(crate) fn dispatch(
 pub(crate) fn read_back(
     ctx: &GpuContext,
     buffer: &wgpu::Buffer,
+    byte_offset: u64,
     len: usize,
 ) -> Result<Vec<f32>, GpuError> {
     let bytes = (len * 4) as u64;
@@ -281,7 +282,7 @@ pub(crate) fn read_back(
         let mut rec = ctx.recorder.lock().unwrap();
         rec.end_pass();
         rec.encoder(ctx)
-            .copy_buffer_to_buffer(buffer, 0, &staging, 0, bytes);
+            .copy_buffer_to_buffer(buffer, byte_offset, &staging, 0, bytes);
         rec.flush(ctx).expect("the encoder holds the copy")
     };
 

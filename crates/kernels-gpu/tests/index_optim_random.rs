@@ -166,6 +166,16 @@ fn random_fills_match_the_cpu_bit_for_bit() {
         kernels_gpu::dropout_mask(seed, offset, 0.3, &o).unwrap();
         assert_eq!(down(&o), want, "dropout_mask seed={seed} offset={offset}");
 
+        let x = data(n, seed ^ 5, -3.0, 3.0);
+        let mut want_x = vec![0.0; n];
+        kernels_cpu::dropout_apply(seed, offset, 0.3, &x, &mut want_x);
+        kernels_gpu::dropout_apply(seed, offset, 0.3, &up(&x), &o).unwrap();
+        assert_eq!(
+            down(&o),
+            want_x,
+            "dropout_apply seed={seed} offset={offset}"
+        );
+
         // Normals agree up to the GPU's log/cos/sin accuracy.
         reference::fill_normal(seed, offset, 1.0, 2.0, &mut want);
         kernels_gpu::fill_normal(seed, offset, 1.0, 2.0, &o).unwrap();

@@ -6,7 +6,7 @@ mod common;
 
 use common::{assert_close, data, down, out, up};
 use kernels_cpu::reference;
-use kernels_gpu::{gemm_with, Gemm, GpuBuffer, MatmulKernel};
+use kernels_gpu::{gemm_heads_with, gemm_with, Gemm, GpuBuffer, HeadSplit, MatmulKernel};
 
 fn check(kernel: MatmulKernel, g: &Gemm) {
     let (a_rows, a_cols) = if g.trans_a { (g.k, g.m) } else { (g.m, g.k) };
@@ -154,4 +154,86 @@ fn the_automatic_choice_runs() {
     )
     .unwrap();
     assert_close("auto sgemm", &down(&c), &want, 1e-5);
+}
+
+/// The two-level batch of attention's per-head products, on every rung:
+/// scores Q Kᵀ (merged heads in, split out), the mix P V (split in, merged
+/// out) and ∂K = Gᵀ Q, which reads the split operand transposed (the other
+/// backward products have one of these forms), each against one reference GEMM per (sequence, head).
+#[test]
+fn head_split_batches_read_and_write_heads_in_place() {
+    let Some(_) = common::gpu() else { return };
+    // (sequences, heads, L, S, d): ones, primes, and a vec4-aligned case.
+    let sizes = [
+        (1, 1, 1, 1, 1),
+        (2, 3, 5, 7, 3),
+        (3, 2, 13, 11, 4),
+        (2, 4, 8, 12, 8),
+    ];
+    for (seqs, heads, l, s, d) in sizes {
+        let merged = |rows: usize| (rows * heads * d, d, heads * d);
+        let split = |rows: usize, cols: usize| (heads * rows * cols, rows * cols, cols);
+        // (m, n, k, trans, A layout, B layout, C layout), layouts (per seq, per head, ld).
+        let cases: [(usize, usize, usize, (bool, bool), _, _, _); 3] = [
+            (l, s, d, (false, true), merged(l), merged(s), split(l, s)),
+            (l, d, s, (false, false), split(l, s), merged(s), merged(l)),
+            (s, d, l, (true, false), split(l, s), merged(l), merged(s)),
+        ];
+        for (m, n, k, (ta, tb), la, lb, lc) in cases {
+            let g = Gemm {
+                batch: seqs * heads,
+                trans_a: ta,
+                trans_b: tb,
+                m,
+                n,
+                k,
+                alpha: 0.75,
+                lda: la.2,
+                stride_a: la.0,
+                ldb: lb.2,
+                stride_b: lb.0,
+                beta: 0.0,
+                ldc: lc.2,
+                stride_c: lc.0,
+            };
+            let hs = HeadSplit {
+                heads,
+                head_a: la.1,
+                head_b: lb.1,
+                head_c: lc.1,
+            };
+            let a = data(seqs * la.0, 1, -1.0, 1.0);
+            let b = data(seqs * lb.0, 2, -1.0, 1.0);
+            let mut want = vec![f32::NAN; seqs * lc.0];
+            for z in 0..seqs * heads {
+                let at = |l: (usize, usize, usize)| (z / heads) * l.0 + (z % heads) * l.1;
+                reference::sgemm(
+                    ta,
+                    tb,
+                    m,
+                    n,
+                    k,
+                    g.alpha,
+                    &a[at(la)..],
+                    g.lda,
+                    &b[at(lb)..],
+                    g.ldb,
+                    0.0,
+                    &mut want[at(lc)..],
+                    g.ldc,
+                );
+            }
+            for kernel in MatmulKernel::ALL {
+                let aligned =
+                    g.vec4_aligned() && hs.head_a.is_multiple_of(4) && hs.head_b.is_multiple_of(4);
+                if kernel == MatmulKernel::BlockedVec4 && !aligned {
+                    continue;
+                }
+                let c: GpuBuffer = out(want.len());
+                gemm_heads_with(kernel, &g, hs, &up(&a), &up(&b), &c).unwrap();
+                let what = format!("{kernel:?} {g:?} {hs:?}");
+                assert_close(&what, &down(&c), &want, 2e-6 * (k as f32 + 1.0));
+            }
+        }
+    }
 }

@@ -16,7 +16,7 @@
 //! the same up to the order of additions. See docs/autograd.md.
 
 use crate::grad_schedule::{self, GradForm};
-use crate::{Device, Error, Result, Tensor, TensorId};
+use crate::{Error, Result, Tensor, TensorId};
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 
@@ -109,8 +109,7 @@ impl Tensor {
             return Err(Error::shapes("backward", self.shape(), grad.shape()));
         }
         let order = topological_order(self);
-        let plain = PLAIN_WALK.with(|p| p.get()) || grad.device() != Device::Cpu;
-        no_grad(|| match plain {
+        no_grad(|| match PLAIN_WALK.with(|p| p.get()) {
             true => walk(&order, self, grad, &mut Plain::default()),
             false => grad_schedule::run(&order, self, grad),
         })

@@ -76,8 +76,12 @@ const STACK_ROWS: usize = 256;
 static TASKS: AtomicUsize = AtomicUsize::new(0);
 
 /// The walk of autograd.rs over `order` from `root`, with this module's
-/// [`Host`] sums; then the tasks' gradients, in hand-off order.
+/// [`Host`] sums; then the tasks' gradients, in hand-off order. On the GPU
+/// only the sums in place apply (3. above): its kernels are recorded into
+/// one queue, so a task beside the walk would gain nothing, while each sum
+/// in place saves a dispatch and a buffer.
 pub(crate) fn run(order: &[Tensor], root: &Tensor, seed: Tensor) -> Result<()> {
+    let beside_walk = seed.device() == Device::Cpu;
     let uses = leaf_uses(order);
     let tasks = Tasks::default();
     rayon::in_place_scope(|scope| {
@@ -85,6 +89,7 @@ pub(crate) fn run(order: &[Tensor], root: &Tensor, seed: Tensor) -> Result<()> {
             sums: HashMap::new(),
             stacks: HashMap::new(),
             uses: &uses,
+            beside_walk,
             scope,
             tasks: &tasks,
         };
@@ -187,6 +192,8 @@ struct Host<'a, 's> {
     sums: HashMap<TensorId, Tensor>,
     stacks: HashMap<TensorId, Stack>,
     uses: &'a HashMap<TensorId, usize>,
+    /// Parameter gradients may run as tasks and stack (1. and 2. above).
+    beside_walk: bool,
     scope: &'a rayon::Scope<'s>,
     tasks: &'s Tasks,
 }
@@ -202,6 +209,7 @@ impl Host<'_, '_> {
         grad: &Tensor,
     ) -> Result<Option<GradForm>> {
         let n_uses = match (input.0.node.is_none(), self.uses.get(&input.id())) {
+            _ if !self.beside_walk => return Ok(Some(form)),
             (true, Some(&n)) => n,
             _ => return Ok(Some(form)),
         };
@@ -245,7 +253,7 @@ impl Host<'_, '_> {
 
     /// The running sum of `input` when only the walk holds it.
     fn owned_sum(&self, input: &Tensor) -> Option<&Tensor> {
-        self.sums.get(&input.id()).filter(|s| owned_host_buffer(s))
+        self.sums.get(&input.id()).filter(|s| owned_buffer(s))
     }
 
     /// Adds `g` into the block of `input`'s sum that starts at `start` along
@@ -253,11 +261,11 @@ impl Host<'_, '_> {
     fn add_block(&mut self, input: &Tensor, g: &Tensor, axis: usize, start: usize) -> Result<()> {
         let dims = input.dims();
         let sum = match self.sums.remove(&input.id()) {
-            Some(sum) if owned_host_buffer(&sum) => sum,
+            Some(sum) if owned_buffer(&sum) => sum,
             // Shared with another tensor: start a buffer of our own.
-            Some(sum) => sum.add(&Tensor::zeros(input.shape().clone(), &Device::Cpu)?)?,
+            Some(sum) => sum.add(&Tensor::zeros(input.shape().clone(), &g.device())?)?,
             None => Tensor::from_storage(
-                Arc::new(backend::zeros(input.numel(), Device::Cpu)?),
+                Arc::new(backend::zeros(input.numel(), g.device())?),
                 input.shape().clone(),
             ),
         };
@@ -278,7 +286,7 @@ impl GradSums for Host<'_, '_> {
     fn add(&mut self, t: &Tensor, g: Tensor) -> Result<()> {
         let total = match self.sums.remove(&t.id()) {
             None => g,
-            Some(sum) if owned_host_buffer(&sum) => {
+            Some(sum) if owned_buffer(&sum) && sum.device() == g.device() => {
                 let n = sum.numel();
                 backend::add_into_block(sum.storage(), g.storage(), (1, n, 1), 0)?;
                 sum
@@ -342,14 +350,12 @@ impl GradSums for Host<'_, '_> {
     }
 }
 
-/// True when nothing but the caller holds this host tensor or its buffer,
-/// so adding into it in place changes no value anyone else can see. (An
-/// op's backward may hand the same gradient tensor to several inputs, and
-/// a reshape shares its input's buffer.)
-fn owned_host_buffer(t: &Tensor) -> bool {
-    t.device() == Device::Cpu
-        && Arc::strong_count(&t.0) == 1
-        && Arc::strong_count(&t.0.storage) == 1
+/// True when nothing but the caller holds this tensor or its buffer, so
+/// adding into it in place changes no value anyone else can see. (An op's
+/// backward may hand the same gradient tensor to several inputs, and a
+/// reshape shares its input's buffer.)
+fn owned_buffer(t: &Tensor) -> bool {
+    Arc::strong_count(&t.0) == 1 && Arc::strong_count(&t.0.storage) == 1
 }
 
 /// Adds `grad` to the gradient stored on `leaf`: in place when nothing else
@@ -358,7 +364,7 @@ fn owned_host_buffer(t: &Tensor) -> bool {
 /// backward keeps its value.
 fn add_to_leaf(leaf: &Tensor, grad: Tensor) -> Result<()> {
     let total = match leaf.take_grad() {
-        Some(prev) if owned_host_buffer(&prev) && grad.device() == Device::Cpu => {
+        Some(prev) if owned_buffer(&prev) && grad.device() == prev.device() => {
             let n = prev.numel();
             backend::add_into_block(prev.storage(), grad.storage(), (1, n, 1), 0)?;
             prev
@@ -379,9 +385,13 @@ mod tests {
 
     /// A parameter of shape `dims` with smooth, distinct values.
     fn param(dims: &[usize], seed: f32) -> Tensor {
+        param_on(&Device::Cpu, dims, seed)
+    }
+
+    fn param_on(device: &Device, dims: &[usize], seed: f32) -> Tensor {
         let len = dims.iter().product::<usize>();
         let data = (0..len).map(|k| (k as f32 * 0.37 + seed).sin()).collect();
-        Tensor::from_vec(data, dims.to_vec(), &Device::Cpu)
+        Tensor::from_vec(data, dims.to_vec(), device)
             .unwrap()
             .requires_grad_()
     }
@@ -542,6 +552,58 @@ mod tests {
         assert!(after - before >= 6, "the stacked products should be tasks");
         let plain = plain_walk(grads)?;
         assert_close(&["W", "b", "U", "V", "h0"], &scheduled, &plain, 1e-5);
+        Ok(())
+    }
+
+    /// On the GPU the sums are built in place (a matmul's gradient with
+    /// β = 1, a slice's in its block, a repeated use added into): the plain
+    /// walk's gradients up to rounding, in fewer dispatches; and a gradient
+    /// shared with the caller's seed is still never written into.
+    #[test]
+    fn gpu_sums_in_place_equal_the_plain_walks() -> Result<()> {
+        if !kernels_gpu::gpu_ready_for_tests() {
+            return Ok(());
+        }
+        let gpu = Device::Gpu;
+        let (rows, i, o, steps) = (12, 5, 7, 4);
+        let grads = || -> Result<(Vec<Vec<f32>>, u64)> {
+            let (w, b, u) = (
+                param_on(&gpu, &[o, i], 0.2),
+                param_on(&gpu, &[o], 0.3),
+                param_on(&gpu, &[o, o], 0.4),
+            );
+            let h0 = param_on(&gpu, &[rows, i], 0.1);
+            let mut h = h0.clone();
+            let mut loss = w.sum_all()?.mul_scalar(0.5)?;
+            for _ in 0..steps {
+                let y = h
+                    .linear(&w, &b)?
+                    .tanh()?
+                    .matmul_t(&u, false, true)?
+                    .tanh()?;
+                loss = loss.add(&y.narrow(1, 2, 3)?.sum_all()?)?;
+                h = y.narrow(1, 0, i)?;
+            }
+            let before = kernels_gpu::thread_dispatches();
+            loss.backward()?;
+            let spent = kernels_gpu::thread_dispatches() - before;
+            Ok((grads_of(&[w, b, u, h0]), spent))
+        };
+        let (scheduled, fewer) = grads()?;
+        let (plain, more) = plain_walk(grads)?;
+        assert_close(&["W", "b", "U", "h0"], &scheduled, &plain, 1e-5);
+        assert!(fewer < more, "in place: {fewer} dispatches, plain: {more}");
+
+        let x = param_on(&gpu, &[2, 3], 0.0);
+        let h = x.mul_scalar(1.0)?;
+        let y = h.reshape([6])?.add(&h.mul_scalar(10.0)?.reshape([6])?)?;
+        let seed = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [6], &gpu)?;
+        y.backward_with(seed.clone())?;
+        assert_eq!(seed.to_vec(), [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        assert_eq!(
+            x.grad().unwrap().to_vec(),
+            [11.0, 22.0, 33.0, 44.0, 55.0, 66.0]
+        );
         Ok(())
     }
 }

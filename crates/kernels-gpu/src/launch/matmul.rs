@@ -99,12 +99,47 @@ impl Gemm {
         }
     }
 
-    /// Elements a stored matrix spans: (batch-1)·stride + its last offset + 1.
-    fn span(&self, rows: usize, cols: usize, ld: usize, stride: usize) -> usize {
+    /// Elements a stored matrix spans: the start of the last matrix of the
+    /// (two-level) batch + its last offset + 1.
+    fn span(
+        &self,
+        split: &HeadSplit,
+        (rows, cols, ld): (usize, usize, usize),
+        (stride, head): (usize, usize),
+    ) -> usize {
         if self.batch == 0 || rows == 0 || cols == 0 {
             return 0;
         }
-        (self.batch - 1) * stride + (rows - 1) * ld + cols
+        let seqs = self.batch / split.heads;
+        (seqs - 1) * stride + (split.heads - 1) * head + (rows - 1) * ld + cols
+    }
+}
+
+/// A two-level batch for [`sgemm_heads`]: the `batch` of a [`Gemm`] is
+/// `seqs · heads` matrices, matrix `z = seq · heads + head` of A starting at
+/// `seq · stride_a + head · head_a` (B and C alike). Attention's per-head
+/// products read Q, K, V and write their outputs this way, each head a
+/// column block of `[B, T, H·d]` or a matrix of `[B, H, L, S]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeadSplit {
+    pub heads: usize,
+    pub head_a: usize,
+    pub head_b: usize,
+    pub head_c: usize,
+}
+
+impl HeadSplit {
+    /// A plain batch: matrix z starts at z · stride.
+    pub const NONE: HeadSplit = HeadSplit {
+        heads: 1,
+        head_a: 0,
+        head_b: 0,
+        head_c: 0,
+    };
+
+    /// Whether the head offsets of A and B keep vec4 loads aligned.
+    fn vec4_aligned(&self) -> bool {
+        self.head_a.is_multiple_of(4) && self.head_b.is_multiple_of(4)
     }
 }
 
@@ -172,6 +207,34 @@ pub fn sgemm_batched(
     gemm_with(kernel, &gemm, a, b, c)
 }
 
+/// The GEMM of `g` over the two-level batch of `split` (as
+/// `kernels_cpu::sgemm_heads`), with the kernel chosen for the adapter.
+pub fn sgemm_heads(
+    g: &Gemm,
+    split: HeadSplit,
+    a: &GpuBuffer,
+    b: &GpuBuffer,
+    c: &GpuBuffer,
+) -> Result<(), GpuError> {
+    let kernel = match g.auto_kernel(context()?) {
+        MatmulKernel::BlockedVec4 if !split.vec4_aligned() => MatmulKernel::Blocked,
+        kernel => kernel,
+    };
+    gemm_heads_with(kernel, g, split, a, b, c)
+}
+
+/// [`sgemm_heads`] with a chosen rung (tests hold every rung to the reference).
+pub fn gemm_heads_with(
+    kernel: MatmulKernel,
+    g: &Gemm,
+    split: HeadSplit,
+    a: &GpuBuffer,
+    b: &GpuBuffer,
+    c: &GpuBuffer,
+) -> Result<(), GpuError> {
+    run(kernel, g, split, (a, b), None, c)
+}
+
 /// `out = x Wᵀ + bias` (a Linear layer): `x` `[rows, in]`, `w` `[out, in]`,
 /// `bias` `[out]`, in one dispatch, the bias added in the GEMM's store.
 pub fn linear(
@@ -199,7 +262,7 @@ pub fn linear(
         stride_c: 0,
     };
     let kernel = gemm.auto_kernel(context()?);
-    run(kernel, &gemm, (x, w), Some(bias), out)
+    run(kernel, &gemm, HeadSplit::NONE, (x, w), Some(bias), out)
 }
 
 /// Runs one GEMM with a chosen rung of the ladder (benchmarks and tests use
@@ -211,13 +274,14 @@ pub fn gemm_with(
     b: &GpuBuffer,
     c: &GpuBuffer,
 ) -> Result<(), GpuError> {
-    run(kernel, g, (a, b), None, c)
+    run(kernel, g, HeadSplit::NONE, (a, b), None, c)
 }
 
 /// The one launcher of every rung, with or without the bias epilogue.
 fn run(
     kernel: MatmulKernel,
     g: &Gemm,
+    split: HeadSplit,
     (a, b): (&GpuBuffer, &GpuBuffer),
     bias: Option<&GpuBuffer>,
     c: &GpuBuffer,
@@ -235,21 +299,46 @@ fn run(
             ),
         ));
     }
+    if split.heads == 0 || !g.batch.is_multiple_of(split.heads) {
+        return Err(GpuError::invalid(
+            OP,
+            format!(
+                "a batch of {} does not split into heads of {}",
+                g.batch, split.heads
+            ),
+        ));
+    }
     if g.m == 0 || g.n == 0 || g.batch == 0 {
         return Ok(());
     }
-    check_len(OP, "a", a, g.span(a_rows, a_cols, g.lda, g.stride_a))?;
-    check_len(OP, "b", b, g.span(b_rows, b_cols, g.ldb, g.stride_b))?;
-    check_len(OP, "c", c, g.span(g.m, g.n, g.ldc, g.stride_c))?;
+    let s = &split;
+    check_len(
+        OP,
+        "a",
+        a,
+        g.span(s, (a_rows, a_cols, g.lda), (g.stride_a, s.head_a)),
+    )?;
+    check_len(
+        OP,
+        "b",
+        b,
+        g.span(s, (b_rows, b_cols, g.ldb), (g.stride_b, s.head_b)),
+    )?;
+    check_len(
+        OP,
+        "c",
+        c,
+        g.span(s, (g.m, g.n, g.ldc), (g.stride_c, s.head_c)),
+    )?;
     let largest = [a.len(), b.len(), c.len()].into_iter().max().unwrap_or(0);
     if largest > u32::MAX as usize {
         return Err(GpuError::invalid(OP, "matrices beyond 2^32 elements"));
     }
-    if kernel == MatmulKernel::BlockedVec4 && !g.vec4_aligned() {
+    if kernel == MatmulKernel::BlockedVec4 && !(g.vec4_aligned() && split.vec4_aligned()) {
         return Err(GpuError::invalid(
             OP,
-            "matmul_blocked_vec4 needs the contiguous dimension, leading dimension and \
-             batch stride of A and B to be multiples of 4",
+            "matmul_blocked_vec4 needs the contiguous dimension, leading dimension, \
+             batch stride and head offset of A and B to be multiples of 4",
         ));
     }
     let ctx = context()?;
@@ -277,7 +366,11 @@ fn run(
         .usize(g.stride_c)
         .f32(g.alpha)
         .f32(g.beta)
-        .u32(bias.is_some() as u32);
+        .u32(bias.is_some() as u32)
+        .usize(split.heads)
+        .usize(split.head_a)
+        .usize(split.head_b)
+        .usize(split.head_c);
     let bias = match bias {
         Some(bias) => bias.clone(),
         None => dummy()?,

@@ -4,6 +4,7 @@
 //! panic), fills the kernel's parameter block and records the dispatch.
 //! Nothing runs until the batch is submitted (see `record.rs`).
 
+pub mod additive;
 pub mod attention;
 pub mod binary;
 pub mod elementwise;
@@ -18,15 +19,19 @@ pub mod rnn;
 mod shape;
 pub mod softmax;
 
+pub use additive::{additive_score, additive_score_backward, Additive};
 pub use attention::{attention_backward, attention_forward, Attention, MAX_HEAD_DIM};
 pub use binary::{add_view, binary, copy_view, strided_copy, where_select, BinaryOp};
 pub use elementwise::{clip_by_global_norm, fill, scale, unary, UnaryOp};
 pub use index::{gather_rows, index_add, index_select, scatter_add_rows};
 pub use loss::{cross_entropy, cross_entropy_backward};
-pub use matmul::{gemm_with, linear, sgemm, sgemm_batched, Gemm, MatmulKernel};
+pub use matmul::{
+    gemm_heads_with, gemm_with, linear, sgemm, sgemm_batched, sgemm_heads, Gemm, HeadSplit,
+    MatmulKernel,
+};
 pub use norm::{layer_norm, layer_norm_backward};
 pub use optim::{adam_step, sgd_step, AdamParams};
-pub use random::{dropout_mask, fill_normal, fill_uniform};
+pub use random::{dropout_apply, dropout_mask, fill_normal, fill_uniform};
 pub use reduce::{argmax, reduce, sum_all, sum_squares, sum_squares_at, ReduceOp};
 pub use rnn::{gru_cell, gru_cell_backward, lstm_cell, lstm_cell_backward};
 pub use shape::MAX_RANK;

@@ -1,7 +1,7 @@
 //! Counter-based random fills, bit-identical to `kernels_cpu::rng`
 //! (`shaders/random.wgsl`).
 
-use super::check_u32;
+use super::{check_len, check_u32};
 use crate::buffer::GpuBuffer;
 use crate::context::context;
 use crate::error::GpuError;
@@ -36,12 +36,42 @@ pub fn dropout_mask(seed: u64, offset: u64, p: f32, out: &GpuBuffer) -> Result<(
     fill("dropout_mask", seed, offset, p, 1.0 / (1.0 - p), out)
 }
 
+/// `out = x · dropout_mask(seed, offset, p)` in one pass, the mask drawn
+/// in the kernel and never stored (as `kernels_cpu::dropout_apply`).
+pub fn dropout_apply(
+    seed: u64,
+    offset: u64,
+    p: f32,
+    x: &GpuBuffer,
+    out: &GpuBuffer,
+) -> Result<(), GpuError> {
+    check_len("dropout_apply", "out", out, x.len())?;
+    draw(
+        "dropout_apply",
+        (seed, offset),
+        (p, 1.0 / (1.0 - p)),
+        &[x],
+        out,
+    )
+}
+
 fn fill(
     entry: &'static str,
     seed: u64,
     offset: u64,
     a: f32,
     b: f32,
+    out: &GpuBuffer,
+) -> Result<(), GpuError> {
+    draw(entry, (seed, offset), (a, b), &[], out)
+}
+
+/// One invocation per element of `out`, counter `offset + i`, reading `inputs`.
+fn draw(
+    entry: &'static str,
+    (seed, offset): (u64, u64),
+    (a, b): (f32, f32),
+    inputs: &[&GpuBuffer],
     out: &GpuBuffer,
 ) -> Result<(), GpuError> {
     let n = out.len();
@@ -56,5 +86,5 @@ fn fill(
         .f32(a)
         .f32(b);
     let key = PipelineKey::new(Shader::Random, entry);
-    dispatch(ctx, &key, params, &[], &[out], grid(ctx, n.div_ceil(WG)))
+    dispatch(ctx, &key, params, inputs, &[out], grid(ctx, n.div_ceil(WG)))
 }

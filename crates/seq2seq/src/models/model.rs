@@ -30,14 +30,18 @@ macro_rules! each {
 
 impl Model {
     /// A freshly initialised model; weights drawn from `rng`.
+    /// On the GPU the parameters share one allocation, so that an
+    /// optimizer step is one kernel (tensor's optim/arena.rs).
     pub fn new(config: &ModelConfig, rng: &mut Rng, device: &Device) -> Result<Model> {
-        Ok(match config {
+        let mut model = match config {
             ModelConfig::Rnn(c) => Model::Rnn(RnnSeq2Seq::new(c.clone(), rng, device)?),
             ModelConfig::Attn(c) => Model::Attn(AttnSeq2Seq::new(c.clone(), rng, device)?),
             ModelConfig::Transformer(c) => {
                 Model::Transformer(TransformerSeq2Seq::new(c.clone(), rng, device)?)
             }
-        })
+        };
+        tensor::optim::pack_parameters(model.parameters_mut())?;
+        Ok(model)
     }
 
     /// The configuration it was built from.

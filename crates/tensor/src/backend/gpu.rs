@@ -1,11 +1,12 @@
 //! The GPU backend: the WGSL shaders of `kernels-gpu` on wgpu buffers. It
 //! implements the primitives and overrides the fused ops that have a fused
-//! shader (Linear with its bias, the recurrent cells, in-place gradient
-//! sums, narrow's backward); the others run as the trait's composed defaults.
+//! shader (Linear with its bias, the recurrent cells, the additive score,
+//! attention's per-head products, dropout, in-place gradient sums, narrow's
+//! backward); the others run as the trait's composed defaults.
 
-use super::{gpu_err, Backend, Gemm, NormGrads, SgdParams};
+use super::{gpu_err, Backend, Gemm, Heads, NormGrads, SgdParams};
 use crate::Result;
-use kernels_cpu::{AdamParams, BinaryOp, ReduceOp, UnaryOp};
+use kernels_cpu::{AdamParams, Additive, BinaryOp, ReduceOp, UnaryOp};
 use kernels_gpu::{self as gpu, GpuBuffer, GpuError};
 
 pub(crate) struct Gpu;
@@ -396,6 +397,69 @@ impl Backend for Gpu {
         let chunk = src.len() / outer;
         let (row, at) = (full * inner, start * inner);
         gpu::add_view(src, 0, &[chunk, 1], &[outer, chunk], dst, at, &[row, 1]).map_err(gpu_err)
+    }
+
+    /// One pass, the mask drawn in the kernel: no mask buffer, no multiply.
+    fn dropout_apply(&self, seed: u64, offset: u64, p: f32, x: &GpuBuffer) -> Result<GpuBuffer> {
+        out(x.len(), |o| gpu::dropout_apply(seed, offset, p, x, o))
+    }
+
+    /// One GEMM over the two-level (sequence, head) batch: each head read
+    /// where the projections left it and written where the next op reads
+    /// it, the scale in the store; no gather, scatter or scaling pass.
+    fn head_product(&self, h: &Heads, a: &GpuBuffer, b: &GpuBuffer) -> Result<GpuBuffer> {
+        let [m, n, k] = h.mnk;
+        let g = gpu::Gemm {
+            batch: h.seqs * h.heads,
+            trans_a: h.trans.0,
+            trans_b: h.trans.1,
+            m,
+            n,
+            k,
+            alpha: h.alpha,
+            lda: h.a.ld,
+            stride_a: h.a.per_seq,
+            ldb: h.b.ld,
+            stride_b: h.b.per_seq,
+            beta: 0.0,
+            ldc: h.c.ld,
+            stride_c: h.c.per_seq,
+        };
+        let split = gpu::HeadSplit {
+            heads: h.heads,
+            head_a: h.a.per_head,
+            head_b: h.b.per_head,
+            head_c: h.c.per_head,
+        };
+        out(h.seqs * h.c.per_seq, |c| {
+            gpu::sgemm_heads(&g, split, a, b, c)
+        })
+    }
+
+    /// One dispatch each way (shaders/additive.wgsl); the `[B, Tq, S, A]`
+    /// tanh of the composed form is never written.
+    fn additive_score(
+        &self,
+        sizes: Additive,
+        q: &GpuBuffer,
+        k: &GpuBuffer,
+        v: &GpuBuffer,
+    ) -> Result<GpuBuffer> {
+        let e = alloc(sizes.batch * sizes.tq * sizes.s)?;
+        gpu::additive_score(sizes, q, k, v, &e).map_err(gpu_err)?;
+        Ok(e)
+    }
+
+    fn additive_score_backward(
+        &self,
+        sizes: Additive,
+        (q, k, v): (&GpuBuffer, &GpuBuffer, &GpuBuffer),
+        g: &GpuBuffer,
+    ) -> Result<(GpuBuffer, GpuBuffer, GpuBuffer)> {
+        let Additive { batch, tq, s, a } = sizes;
+        let (dq, dk, dv) = (alloc(batch * tq * a)?, alloc(batch * s * a)?, alloc(a)?);
+        gpu::additive_score_backward(sizes, (q, k, v), g, (&dq, &dk, &dv)).map_err(gpu_err)?;
+        Ok((dq, dk, dv))
     }
 
     fn gru_cell(

@@ -30,10 +30,14 @@ fn buf(n: usize, seed: u64) -> GpuBuffer {
 }
 
 fn assert_close(what: &str, fused: &GpuBuffer, composed: &GpuBuffer) {
+    assert_within(what, fused, composed, 1e-5);
+}
+
+fn assert_within(what: &str, fused: &GpuBuffer, composed: &GpuBuffer, rel: f32) {
     let (f, c) = (fused.to_vec().unwrap(), composed.to_vec().unwrap());
     assert_eq!(f.len(), c.len(), "{what}: lengths differ");
     for (i, (a, b)) in f.iter().zip(&c).enumerate() {
-        let tol = 1e-5 * (1.0 + a.abs().max(b.abs()));
+        let tol = rel * (1.0 + a.abs().max(b.abs()));
         assert!(
             (a - b).abs() <= tol,
             "{what}: element {i}: fused {a} vs composed {b}"
@@ -164,5 +168,113 @@ fn gpu_linear_adds_the_bias_as_the_composed_form_does() {
         let fused = Gpu.linear(&x, &w, &b, sizes).unwrap();
         let reference = composed::linear(&Gpu, &x, &w, &b, sizes).unwrap();
         assert_close(&format!("linear {sizes:?}"), &fused, &reference);
+    }
+}
+
+#[test]
+fn gpu_additive_score_and_its_gradients_match_the_composed_form() {
+    if !ready() {
+        return;
+    }
+    // (batch, tq, s, a): ones, primes, one query step (the decoder's case),
+    // and more ∂q + ∂k + ∂v elements than one workgroup holds.
+    let sizes = [(1, 1, 1, 1), (2, 3, 5, 7), (3, 1, 11, 64), (2, 4, 9, 37)];
+    for (i, &(batch, tq, s, a)) in sizes.iter().enumerate() {
+        let z = Additive { batch, tq, s, a };
+        let seed = 300 + 10 * i as u64;
+        let (q, k, v) = (
+            buf(batch * tq * a, seed),
+            buf(batch * s * a, seed + 1),
+            buf(a, seed + 2),
+        );
+        let fused = Gpu.additive_score(z, &q, &k, &v).unwrap();
+        let reference = composed::additive_score(&Gpu, z, &q, &k, &v).unwrap();
+        // Sums of up to A tanh terms, each computed by a different formula.
+        assert_within(&format!("additive e {z:?}"), &fused, &reference, 1e-4);
+        let g = buf(batch * tq * s, seed + 3);
+        let fused = Gpu.additive_score_backward(z, (&q, &k, &v), &g).unwrap();
+        let reference = composed::additive_score_backward(&Gpu, z, (&q, &k, &v), &g).unwrap();
+        assert_within(&format!("additive dq {z:?}"), &fused.0, &reference.0, 1e-4);
+        assert_within(&format!("additive dk {z:?}"), &fused.1, &reference.1, 1e-4);
+        assert_within(&format!("additive dv {z:?}"), &fused.2, &reference.2, 1e-4);
+    }
+}
+
+/// Every per-head product attention makes, forward and backward (ops/heads.rs):
+/// merged heads in and split out, split in and merged out, a transposed split
+/// operand, with a scale; sizes with one head, one row, primes.
+#[test]
+fn gpu_head_products_match_the_composed_form() {
+    if !ready() {
+        return;
+    }
+    use kernels_cpu::HeadMats;
+    for (i, &(seqs, heads, l, s, d)) in [(1, 1, 1, 1, 1), (2, 3, 5, 7, 3), (3, 2, 9, 13, 8)]
+        .iter()
+        .enumerate()
+    {
+        let (q_l, kv_s) = (HeadMats::merged(l, heads, d), HeadMats::merged(s, heads, d));
+        let p_ls = HeadMats::split(l, heads, s);
+        let forms = [
+            (
+                "scores Q Kᵀ",
+                (false, true),
+                [l, s, d],
+                0.4,
+                q_l,
+                kv_s,
+                p_ls,
+            ),
+            ("mix P V", (false, false), [l, d, s], 1.0, p_ls, kv_s, q_l),
+            ("∂P = G Vᵀ", (false, true), [l, s, d], 1.0, q_l, kv_s, p_ls),
+            (
+                "∂K = s Gᵀ Q",
+                (true, false),
+                [s, d, l],
+                0.4,
+                p_ls,
+                q_l,
+                kv_s,
+            ),
+        ];
+        for (j, (what, trans, mnk, alpha, a, b, c)) in forms.into_iter().enumerate() {
+            let h = Heads {
+                seqs,
+                heads,
+                trans,
+                mnk,
+                alpha,
+                a,
+                b,
+                c,
+            };
+            let seed = 100 * i as u64 + 10 * j as u64;
+            let (x, y) = (buf(seqs * a.per_seq, seed), buf(seqs * b.per_seq, seed + 1));
+            let fused = Gpu.head_product(&h, &x, &y).unwrap();
+            let composed = composed::head_product(&Gpu, &h, &x, &y).unwrap();
+            assert_close(&format!("{what} {h:?}"), &fused, &composed);
+        }
+    }
+}
+
+/// Dropout drawn inside the multiply equals the mask drawn, then multiplied,
+/// bit for bit (the counter-based generator makes both the same numbers).
+#[test]
+fn gpu_dropout_apply_equals_mask_times_input() {
+    if !ready() {
+        return;
+    }
+    for (n, offset) in [(1, 0), (257, 3), (4099, (1 << 32) - 7)] {
+        let x = buf(n, n as u64);
+        let fused = Gpu.dropout_apply(9, offset, 0.25, &x).unwrap();
+        let mask = Gpu.dropout_mask(9, offset, 0.25, n).unwrap();
+        let composed = Gpu
+            .binary(BinaryOp::Mul, (&x, &[1]), (&mask, &[1]), &[n])
+            .unwrap();
+        assert_eq!(
+            fused.to_vec().unwrap(),
+            composed.to_vec().unwrap(),
+            "n = {n}"
+        );
     }
 }

@@ -5,9 +5,15 @@
 //!   θ ← θ(1 - ηλ)                      (AdamW's decoupled decay, instead)
 //!   m ← β₁m + (1-β₁)g,   v ← β₂v + (1-β₂)g²
 //!   θ ← θ - η · (m / (1-β₁ᵗ)) / (√(v / (1-β₂ᵗ)) + ε)
+//!
+//! Parameters packed into one GPU allocation (optim/arena.rs) are updated
+//! by one kernel over the arena; any others, one kernel per parameter.
 
+use super::arena::Arena;
 use super::{find_state, Optimizer};
+use crate::storage::Storage;
 use crate::{backend, Result, Tensor};
+use kernels_gpu::GpuBuffer;
 
 /// Hyper-parameters; defaults are PyTorch's.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize, PartialEq)]
@@ -48,22 +54,59 @@ impl AdamConfig {
 
 pub struct Adam {
     params: Vec<Tensor>,
+    /// Views of `flat`'s moment arenas when the parameters are packed.
     exp_avg: Vec<Tensor>,
     exp_avg_sq: Vec<Tensor>,
+    flat: Option<Flat>,
     config: AdamConfig,
     step: u64,
 }
 
+/// The arenas of a packed model: its parameters, and gradients and moments
+/// laid out alike.
+struct Flat {
+    arena: Arena,
+    grads: GpuBuffer,
+    exp_avg: GpuBuffer,
+    exp_avg_sq: GpuBuffer,
+}
+
 impl Adam {
     pub fn new(params: Vec<Tensor>, config: AdamConfig) -> Result<Self> {
-        let zeros = |p: &Tensor| p.detach().zeros_like();
+        let (exp_avg, exp_avg_sq, flat) = match Arena::of(&params) {
+            Some(arena) => {
+                let flat = Flat {
+                    grads: arena.zeros_like()?,
+                    exp_avg: arena.zeros_like()?,
+                    exp_avg_sq: arena.zeros_like()?,
+                    arena,
+                };
+                let slots = |moments: &GpuBuffer| -> Result<Vec<Tensor>> {
+                    let slot = |(i, p)| flat.arena.slot(moments, i, p);
+                    params.iter().enumerate().map(slot).collect()
+                };
+                (slots(&flat.exp_avg)?, slots(&flat.exp_avg_sq)?, Some(flat))
+            }
+            None => {
+                let zeros = |p: &Tensor| p.detach().zeros_like();
+                let m = params.iter().map(zeros).collect::<Result<_>>()?;
+                let v = params.iter().map(zeros).collect::<Result<_>>()?;
+                (m, v, None)
+            }
+        };
         Ok(Adam {
-            exp_avg: params.iter().map(zeros).collect::<Result<_>>()?,
-            exp_avg_sq: params.iter().map(zeros).collect::<Result<_>>()?,
+            exp_avg,
+            exp_avg_sq,
+            flat,
             params,
             config,
             step: 0,
         })
+    }
+
+    /// Whether a step is one kernel over a parameter arena.
+    pub fn is_flat(&self) -> bool {
+        self.flat.is_some()
     }
 
     pub fn config(&self) -> &AdamConfig {
@@ -84,6 +127,16 @@ impl Optimizer for Adam {
             decoupled: c.decoupled,
             step: self.step,
         };
+        if let Some(flat) = &self.flat {
+            if flat.arena.gather_grads(&self.params, &flat.grads)? {
+                let (m, v) = (
+                    Storage::Gpu(flat.exp_avg.clone()),
+                    Storage::Gpu(flat.exp_avg_sq.clone()),
+                );
+                let g = Storage::Gpu(flat.grads.clone());
+                return backend::adam_step(&flat.arena.params(), &g, (&m, &v), &hp);
+            }
+        }
         for ((p, m), v) in self.params.iter().zip(&self.exp_avg).zip(&self.exp_avg_sq) {
             if let Some(g) = p.grad() {
                 backend::adam_step(p.storage(), g.storage(), (m.storage(), v.storage()), &hp)?;

@@ -3,11 +3,13 @@
 //! device through fused kernels; nothing is recorded on the tape.
 
 mod adam;
+mod arena;
 mod clip;
 mod schedule;
 mod sgd;
 
 pub use adam::{Adam, AdamConfig};
+pub use arena::pack_parameters;
 pub use clip::clip_grad_norm;
 pub use schedule::LrSchedule;
 pub use sgd::{Sgd, SgdConfig};
