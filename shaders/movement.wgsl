@@ -62,3 +62,32 @@ fn add_view(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
     let at = view_offsets(i);
     dst[at.y] += src[at.x];
 }
+
+// ---- pad_block: src [outer, len, inner] -> dst [outer, full, inner] ----
+// dst is src placed at `start` along the middle axis and zero elsewhere, in
+// one pass: the first gradient of a narrowed tensor, with no zero fill
+// before it. One invocation per element of dst.
+
+struct BlockParams {
+    n: u32,      // outer · full · inner
+    full: u32,
+    inner: u32,
+    start: u32,
+    len: u32,
+}
+
+@group(0) @binding(0) var<uniform> bp: BlockParams;
+
+@compute @workgroup_size(WG)
+fn pad_block(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let i = (wid.x + wid.y * nwg.x) * WG + lid;
+    if (i >= bp.n) { return; }
+    let j = i % bp.inner;
+    let f = (i / bp.inner) % bp.full;
+    let o = i / (bp.inner * bp.full);
+    var v = 0.0;
+    if (f >= bp.start && f < bp.start + bp.len) {
+        v = src[(o * bp.len + f - bp.start) * bp.inner + j];
+    }
+    dst[i] = v;
+}

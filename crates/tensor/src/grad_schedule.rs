@@ -260,17 +260,20 @@ impl Host<'_, '_> {
     /// `axis`: `g` has `input`'s shape except along `axis`.
     fn add_block(&mut self, input: &Tensor, g: &Tensor, axis: usize, start: usize) -> Result<()> {
         let dims = input.dims();
+        let outer = dims[..axis].iter().product();
+        let inner = dims[axis + 1..].iter().product();
         let sum = match self.sums.remove(&input.id()) {
             Some(sum) if owned_buffer(&sum) => sum,
             // Shared with another tensor: start a buffer of our own.
             Some(sum) => sum.add(&Tensor::zeros(input.shape().clone(), &g.device())?)?,
-            None => Tensor::from_storage(
-                Arc::new(backend::zeros(input.numel(), g.device())?),
-                input.shape().clone(),
-            ),
+            // The first block: written with its zeros around it in one pass.
+            None => {
+                let padded = backend::pad_block(g.storage(), (outer, dims[axis], inner), start)?;
+                let sum = Tensor::from_storage(Arc::new(padded), input.shape().clone());
+                self.sums.insert(input.id(), sum);
+                return Ok(());
+            }
         };
-        let outer = dims[..axis].iter().product();
-        let inner = dims[axis + 1..].iter().product();
         backend::add_into_block(
             sum.storage(),
             g.storage(),

@@ -153,6 +153,42 @@ pub fn add_view(
     view_to_view("add_view", src, shape, dst)
 }
 
+/// `dst` `[outer, full, inner]` = `src` `[outer, len, inner]` placed at
+/// `start` along the middle axis, zero elsewhere, in one pass.
+pub fn pad_block(
+    src: &GpuBuffer,
+    (outer, full, inner): (usize, usize, usize),
+    start: usize,
+    dst: &GpuBuffer,
+) -> Result<(), GpuError> {
+    const OP: &str = "pad_block";
+    let n = outer * full * inner;
+    check_len(OP, "dst", dst, n)?;
+    if n == 0 {
+        return Ok(());
+    }
+    let len = src.len() / (outer * inner);
+    if len * outer * inner != src.len() || start + len > full {
+        return Err(GpuError::invalid(
+            OP,
+            format!(
+                "a block of {} floats does not fit [{outer}, {full}, {inner}] at {start}",
+                src.len()
+            ),
+        ));
+    }
+    check_u32(OP, "elements", n)?;
+    let ctx = context()?;
+    let params = Params::new()
+        .usize(n)
+        .usize(full)
+        .usize(inner)
+        .usize(start)
+        .usize(len);
+    let key = PipelineKey::new(Shader::Movement, OP);
+    dispatch(ctx, &key, params, &[src], &[dst], grid(ctx, n.div_ceil(WG)))
+}
+
 /// A buffer seen through an offset and element strides.
 type View<'a> = (&'a GpuBuffer, usize, &'a [usize]);
 

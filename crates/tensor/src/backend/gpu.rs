@@ -2,7 +2,7 @@
 //! implements the primitives and overrides the fused ops that have a fused
 //! shader (Linear with its bias, the recurrent cells, the additive score,
 //! attention's per-head products, dropout, in-place gradient sums, narrow's
-//! backward); the others run as the trait's composed defaults.
+//! backward and its first block); the others run as the trait's composed defaults.
 
 use super::{gpu_err, Backend, Gemm, Heads, NormGrads, SgdParams};
 use crate::Result;
@@ -397,6 +397,17 @@ impl Backend for Gpu {
         let chunk = src.len() / outer;
         let (row, at) = (full * inner, start * inner);
         gpu::add_view(src, 0, &[chunk, 1], &[outer, chunk], dst, at, &[row, 1]).map_err(gpu_err)
+    }
+
+    /// One pass writing the block and the zeros around it: no fill first.
+    fn pad_block(
+        &self,
+        src: &GpuBuffer,
+        (outer, full, inner): (usize, usize, usize),
+        start: usize,
+    ) -> Result<GpuBuffer> {
+        let n = outer * full * inner;
+        out(n, |o| gpu::pad_block(src, (outer, full, inner), start, o))
     }
 
     /// One pass, the mask drawn in the kernel: no mask buffer, no multiply.

@@ -278,3 +278,35 @@ fn gpu_dropout_apply_equals_mask_times_input() {
         );
     }
 }
+
+/// The first block of a narrowed tensor's gradient, written with its zeros
+/// in one pass, equals zeros with the block added in.
+#[test]
+fn gpu_pad_block_equals_zeros_plus_the_block() {
+    if !ready() {
+        return;
+    }
+    // (outer, full, inner, start, len): blocks at either end, in the middle, whole.
+    for (i, &(outer, full, inner, start, len)) in [
+        (1, 1, 1, 0, 1),
+        (3, 7, 5, 0, 2),
+        (2, 13, 1, 11, 2),
+        (5, 9, 33, 4, 3),
+        (4, 3, 2, 0, 3),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let src = buf(outer * len * inner, 300 + i as u64);
+        let fused = Gpu.pad_block(&src, (outer, full, inner), start).unwrap();
+        let composed = Gpu.filled(0.0, outer * full * inner).unwrap();
+        Gpu.add_into_block(&composed, &src, (outer, full, inner), start)
+            .unwrap();
+        let what = format!("pad_block {:?}", (outer, full, inner, start, len));
+        assert_eq!(
+            fused.to_vec().unwrap(),
+            composed.to_vec().unwrap(),
+            "{what}"
+        );
+    }
+}

@@ -292,6 +292,20 @@ pub(crate) trait Backend: Sized {
         composed::add_into_block(self, dst, src, (outer, full, inner), start)
     }
 
+    /// A new `[outer, full, inner]` buffer holding `src` `[outer, len,
+    /// inner]` at `start` along the middle axis and zero elsewhere: the
+    /// first gradient that reaches a narrowed tensor.
+    fn pad_block(
+        &self,
+        src: &Self::Buf,
+        (outer, full, inner): (usize, usize, usize),
+        start: usize,
+    ) -> Result<Self::Buf> {
+        let dst = self.filled(0.0, outer * full * inner)?;
+        self.add_into_block(&dst, src, (outer, full, inner), start)?;
+        Ok(dst)
+    }
+
     /// The per-head products of `h` (`seqs · h.c.per_seq` floats).
     fn head_product(&self, h: &Heads, a: &Self::Buf, b: &Self::Buf) -> Result<Self::Buf> {
         composed::head_product(self, h, a, b)
@@ -601,8 +615,16 @@ pub(crate) fn add_into_block(
     ))
 }
 
-pub(crate) fn zeros(n: usize, device: Device) -> Result<Storage> {
-    on!(device, |d| d.filled(0.0, n))
+pub(crate) fn pad_block(
+    src: &Storage,
+    (outer, full, inner): (usize, usize, usize),
+    start: usize,
+) -> Result<Storage> {
+    on!(src.device(), |d| d.pad_block(
+        buf(src)?,
+        (outer, full, inner),
+        start
+    ))
 }
 
 pub(crate) fn reduce(

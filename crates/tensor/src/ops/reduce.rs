@@ -1,8 +1,10 @@
 //! Reductions along axes: sum, mean, max, min (with `keepdim`), argmax, and
 //! `sum_to_shape`, which autograd uses to undo broadcasting.
 //!
-//! Every reduction views the tensor as `[outer, len, inner]` around one axis;
-//! several axes are reduced one at a time.
+//! Every reduction views the tensor as `[outer, len, inner]` around one axis.
+//! Several axes are reduced one run of adjacent axes at a time: a run is one
+//! axis of a reshape, so a bias gradient summed over `[B, T]` is one pass
+//! (one kernel on the GPU), not two.
 
 use crate::autograd::BackwardOp;
 use crate::backend::{self, BinaryOp, ReduceOp};
@@ -40,6 +42,19 @@ impl BackwardOp for Reduce {
 }
 
 impl Tensor {
+    /// Reduces the adjacent axes `first..=last` as one, keeping them with size 1.
+    fn reduce_run(&self, op: ReduceOp, first: usize, last: usize) -> Result<Tensor> {
+        if first == last {
+            return self.reduce_axis(op, first);
+        }
+        let dims = self.dims();
+        let run: usize = dims[first..=last].iter().product();
+        let merged: Vec<usize> = [&dims[..first], &[run], &dims[last + 1..]].concat();
+        let mut kept = dims.to_vec();
+        kept[first..=last].fill(1);
+        self.reshape(merged)?.reduce_axis(op, first)?.reshape(kept)
+    }
+
     /// Reduces one axis, keeping it with size 1.
     fn reduce_axis(&self, op: ReduceOp, axis: usize) -> Result<Tensor> {
         let (outer, len, inner) = self.shape().split_at_axis(axis);
@@ -75,8 +90,8 @@ impl Tensor {
         axes.sort_unstable();
         axes.dedup();
         let mut out = self.clone();
-        for &a in &axes {
-            out = out.reduce_axis(op, a)?;
+        for run in axes.chunk_by(|a, b| b == &(a + 1)) {
+            out = out.reduce_run(op, run[0], run[run.len() - 1])?;
         }
         if keepdim {
             return Ok(out);
