@@ -8,9 +8,10 @@ use std::path::{Path, PathBuf};
 
 /// The names a run directory holds (setup.rs); any of them present means
 /// `dir` already has a run that a fresh start would overwrite.
-const RUN_ENTRIES: [&str; 9] = [
+const RUN_ENTRIES: [&str; 10] = [
     "best",
     "last",
+    "checkpoints",
     "best.old",
     "last.old",
     "best.tmp",

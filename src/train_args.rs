@@ -40,6 +40,15 @@ pub enum ScheduleKind {
     InverseSqrt,
 }
 
+/// The validation metric that picks best/ and that --patience follows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum KeepBestKind {
+    /// The lowest validation loss.
+    Loss,
+    /// The highest validation BLEU of greedy decoding (measures BLEU).
+    Bleu,
+}
+
 /// Text normalisation applied to both sides on reading.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum NormalizeKind {
@@ -231,9 +240,36 @@ pub struct TrainArgs {
     /// Label smoothing ε.
     #[arg(long, default_value_t = 0.0, help_heading = "Training")]
     pub label_smoothing: f32,
-    /// Stop after this many epochs without a better validation loss (0: never).
+    /// Stop after this many validations (epochs, by default) without a
+    /// better --keep-best metric (0: never).
     #[arg(long, default_value_t = 0, help_heading = "Training")]
     pub patience: usize,
+    /// Validate every this many optimizer steps instead of at the end of
+    /// each epoch (0: each epoch); the last epoch's end is validated too.
+    #[arg(
+        long,
+        default_value_t = 0,
+        value_name = "N",
+        help_heading = "Validation"
+    )]
+    pub valid_every: u64,
+    /// At each validation also greedy-decode the validation pairs and log
+    /// their BLEU and chrF.
+    #[arg(long, help_heading = "Validation")]
+    pub valid_bleu: bool,
+    /// Decode only N validation pairs for BLEU, a sample fixed by --seed
+    /// (implies --valid-bleu) [default: all].
+    #[arg(long, value_name = "N", help_heading = "Validation")]
+    pub valid_bleu_sample: Option<usize>,
+    /// What best/ keeps and --patience follows: the lowest validation loss
+    /// or the highest validation BLEU (implies --valid-bleu).
+    #[arg(long, value_enum, default_value = "loss", help_heading = "Validation")]
+    pub keep_best: KeepBestKind,
+    /// Also keep the checkpoints of the last N saves (each epoch's end and
+    /// every --save-every steps) in checkpoints/step-S/, deleting older
+    /// ones [default: none, only best/ and last/].
+    #[arg(long, value_name = "N", help_heading = "Validation")]
+    pub keep_last: Option<usize>,
     /// Log (and read the loss back) every this many steps.
     #[arg(long, default_value_t = 20, help_heading = "Training")]
     pub log_every: u64,

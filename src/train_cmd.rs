@@ -178,8 +178,11 @@ pub fn run(args: TrainArgs, given: &[String], resolved: &str) -> Result<()> {
     } else {
         ""
     };
+    let bleu = outcome
+        .best_bleu
+        .map_or(String::new(), |b| format!(", best validation BLEU {b:.2}"));
     println!(
-        "trained {} steps, {} epochs in {:.0}s{how}; best validation loss {}",
+        "trained {} steps, {} epochs in {:.0}s{how}; best validation loss {}{bleu}",
         outcome.steps,
         outcome.epochs,
         outcome.elapsed,

@@ -4,14 +4,18 @@
 //! (the learning rate of Noam, the normalisation of --tutorial-filter, and
 //! the per-model defaults of [`ModelDefaults`]) are decided here.
 
-use crate::train_args::{AttentionKind, ModelKind, NormalizeKind, ScheduleKind, TrainArgs};
+use crate::train_args::{
+    AttentionKind, KeepBestKind, ModelKind, NormalizeKind, ScheduleKind, TrainArgs,
+};
 use anyhow::{bail, Context, Result};
 use clap::ValueEnum;
 use seq2seq::data::{BatchSize, DateTaskConfig, Normalization};
 use seq2seq::models::{
     AttnConfig, CellKind, ModelConfig, RnnSeq2SeqConfig, ScoreKind, TransformerSeq2SeqConfig,
 };
-use seq2seq::train::{DataConfig, DataSource, OptimizerKind, TokenizerKind, TrainConfig};
+use seq2seq::train::{
+    BestMetric, DataConfig, DataSource, OptimizerKind, TokenizerKind, TrainConfig,
+};
 use std::path::{Path, PathBuf};
 use tensor::optim::LrSchedule;
 
@@ -205,6 +209,14 @@ pub fn train_config(a: &TrainArgs) -> Result<TrainConfig> {
         clip: a.clip,
         label_smoothing: a.label_smoothing,
         patience: a.patience,
+        valid_every: a.valid_every,
+        valid_bleu: a.valid_bleu,
+        valid_bleu_sample: a.valid_bleu_sample,
+        keep_best: match a.keep_best {
+            KeepBestKind::Loss => BestMetric::Loss,
+            KeepBestKind::Bleu => BestMetric::Bleu,
+        },
+        keep_last: a.keep_last,
         log_every: a.log_every,
         save_every: a.save_every,
         max_decode_len: a.max_decode_len,

@@ -189,6 +189,59 @@ pub fn save(
     commit(&staged, dir)
 }
 
+/// The directory of a run that holds the checkpoints `--keep-last` keeps.
+pub const KEPT_DIR: &str = "checkpoints";
+
+/// The name of the kept checkpoint of `step`, zero-padded so that a
+/// directory listing sorts by step.
+pub fn kept_name(step: u64) -> String {
+    format!("step-{step:08}")
+}
+
+/// The step of a kept checkpoint's directory name; `None` for any other
+/// name (staging `.tmp` and `.old` directories included).
+pub fn kept_step(name: &str) -> Option<u64> {
+    let digits = name.strip_prefix("step-")?;
+    match !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        true => digits.parse().ok(),
+        false => None,
+    }
+}
+
+/// Which of the kept `steps` to delete so that the latest `keep` of those
+/// up to `upto` (the step just saved) remain. Steps beyond `upto` are left
+/// alone: a run resumed from an earlier checkpoint finds those of the
+/// steps it is about to redo, and rewrites them as it gets there.
+pub fn kept_to_delete(steps: &[u64], keep: usize, upto: u64) -> Vec<u64> {
+    let mut done: Vec<u64> = steps.iter().copied().filter(|&s| s <= upto).collect();
+    done.sort_unstable();
+    done.dedup();
+    let extra = done.len().saturating_sub(keep);
+    done.truncate(extra);
+    done
+}
+
+/// Deletes the kept checkpoints of `kept_dir` that [`kept_to_delete`]
+/// names, with any `.tmp` or `.old` directory a kill left beside them.
+/// `best/` and `last/` live outside `kept_dir` and are never touched.
+pub fn prune_kept(kept_dir: &Path, keep: usize, upto: u64) -> Result<()> {
+    let entries = std::fs::read_dir(kept_dir).map_err(|e| io(kept_dir, "list", e))?;
+    let mut steps = Vec::new();
+    for entry in entries {
+        let name = entry.map_err(|e| io(kept_dir, "list", e))?.file_name();
+        steps.extend(name.to_str().and_then(kept_step));
+    }
+    for step in kept_to_delete(&steps, keep, upto) {
+        let dir = kept_dir.join(kept_name(step));
+        for path in [sibling(&dir, ".tmp"), sibling(&dir, ".old"), dir] {
+            if path.exists() {
+                std::fs::remove_dir_all(&path).map_err(|e| io(&path, "remove", e))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The checkpoint directory to read for `dir`: `dir` itself when it holds
 /// a `config.json`; else its `prefer` subdirectory (`best` or `last`, as a
 /// run directory has them); else `dir.old` left by a kill mid-commit. A
@@ -416,4 +469,58 @@ fn refuse_non_finite(path: &Path, tensors: &[(String, Tensor)]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kept_names_round_trip_and_nothing_else_parses() {
+        assert_eq!(kept_name(300), "step-00000300");
+        assert_eq!(kept_step(&kept_name(300)), Some(300));
+        for other in [
+            "step-00000300.tmp",
+            "step-00000300.old",
+            "step-",
+            "step-+3",
+            "best",
+            "last",
+        ] {
+            assert_eq!(kept_step(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn the_oldest_go_and_later_steps_stay() {
+        assert_eq!(kept_to_delete(&[30, 10, 20], 2, 30), vec![10]);
+        assert_eq!(kept_to_delete(&[10, 20], 2, 20), Vec::<u64>::new());
+        assert_eq!(kept_to_delete(&[10, 20, 30, 40], 1, 40), vec![10, 20, 30]);
+        // Resumed from step 20 with 30 and 40 left from before: only the
+        // steps done so far count, and 30 and 40 will be written again.
+        assert_eq!(kept_to_delete(&[10, 20, 30, 40], 1, 20), vec![10]);
+    }
+
+    #[test]
+    fn pruning_removes_only_old_kept_checkpoints() {
+        let dir = std::env::temp_dir().join(format!("s2s-prune-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        for name in [
+            "step-00000010",
+            "step-00000010.old",
+            "step-00000020",
+            "step-00000030",
+            "notes",
+        ] {
+            std::fs::create_dir_all(dir.join(name)).unwrap();
+        }
+        prune_kept(&dir, 2, 30).unwrap();
+        let mut left: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["notes", "step-00000020", "step-00000030"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

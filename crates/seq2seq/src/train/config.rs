@@ -16,6 +16,18 @@ pub enum OptimizerKind {
     AdamW,
 }
 
+/// What `best/` holds and `--patience` follows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BestMetric {
+    /// The lowest validation loss (teacher forced, so cheap to measure).
+    #[default]
+    Loss,
+    /// The highest validation BLEU of greedy decoding: what a translation
+    /// is finally judged by, which the loss only approximates.
+    Bleu,
+}
+
 /// How to train.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
@@ -37,9 +49,29 @@ pub struct TrainConfig {
     pub clip: f32,
     /// Label smoothing ε of the cross-entropy.
     pub label_smoothing: f32,
-    /// Stop when the validation loss has not improved for this many epochs;
-    /// 0 disables early stopping.
+    /// Stop when the `keep_best` metric has not improved for this many
+    /// validations; 0 disables early stopping.
     pub patience: usize,
+    /// Validate every this many optimizer steps (0: at the end of each
+    /// epoch). With N > 0 the end of the last epoch is validated too, so a
+    /// finished run always has a measured model.
+    #[serde(default)]
+    pub valid_every: u64,
+    /// Also greedy-decode the validation pairs at each validation and
+    /// score them with BLEU and chrF.
+    #[serde(default)]
+    pub valid_bleu: bool,
+    /// Decode only this many validation pairs for BLEU (a sample drawn once
+    /// from the seed, the same at every validation); `None`: all of them.
+    #[serde(default)]
+    pub valid_bleu_sample: Option<usize>,
+    /// Which validation metric picks `best/` and drives `patience`.
+    #[serde(default)]
+    pub keep_best: BestMetric,
+    /// Besides `last/`, keep the checkpoint of each of the latest N saves
+    /// in `checkpoints/step-S/` (older ones are deleted); `None`: none.
+    #[serde(default)]
+    pub keep_last: Option<usize>,
     /// Read the loss back (and log it) every this many optimizer steps.
     pub log_every: u64,
     /// Also save the last checkpoint every this many steps (0: at the end
@@ -64,6 +96,11 @@ impl Default for TrainConfig {
             clip: 1.0,
             label_smoothing: 0.0,
             patience: 0,
+            valid_every: 0,
+            valid_bleu: false,
+            valid_bleu_sample: None,
+            keep_best: BestMetric::Loss,
+            keep_last: None,
             log_every: 20,
             save_every: 0,
             max_decode_len: 64,
@@ -80,6 +117,12 @@ impl TrainConfig {
             decoupled: self.optimizer == OptimizerKind::AdamW,
             ..Default::default()
         }
+    }
+
+    /// Whether validations decode and score BLEU: asked for (a sample size
+    /// asks too), or needed to pick the best checkpoint.
+    pub fn measures_bleu(&self) -> bool {
+        self.valid_bleu || self.valid_bleu_sample.is_some() || self.keep_best == BestMetric::Bleu
     }
 
     /// Checks every setting, naming the option, its value and the allowed
@@ -131,6 +174,13 @@ impl TrainConfig {
         let ls = self.label_smoothing;
         real("--label-smoothing", ls, (0.0..1.0).contains(&ls), "[0, 1)")?;
         count("--log-every", self.log_every, u64::MAX)?;
+        if let Some(n) = self.valid_bleu_sample {
+            count("--valid-bleu-sample", n as u64, u64::MAX)?;
+        }
+        if let Some(n) = self.keep_last {
+            count("--keep-last", n as u64, MAX_KEEP_LAST)
+                .map_err(|e| format!("{e} (leave --keep-last out to keep only best/ and last/)"))?;
+        }
         count(
             "--max-decode-len",
             self.max_decode_len as u64,
@@ -146,6 +196,8 @@ pub const MAX_BATCH_SENTENCES: u64 = 1 << 20;
 pub const MAX_BATCH_TOKENS: u64 = 1 << 26;
 pub const MAX_ACCUMULATE: u64 = 1 << 16;
 pub const MAX_DECODE_LEN: u64 = 100_000;
+/// Each kept checkpoint is a full copy of the model and Adam's moments.
+pub const MAX_KEEP_LAST: u64 = 10_000;
 /// Even Noam's scale factor (of order 1) stays far below this; larger
 /// rates only diverge.
 pub const MAX_LR: f32 = 10.0;

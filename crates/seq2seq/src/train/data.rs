@@ -187,6 +187,9 @@ pub struct TaskData {
     pub lexicon: Lexicon,
     pub train: Vec<Example>,
     pub valid: Vec<Example>,
+    /// The pairs of `valid` as text, in the same order: the references of
+    /// validation BLEU.
+    pub valid_pairs: Vec<Pair>,
     /// Held-out pairs for exact-match accuracy.
     pub test: Vec<Pair>,
     /// What was read, for the user: lines, pairs, skipped lines.
@@ -346,12 +349,12 @@ impl TaskData {
             .collect();
         // Validation obeys the same cap: one overlong pair there would make
         // a batch as large as one in training.
-        let valid: Vec<Example> = splits
+        let (valid, valid_pairs): (Vec<Example>, Vec<Pair>) = splits
             .valid
             .iter()
-            .map(|p| lexicon.example(p))
-            .filter(fits)
-            .collect();
+            .map(|p| (lexicon.example(p), p.clone()))
+            .filter(|(e, _)| fits(e))
+            .unzip();
         let summary = format!(
             "{summary}; {} train / {} valid / {} test pairs; vocab {} → {}",
             train.len(),
@@ -364,6 +367,7 @@ impl TaskData {
             lexicon,
             train,
             valid,
+            valid_pairs,
             test: splits.test,
             summary,
         })

@@ -1,9 +1,11 @@
 //! Measuring a model: validation loss (teacher forced, per target token,
-//! no label smoothing, so e^loss is the perplexity) and exact-match
-//! accuracy of greedy decoding on held-out pairs.
+//! no label smoothing, so e^loss is the perplexity), exact-match accuracy
+//! of greedy decoding on held-out pairs, and the BLEU and chrF of that
+//! decoding.
 
 use super::data::Lexicon;
 use crate::data::{Batcher, Pair};
+use crate::metrics::{corpus_bleu, corpus_chrf, BleuConfig, ChrfConfig};
 use crate::models::{Model, Source, Target};
 use crate::nn::Ctx;
 use tensor::{no_grad, Device, Result, Rng, Tensor};
@@ -81,4 +83,45 @@ pub fn exact_match(
         .collect();
     let right = decoded.iter().filter(|d| d.correct).count();
     Ok((right as f32 / decoded.len().max(1) as f32, decoded))
+}
+
+/// Corpus scores of greedy decoding, as sacreBLEU gives them (0–100).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GreedyScores {
+    pub bleu: f32,
+    pub chrf: f32,
+    /// Exact-match accuracy in [0, 1].
+    pub exact: f32,
+}
+
+/// Greedy-decodes every pair's source and scores the hypotheses against
+/// the references with sacreBLEU's defaults (BLEU: 13a tokenizer, exp
+/// smoothing; chrF2). The hypotheses are the target tokenizer's own
+/// decoding, without `s2s eval`'s detokenizer, so a word-level model can
+/// score a little differently here than in `eval`; as a signal between
+/// validations of one run that does not matter.
+pub fn greedy_scores(
+    model: &Model,
+    lexicon: &Lexicon,
+    pairs: &[Pair],
+    max_len: usize,
+    device: &Device,
+) -> Result<GreedyScores> {
+    let (exact, decoded) = exact_match(model, lexicon, pairs, max_len, device)?;
+    let hyps: Vec<&str> = decoded.iter().map(|d| d.hypothesis.as_str()).collect();
+    let refs = vec![decoded
+        .iter()
+        .map(|d| d.reference.as_str())
+        .collect::<Vec<_>>()];
+    let metric = |e: crate::metrics::MetricError| tensor::Error::InvalidArgument {
+        op: "greedy_scores",
+        msg: e.to_string(),
+    };
+    let bleu = corpus_bleu(&hyps, &refs, &BleuConfig::default()).map_err(metric)?;
+    let chrf = corpus_chrf(&hyps, &refs, &ChrfConfig::default()).map_err(metric)?;
+    Ok(GreedyScores {
+        bleu: bleu.score as f32,
+        chrf: chrf.score as f32,
+        exact,
+    })
 }

@@ -30,9 +30,15 @@ pub struct LogRow {
     pub tokens_per_sec: f64,
     /// Seconds of training so far.
     pub elapsed: f64,
+    /// Validation BLEU and chrF of greedy decoding (`valid` rows of runs
+    /// that measure them; absent from logs written before they existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bleu: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chrf: Option<f32>,
 }
 
-const HEADER: &str = "kind,step,epoch,loss,lr,grad_norm,tokens_per_sec,elapsed";
+const HEADER: &str = "kind,step,epoch,loss,lr,grad_norm,tokens_per_sec,elapsed,bleu,chrf";
 
 /// Appends rows to `log.csv` and `log.jsonl` in a run directory.
 pub struct Logger {
@@ -75,9 +81,20 @@ impl Logger {
     /// Appends one row to both files.
     pub fn write(&mut self, row: LogRow) -> Result<()> {
         let r = &row;
+        // A score not measured is an empty cell, as spreadsheets read it.
+        let score = |v: Option<f32>| v.map_or(String::new(), |v| format!("{v:.2}"));
         let csv = format!(
-            "{},{},{},{},{},{},{:.1},{:.2}",
-            r.kind, r.step, r.epoch, r.loss, r.lr, r.grad_norm, r.tokens_per_sec, r.elapsed
+            "{},{},{},{},{},{},{:.1},{:.2},{},{}",
+            r.kind,
+            r.step,
+            r.epoch,
+            r.loss,
+            r.lr,
+            r.grad_norm,
+            r.tokens_per_sec,
+            r.elapsed,
+            score(r.bleu),
+            score(r.chrf)
         );
         let json = serde_json::to_string(r).expect("a log row serializes");
         let fail = |e| open_err(&PathBuf::from("log"), e);
@@ -93,6 +110,14 @@ impl Logger {
             .iter()
             .filter(|r| r.kind == kind)
             .map(|r| (r.step, r.loss))
+            .collect()
+    }
+
+    /// (step, BLEU) of every validation that measured it.
+    pub fn bleu_series(&self) -> Vec<(u64, f32)> {
+        self.rows
+            .iter()
+            .filter_map(|r| Some((r.step, r.bleu?)))
             .collect()
     }
 }

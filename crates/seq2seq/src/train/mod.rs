@@ -8,7 +8,7 @@
 //! | lexicon.rs | [`Lexicon`]: tokenizers and vocabularies, text ↔ ids |
 //! | setup.rs | [`Trainer::new`] and [`Trainer::resume`]; the run directory |
 //! | trainer.rs | [`Trainer::run`]: the loop |
-//! | eval.rs | validation loss, exact-match accuracy of greedy decoding |
+//! | eval.rs | validation loss; exact-match accuracy, BLEU and chrF of greedy decoding |
 //! | checkpoint.rs | the checkpoint directory, written so that a kill never loses one |
 //! | state.rs | `state.json`: everything a resumed run needs to continue exactly |
 //! | manifest.rs | `manifest.json`: size and checksum of every checkpoint file, verified at load |
@@ -50,7 +50,7 @@ mod state;
 pub mod svg;
 mod trainer;
 
-pub use config::{OptimizerKind, TrainConfig};
+pub use config::{BestMetric, OptimizerKind, TrainConfig};
 pub use data::{DataConfig, DataSource, Lexicon, TaskData, TokenizerKind};
 pub use error::{Result, TrainError};
 pub use log::{LogRow, Logger};

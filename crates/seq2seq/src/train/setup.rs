@@ -3,8 +3,9 @@
 //! A run directory holds:
 //!
 //! ```text
-//!   best/        the checkpoint with the lowest validation loss (translate with it)
+//!   best/        the checkpoint with the best validation loss or BLEU (translate with it)
 //!   last/        the latest checkpoint (resume from it)
+//!   checkpoints/step-S/   with --keep-last N: the latest N saves
 //!   log.csv  log.jsonl  loss.svg
 //! ```
 
@@ -17,7 +18,7 @@ use super::log::Logger;
 use super::progress::Verbosity;
 use super::state::{Fingerprint, TrainState};
 use super::trainer::Trainer;
-use crate::data::{BatchSize, Batcher};
+use crate::data::{BatchSize, Batcher, Pair};
 use crate::models::{Model, ModelConfig};
 use crate::nn::Module;
 use std::path::{Path, PathBuf};
@@ -30,6 +31,8 @@ pub struct RunPaths {
     pub root: PathBuf,
     pub best: PathBuf,
     pub last: PathBuf,
+    /// Where `--keep-last` keeps its checkpoints.
+    pub kept: PathBuf,
     pub svg: PathBuf,
 }
 
@@ -42,6 +45,7 @@ impl RunPaths {
             root: root.to_path_buf(),
             best: root.join("best"),
             last: root.join("last"),
+            kept: root.join(checkpoint::KEPT_DIR),
             svg: root.join("loss.svg"),
         })
     }
@@ -82,6 +86,25 @@ fn check_training_memory(config: &ModelConfig, task: &TaskData, train: &TrainCon
              --d-model, --ff-size, --layers, --max-vocab)"
         ))
     })
+}
+
+/// The validation pairs BLEU is measured on: all of them, or a sample of
+/// `valid_bleu_sample` drawn from the seed (a stream of its own, so that
+/// nothing else the seed decides moves), in the order of the validation
+/// set. A pure function of the settings, so a resumed run scores the same
+/// pairs.
+fn bleu_pairs(data: &TaskData, train: &TrainConfig) -> Vec<Pair> {
+    let pairs = &data.valid_pairs;
+    match train.valid_bleu_sample {
+        Some(n) if n < pairs.len() => {
+            let mut order: Vec<usize> = (0..pairs.len()).collect();
+            Rng::new(train.seed ^ 0xB1E0_0000_0000_0000).shuffle(&mut order);
+            let mut chosen = order[..n].to_vec();
+            chosen.sort_unstable();
+            chosen.into_iter().map(|i| pairs[i].clone()).collect()
+        }
+        _ => pairs.clone(),
+    }
 }
 
 fn batchers(data: &TaskData, train: &TrainConfig) -> Result<(Batcher, Batcher)> {
@@ -138,6 +161,7 @@ impl Trainer {
         let (train_batches, valid_batches) = batchers(&task, &train)?;
         let paths = RunPaths::new(out)?;
         Ok(Trainer {
+            bleu_pairs: bleu_pairs(&task, &train),
             model,
             data: task,
             optimizer,
@@ -190,9 +214,24 @@ impl Trainer {
         }
         let task = TaskData::prepare(&state.data, Some(ck.lexicon))?;
         let (train_batches, valid_batches) = batchers(&task, &state.train)?;
-        // a checkpoint dir `R/last` belongs to the run directory `R`
+        // a checkpoint dir `R/last` belongs to the run directory `R`, and
+        // a kept one `R/checkpoints/step-S` too
+        let kept = |d: &Path| {
+            d.file_name()
+                .and_then(|n| n.to_str())
+                .and_then(checkpoint::kept_step)
+                .is_some()
+                && d.parent()
+                    .is_some_and(|p| p.file_name().is_some_and(|n| n == checkpoint::KEPT_DIR))
+        };
         let root = match out {
             Some(o) => o.to_path_buf(),
+            None if kept(&ck.dir) => ck
+                .dir
+                .parent()
+                .and_then(Path::parent)
+                .unwrap_or(Path::new("."))
+                .to_path_buf(),
             None if ck.dir.file_name().is_some_and(|n| {
                 ["last", "best", "last.old", "best.old"]
                     .iter()
@@ -206,6 +245,7 @@ impl Trainer {
         let paths = RunPaths::new(&root)?;
         let last_good = Some((ck.dir.clone(), state.step));
         Ok(Trainer {
+            bleu_pairs: bleu_pairs(&task, &state.train),
             model: ck.model,
             data: task,
             optimizer,

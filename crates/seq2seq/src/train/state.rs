@@ -7,7 +7,7 @@
 //! dropout and teacher forcing draw from, the early-stopping bookkeeping,
 //! and the settings the run started with.
 
-use super::config::TrainConfig;
+use super::config::{BestMetric, TrainConfig};
 use super::data::{DataConfig, DataSource};
 use super::error::{Result, TrainError};
 use super::manifest::fnv1a64;
@@ -31,11 +31,17 @@ pub struct TrainState {
     pub batch_in_epoch: usize,
     /// The stream of dropout masks and teacher-forcing coins.
     pub rng: Rng,
-    /// Best validation loss so far and the step it was measured at.
+    /// Lowest validation loss so far.
     pub best_valid_loss: Option<f32>,
+    /// Highest validation BLEU so far (runs that measure it).
+    #[serde(default)]
+    pub best_bleu: Option<f32>,
+    /// The step of the model in `best/` (best by `train.keep_best`).
     pub best_step: u64,
-    /// Epochs since the validation loss last improved.
-    pub bad_epochs: usize,
+    /// Validations since the `train.keep_best` metric last improved (with
+    /// the default cadence, epochs: hence the older name).
+    #[serde(alias = "bad_epochs")]
+    pub bad_validations: usize,
     /// Real target tokens trained on.
     pub tokens: u64,
     /// Training time before this invocation of `s2s train` (seconds): a resumed run keeps counting.
@@ -118,8 +124,9 @@ impl TrainState {
             batch_in_epoch: 0,
             rng: Rng::new(train.seed ^ 0xD50F_0000_0000_0000),
             best_valid_loss: None,
+            best_bleu: None,
             best_step: 0,
-            bad_epochs: 0,
+            bad_validations: 0,
             tokens: 0,
             elapsed: 0.0,
             finished: false,
@@ -127,5 +134,114 @@ impl TrainState {
             data,
             corpus: Vec::new(),
         }
+    }
+
+    /// Records one validation at the current step: its loss and, when
+    /// measured, its BLEU. Returns whether it is the best so far by the
+    /// run's `keep_best` metric (then `best/` is to be saved from it); a
+    /// tie is no improvement, so `best/` keeps the earlier model.
+    pub fn record_validation(&mut self, loss: f32, bleu: Option<f32>) -> bool {
+        let lower_loss = self.best_valid_loss.is_none_or(|b| loss < b);
+        let higher_bleu = bleu.is_some_and(|u| self.best_bleu.is_none_or(|b| u > b));
+        if lower_loss {
+            self.best_valid_loss = Some(loss);
+        }
+        if higher_bleu {
+            self.best_bleu = bleu;
+        }
+        let improved = match self.train.keep_best {
+            BestMetric::Loss => lower_loss,
+            BestMetric::Bleu => higher_bleu,
+        };
+        if improved {
+            self.best_step = self.step;
+            self.bad_validations = 0;
+        } else {
+            self.bad_validations += 1;
+        }
+        improved
+    }
+
+    /// Whether early stopping ends the run: `patience` validations in a
+    /// row without improvement.
+    pub fn out_of_patience(&self) -> bool {
+        self.train.patience > 0 && self.bad_validations >= self.train.patience
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::DateTaskConfig;
+
+    fn state(keep_best: BestMetric, patience: usize) -> TrainState {
+        let train = TrainConfig {
+            keep_best,
+            patience,
+            ..TrainConfig::default()
+        };
+        TrainState::new(train, DataConfig::dates(DateTaskConfig::default()))
+    }
+
+    #[test]
+    fn keep_best_loss_follows_the_lowest_loss() {
+        let mut s = state(BestMetric::Loss, 2);
+        for (step, loss, bleu, better) in [
+            (10, 2.0, 5.0, true),
+            (20, 1.5, 4.0, true),
+            (30, 1.6, 9.0, false),
+            (40, 1.5, 9.0, false),
+        ] {
+            s.step = step;
+            assert_eq!(s.record_validation(loss, Some(bleu)), better, "step {step}");
+        }
+        assert_eq!(
+            (s.best_step, s.best_valid_loss, s.best_bleu),
+            (20, Some(1.5), Some(9.0))
+        );
+        assert_eq!(s.bad_validations, 2);
+        assert!(s.out_of_patience());
+    }
+
+    #[test]
+    fn keep_best_bleu_follows_the_highest_bleu_and_resets_patience() {
+        let mut s = state(BestMetric::Bleu, 2);
+        for (step, loss, bleu, better) in [
+            (10, 2.0, 5.0, true),
+            (20, 1.0, 5.0, false),
+            (30, 1.1, 7.5, true),
+            (40, 0.9, 7.0, false),
+        ] {
+            s.step = step;
+            assert_eq!(s.record_validation(loss, Some(bleu)), better, "step {step}");
+        }
+        assert_eq!(
+            (s.best_step, s.best_bleu, s.best_valid_loss),
+            (30, Some(7.5), Some(0.9))
+        );
+        assert_eq!(s.bad_validations, 1);
+        assert!(!s.out_of_patience());
+        s.step = 50;
+        s.record_validation(0.8, Some(7.5));
+        assert!(s.out_of_patience(), "a tie is no improvement");
+    }
+
+    #[test]
+    fn no_patience_never_stops_and_old_states_still_read() {
+        let mut s = state(BestMetric::Loss, 0);
+        for step in 1..=5 {
+            s.step = step;
+            s.record_validation(3.0, None);
+        }
+        assert_eq!(s.bad_validations, 4);
+        assert!(!s.out_of_patience());
+        // A state.json written before BLEU validation: `bad_epochs`, no `best_bleu`.
+        let mut json = serde_json::to_value(&s).unwrap();
+        let obj = json.as_object_mut().unwrap();
+        obj.remove("best_bleu");
+        let n = obj.remove("bad_validations").unwrap();
+        obj.insert("bad_epochs".into(), n);
+        let back: TrainState = serde_json::from_value(json).unwrap();
+        assert_eq!(back, s);
     }
 }

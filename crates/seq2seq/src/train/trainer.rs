@@ -7,8 +7,10 @@
 //!         clip ‖∇‖ to `clip`;  η ← schedule(step);  Adam(W) step
 //!         every `log_every` steps: read the mean loss back, log it, update the bar
 //!         every `save_every` steps: save last/
-//!     validation loss → log; best so far → save best/; early stopping by patience
-//!     save last/, draw loss.svg
+//!     validation (every epoch, or every `valid_every` steps): loss, and
+//!         BLEU/chrF of greedy decoding → log; best by `keep_best` → save best/;
+//!         early stopping by patience (validations without improvement)
+//!     save last/ (and checkpoints/step-S/, keeping the last `keep_last`), draw loss.svg
 //! ```
 //!
 //! The losses stay on the device between logs (summed there), so a step
@@ -17,15 +19,16 @@
 //! so a resumed run makes the very same steps as one never interrupted.
 
 use super::checkpoint;
+use super::config::BestMetric;
 use super::data::TaskData;
 use super::error::{Result, TrainError};
-use super::eval::validation_loss;
+use super::eval::{greedy_scores, validation_loss, GreedyScores};
 use super::log::{LogRow, Logger};
 use super::progress::{Progress, Verbosity};
 use super::setup::RunPaths;
 use super::state::TrainState;
 use super::svg::loss_curve;
-use crate::data::{epoch_rng, Batch, Batcher};
+use crate::data::{epoch_rng, Batch, Batcher, Pair};
 use crate::models::{Model, Source, Target};
 use crate::nn::{Ctx, Module};
 use std::time::Instant;
@@ -45,6 +48,9 @@ pub struct Trainer {
     pub device: Device,
     pub(super) train_batches: Batcher,
     pub(super) valid_batches: Batcher,
+    /// The validation pairs BLEU is measured on (all, or the sample of
+    /// `--valid-bleu-sample`).
+    pub(super) bleu_pairs: Vec<Pair>,
     pub(super) log: Logger,
     pub(super) verbosity: Verbosity,
     /// The newest checkpoint written (or resumed from) and its step: what a
@@ -58,9 +64,18 @@ pub struct Outcome {
     pub steps: u64,
     pub epochs: u64,
     pub best_valid_loss: Option<f32>,
+    /// Highest validation BLEU (runs that measure it).
+    pub best_bleu: Option<f32>,
     pub stopped_early: bool,
     /// Seconds of training, summed over every invocation that trained the run (resumes included).
     pub elapsed: f64,
+}
+
+/// One validation's numbers.
+#[derive(Clone, Copy, Debug)]
+struct Measured {
+    loss: f32,
+    scores: Option<GreedyScores>,
 }
 
 /// Device-side sums between two log rows.
@@ -95,7 +110,7 @@ impl Trainer {
         let mut stopped_early = false;
         let elapsed = move || base_elapsed + started.elapsed().as_secs_f64();
 
-        while self.state.epoch < epochs && !self.state.finished {
+        'epochs: while self.state.epoch < epochs && !self.state.finished {
             let plan = self
                 .train_batches
                 .plan(&mut epoch_rng(cfg.seed, self.state.epoch));
@@ -135,73 +150,58 @@ impl Trainer {
                         grad_norm: norm,
                         tokens_per_sec: rate,
                         elapsed: elapsed(),
+                        bleu: None,
+                        chrf: None,
                     })?;
                     bar.update(step, self.state.epoch + 1, epochs, mean, rate);
                     window = Window::new();
                 } else {
                     bar.tick(step);
                 }
-                if cfg.save_every > 0 && step.is_multiple_of(cfg.save_every) {
-                    // The steps since the last log are checked before they
-                    // are saved: last/ never holds a diverged model.
-                    if let Some(sum) = &window.loss {
-                        let mean = sum.item()? / window.steps as f32;
-                        if !self.loss_is_sane(mean) {
-                            let what = format!("the training loss became {mean}");
-                            return Err(self.diverged(step, what));
-                        }
-                    }
+                if cfg.valid_every > 0 && step.is_multiple_of(cfg.valid_every) {
+                    let measured = self.measure()?;
+                    self.state.elapsed = elapsed();
+                    let label = format!("step {step} (epoch {}/{epochs})", self.state.epoch + 1);
+                    stopped_early = self.record(measured, self.state.epoch + 1, &label, &bar)?;
+                }
+                if stopped_early || (cfg.save_every > 0 && step.is_multiple_of(cfg.save_every)) {
+                    self.check_window(&window, step)?;
                     self.state.elapsed = elapsed();
                     self.save_last()?;
+                }
+                if stopped_early {
+                    break 'epochs;
                 }
             }
             if self.state.batch_in_epoch < plan.len() {
                 break; // max_steps reached mid-epoch
             }
-            // end of epoch: validate, keep the best, maybe stop
-            let valid = validation_loss(&self.model, &self.valid_batches, &self.device)?;
-            // Checked before anything is logged or saved: best/ and last/
+            // End of epoch: validate (at every epoch end by default; with
+            // --valid-every N, at the last one unless its step just was),
+            // keep the best, maybe stop.
+            let last_epoch = self.state.epoch + 1 >= epochs;
+            let validate = match cfg.valid_every {
+                0 => true,
+                n => last_epoch && !self.state.step.is_multiple_of(n),
+            };
+            // Measured before anything is logged or saved: best/ and last/
             // never hold a model that diverged.
-            if !self.loss_is_sane(valid) {
-                let what = format!("the validation loss became {valid}");
-                return Err(self.diverged(self.state.step, what));
-            }
-            let improved = self.state.best_valid_loss.is_none_or(|b| valid < b);
+            let measured = match validate {
+                true => Some(self.measure()?),
+                false => {
+                    self.check_window(&window, self.state.step)?;
+                    None
+                }
+            };
             self.state.epoch += 1;
             self.state.batch_in_epoch = 0;
             self.state.elapsed = elapsed();
-            self.log.write(LogRow {
-                kind: "valid".into(),
-                step: self.state.step,
-                epoch: self.state.epoch,
-                loss: valid,
-                lr: self.optimizer.lr(),
-                grad_norm: 0.0,
-                tokens_per_sec: 0.0,
-                elapsed: self.state.elapsed,
-            })?;
-            if improved {
-                self.state.best_valid_loss = Some(valid);
-                self.state.best_step = self.state.step;
-                self.state.bad_epochs = 0;
-            } else {
-                self.state.bad_epochs += 1;
-            }
-            if cfg.patience > 0 && self.state.bad_epochs >= cfg.patience {
-                stopped_early = true;
-                self.state.finished = true;
+            if let Some(m) = measured {
+                let label = format!("epoch {}/{epochs}", self.state.epoch);
+                stopped_early = self.record(m, self.state.epoch, &label, &bar)?;
             }
             if self.state.epoch >= epochs {
                 self.state.finished = true;
-            }
-            bar.println(format!(
-                "epoch {}/{epochs}: validation loss {valid:.4} (perplexity {:.2}){}",
-                self.state.epoch,
-                valid.exp(),
-                if improved { ", best so far: saved" } else { "" }
-            ));
-            if improved {
-                self.save(&self.paths.best.clone())?;
             }
             self.save_last()?;
         }
@@ -214,9 +214,88 @@ impl Trainer {
             steps: self.state.step,
             epochs: self.state.epoch,
             best_valid_loss: self.state.best_valid_loss,
+            best_bleu: self.state.best_bleu,
             stopped_early,
             elapsed: elapsed(),
         })
+    }
+
+    /// One validation of the current model: the loss, and BLEU and chrF
+    /// when the run measures them. A loss training cannot go on from is
+    /// divergence, reported before anything is logged or saved.
+    fn measure(&self) -> Result<Measured> {
+        let loss = validation_loss(&self.model, &self.valid_batches, &self.device)?;
+        if !self.loss_is_sane(loss) {
+            let what = format!("the validation loss became {loss}");
+            return Err(self.diverged(self.state.step, what));
+        }
+        let scores = match self.state.train.measures_bleu() {
+            true => Some(greedy_scores(
+                &self.model,
+                &self.data.lexicon,
+                &self.bleu_pairs,
+                self.state.train.max_decode_len,
+                &self.device,
+            )?),
+            false => None,
+        };
+        Ok(Measured { loss, scores })
+    }
+
+    /// Logs a validation (of the 1-based `epoch`), updates the best-so-far
+    /// record and the patience count in the state, says so on the bar
+    /// (`label`: where the run stands), and saves `best/` when it is the
+    /// best by `--keep-best`. Returns whether early stopping ends the run.
+    fn record(&mut self, m: Measured, epoch: u64, label: &str, bar: &Progress) -> Result<bool> {
+        let bleu = m.scores.map(|s| s.bleu);
+        self.log.write(LogRow {
+            kind: "valid".into(),
+            step: self.state.step,
+            epoch,
+            loss: m.loss,
+            lr: self.optimizer.lr(),
+            grad_norm: 0.0,
+            tokens_per_sec: 0.0,
+            elapsed: self.state.elapsed,
+            bleu,
+            chrf: m.scores.map(|s| s.chrf),
+        })?;
+        let improved = self.state.record_validation(m.loss, bleu);
+        let stop = self.state.out_of_patience();
+        if stop {
+            self.state.finished = true;
+        }
+        let scores = m.scores.map_or(String::new(), |s| {
+            format!(", BLEU {:.2}, chrF {:.2}", s.bleu, s.chrf)
+        });
+        let best = match (improved, self.state.train.keep_best) {
+            (false, _) => "",
+            (true, BestMetric::Loss) => ", best so far: saved",
+            (true, BestMetric::Bleu) => ", best BLEU so far: saved",
+        };
+        bar.println(format!(
+            "{label}: validation loss {:.4} (perplexity {:.2}){scores}{best}",
+            m.loss,
+            m.loss.exp()
+        ));
+        if improved {
+            self.save(&self.paths.best.clone())?;
+        }
+        Ok(stop)
+    }
+
+    /// `Err` (divergence) when the training loss summed since the last log
+    /// row is not one to go on from: the steps since the last log are
+    /// checked before they are saved, so last/ never holds a diverged model.
+    fn check_window(&self, window: &Window, step: u64) -> Result<()> {
+        if let Some(sum) = &window.loss {
+            let mean = sum.item()? / window.steps as f32;
+            if !self.loss_is_sane(mean) {
+                let what = format!("the training loss became {mean}");
+                return Err(self.diverged(step, what));
+            }
+        }
+        Ok(())
     }
 
     /// The optimizer steps the whole run will make (unless early stopping
@@ -343,12 +422,24 @@ impl Trainer {
         )
     }
 
-    /// Saves `last/` and redraws `loss.svg`.
+    /// Saves `last/` (and, with `--keep-last N`, the same checkpoint as
+    /// `checkpoints/step-S/`, deleting all but the latest N of those), and
+    /// redraws `loss.svg`.
     fn save_last(&mut self) -> Result<()> {
         self.save(&self.paths.last.clone())?;
         self.last_good = Some((self.paths.last.clone(), self.state.step));
+        if let Some(keep) = self.state.train.keep_last {
+            let step = self.state.step;
+            self.save(&self.paths.kept.join(checkpoint::kept_name(step)))?;
+            checkpoint::prune_kept(&self.paths.kept, keep, step)?;
+        }
         let title = format!("{} — loss per target token", self.model.config().name());
-        let svg = loss_curve(&title, &self.log.series("train"), &self.log.series("valid"));
+        let svg = loss_curve(
+            &title,
+            &self.log.series("train"),
+            &self.log.series("valid"),
+            &self.log.bleu_series(),
+        );
         tensor::io::write_atomic(&self.paths.svg, svg.as_bytes())?;
         Ok(())
     }
