@@ -95,7 +95,9 @@ class TransformerModel(nn.Module):
         scale = math.sqrt(self.d)
         x = self.positional(self.src_embed(src) * scale)
         y = self.positional(self.tgt_embed(tgt_in) * scale)
-        causal = nn.Transformer.generate_square_subsequent_mask(tgt_in.shape[1])
+        causal = nn.Transformer.generate_square_subsequent_mask(
+            tgt_in.shape[1], device=tgt_in.device
+        )
         o = self.transformer(x, y, tgt_mask=causal, tgt_is_causal=True)
         return self.generator(o)
 

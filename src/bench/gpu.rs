@@ -60,6 +60,26 @@ pub fn runner(kind: Kernel, shape: &[usize]) -> Result<Runner> {
             let (y, mean, rstd) = (out(n)?, out(r)?, out(r)?);
             timed(move || gpu::layer_norm(&x, Some(&g), Some(&b), r, c, 1e-5, &y, &mean, &rstd))
         }
+        Kernel::Attention => {
+            let (bh, l, s, d) = (shape[0], shape[1], shape[2], shape[3]);
+            let (q, k, v) = (
+                upload(bh * l * d, 12)?,
+                upload(bh * s * d, 13)?,
+                upload(bh * s * d, 14)?,
+            );
+            let (o, lse) = (out(bh * l * d)?, out(bh * l)?);
+            let a = gpu::Attention {
+                batch: bh,
+                heads: 1,
+                tq: l,
+                tk: s,
+                d,
+                dv: d,
+                scale: 1.0 / (d as f32).sqrt(),
+                causal: false,
+            };
+            timed(move || gpu::attention_forward(&a, &q, &k, &v, None, &o, &lse, None))
+        }
         Kernel::Add => {
             let (a, b, y) = (upload(n, 7)?, upload(n, 8)?, out(n)?);
             timed(move || gpu::binary(gpu::BinaryOp::Add, &a, &[1], &b, &[1], &[n], &y))

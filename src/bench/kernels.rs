@@ -4,11 +4,12 @@
 use anyhow::{bail, Result};
 
 /// Every kernel name, in table order (`s2s bench all`).
-pub const ALL: [&str; 7] = [
+pub const ALL: [&str; 8] = [
     "peak",
     "matmul",
     "softmax",
     "layer_norm",
+    "attention",
     "add",
     "adam",
     "copy",
@@ -25,6 +26,7 @@ pub enum Kernel {
     Matmul,
     Softmax,
     LayerNorm,
+    Attention,
     Add,
     Adam,
     Copy,
@@ -37,6 +39,7 @@ impl Kernel {
             "matmul" | "gemm" | "sgemm" => Kernel::Matmul,
             "softmax" => Kernel::Softmax,
             "layer_norm" | "layernorm" => Kernel::LayerNorm,
+            "attention" | "sdpa" => Kernel::Attention,
             "add" => Kernel::Add,
             "adam" => Kernel::Adam,
             "copy" => Kernel::Copy,
@@ -53,6 +56,7 @@ impl Kernel {
             Kernel::Matmul => "matmul",
             Kernel::Softmax => "softmax",
             Kernel::LayerNorm => "layer_norm",
+            Kernel::Attention => "attention",
             Kernel::Add => "add",
             Kernel::Adam => "adam",
             Kernel::Copy => "copy",
@@ -92,6 +96,14 @@ impl Kernel {
                     vec![1280, 5000],
                 ]
             }
+            // (batch · heads) x L x S x d: the benchmark Transformer's
+            // self-attention (batch 64, 4 heads, 20 tokens, d 64), then
+            // longer sequences.
+            Kernel::Attention => vec![
+                vec![256, 20, 20, 64],
+                vec![32, 128, 128, 64],
+                vec![8, 512, 512, 64],
+            ],
             Kernel::Add | Kernel::Adam | Kernel::Copy => {
                 vec![vec![1 << 18], vec![1 << 22], vec![1 << 24]]
             }
@@ -103,12 +115,13 @@ impl Kernel {
             Kernel::Peak => true,
             Kernel::Matmul => shape.len() == 3,
             Kernel::Softmax | Kernel::LayerNorm => shape.len() == 2,
+            Kernel::Attention => shape.len() == 4,
             Kernel::Add | Kernel::Adam | Kernel::Copy => matches!(shape.len(), 1 | 2),
         };
         if !ok || shape.contains(&0) {
             bail!(
                 "{}: bad shape {shape:?} (matmul takes MxNxK, softmax/layer_norm ROWSxCOLS, \
-                 add/adam/copy an element count N or RxC)",
+                 attention BHxLxSxD, add/adam/copy an element count N or RxC)",
                 self.name()
             );
         }
@@ -119,6 +132,8 @@ impl Kernel {
     pub fn flops(self, shape: &[usize]) -> Option<f64> {
         match self {
             Kernel::Matmul => Some(2.0 * shape.iter().map(|&d| d as f64).product::<f64>()),
+            // Q Kᵀ and P V: two GEMMs of BH x L x S x d each
+            Kernel::Attention => Some(4.0 * shape.iter().map(|&d| d as f64).product::<f64>()),
             _ => None,
         }
     }
@@ -131,6 +146,16 @@ impl Kernel {
             Kernel::Matmul => {
                 let (m, nn, k) = (shape[0] as f64, shape[1] as f64, shape[2] as f64);
                 Some(4.0 * (m * k + k * nn + m * nn))
+            }
+            // Q, K, V in, O out (the scores never reach memory in a fused kernel)
+            Kernel::Attention => {
+                let (bh, l, s, d) = (
+                    shape[0] as f64,
+                    shape[1] as f64,
+                    shape[2] as f64,
+                    shape[3] as f64,
+                );
+                Some(4.0 * bh * d * (2.0 * l + 2.0 * s))
             }
             // x in, y out
             Kernel::Softmax | Kernel::LayerNorm | Kernel::Copy => Some(8.0 * n),
@@ -187,6 +212,62 @@ pub fn cpu_runner(kind: Kernel, shape: &[usize], threads: usize) -> Result<Runne
                     &mut mean,
                     &mut rstd,
                 )
+            })
+        }
+        Kernel::Attention => {
+            // The host path attention takes: Q Kᵀ, a row softmax, P V.
+            let (bh, l, s, d) = (shape[0], shape[1], shape[2], shape[3]);
+            let (q, k, v) = (
+                data(bh * l * d, 12),
+                data(bh * s * d, 13),
+                data(bh * s * d, 14),
+            );
+            let (mut scores, mut p, mut o) = (
+                vec![0.0; bh * l * s],
+                vec![0.0; bh * l * s],
+                vec![0.0; bh * l * d],
+            );
+            let scale = 1.0 / (d as f32).sqrt();
+            Box::new(move || {
+                kernels_cpu::sgemm_batched(
+                    bh,
+                    false,
+                    true,
+                    l,
+                    s,
+                    d,
+                    scale,
+                    &q,
+                    d,
+                    l * d,
+                    &k,
+                    d,
+                    s * d,
+                    0.0,
+                    &mut scores,
+                    s,
+                    l * s,
+                );
+                kernels_cpu::softmax(&scores, bh * l, s, &mut p);
+                kernels_cpu::sgemm_batched(
+                    bh,
+                    false,
+                    false,
+                    l,
+                    d,
+                    s,
+                    1.0,
+                    &p,
+                    s,
+                    l * s,
+                    &v,
+                    d,
+                    s * d,
+                    0.0,
+                    &mut o,
+                    d,
+                    l * d,
+                );
             })
         }
         Kernel::Add => {

@@ -41,8 +41,8 @@ pub enum DeviceSel {
 /// Arguments of `s2s bench`.
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
-    /// What to time: kernels (peak, matmul, softmax, layer_norm, add, adam,
-    /// copy, or `all` of them), or `train-step` alone; --help says what each measures.
+    /// What to time: kernels (peak, matmul, softmax, layer_norm, attention,
+    /// add, adam, copy, or `all` of them), or `train-step` alone; --help says what each measures.
     ///
     /// peak: the CPU's FMA throughput from a register-only loop, in GFLOP/s
     /// per thread count; the ceiling matmul's "% of peak" column is taken
@@ -55,6 +55,11 @@ pub struct BenchArgs {
     /// softmax, layer_norm: row-wise over ROWSxCOLS (default 1280x256 up to
     /// 1280x5000), in GB/s of the bytes read and written: memory-bound, so
     /// compare them with copy.
+    ///
+    /// attention: softmax(Q Kᵀ/√d) V over BHxLxSxD (batch·heads, queries,
+    /// keys, head size), in GFLOP/s of the two products (4·BH·L·S·D): on the
+    /// GPU the fused kernel, on the CPU Q Kᵀ, softmax, P V. Defaults: the
+    /// benchmark Transformer's 256x20x20x64, then 32x128x128x64, 8x512x512x64.
     ///
     /// add: element-wise a + b over N floats (default 256 Ki, 4 Mi, 16 Mi),
     /// in GB/s (two reads, one write).
@@ -78,7 +83,7 @@ pub struct BenchArgs {
     #[arg(long, value_delimiter = ',')]
     pub threads: Vec<usize>,
     /// Shapes, comma-separated: MxNxK for matmul, ROWSxCOLS for softmax and
-    /// layer_norm, an element count N (or ROWSxCOLS) for add, adam, copy;
+    /// layer_norm, BHxLxSxD for attention, an element count N (or ROWSxCOLS) for add, adam, copy;
     /// each kernel takes the shapes that fit it.
     #[arg(long, value_delimiter = ',')]
     pub shapes: Vec<String>,
@@ -221,8 +226,8 @@ fn check_args(args: &BenchArgs, cores: usize) -> Result<()> {
     crate::checks::count("--sample-ms", args.sample_ms as usize, 1, 60_000)?;
     for s in &args.shapes {
         let shape = parse_shape(s)?;
-        if shape.is_empty() || shape.len() > 3 || shape.contains(&0) {
-            bail!("--shapes {s}: give MxNxK, ROWSxCOLS or N, every size at least 1");
+        if shape.is_empty() || shape.len() > 4 || shape.contains(&0) {
+            bail!("--shapes {s}: give MxNxK, ROWSxCOLS, BHxLxSxD or N, every size at least 1");
         }
         // A matmul beyond this per side takes hours per call on a CPU, and
         // more elements than this are no tensor the engine indexes.
