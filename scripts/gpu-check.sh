@@ -11,7 +11,8 @@
 # Stages:
 #   1. build (release);
 #   2. the GPU tests on the adapter wgpu picks, with S2S_REQUIRE_GPU=1 so
-#      that a missing adapter fails instead of skipping;
+#      that a missing adapter fails instead of skipping, and the kernel suite
+#      again on a device with WebGPU's default limits (S2S_GPU_LIMITS=default);
 #   3. s2s bench matmul softmax layer_norm attention --device all: matmul
 #      on squares 256..4096 and the shapes the models run, the row kernels,
 #      attention (JSON and an SVG chart);
@@ -26,7 +27,7 @@ mode=full
 for arg in "$@"; do
     case "$arg" in
         --short) mode=short ;;
-        -h | --help) sed -n '2,21p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,22p' "$0"; exit 0 ;;
         *) echo "gpu-check.sh: unknown option $arg (expected --short)" >&2; exit 2 ;;
     esac
 done
@@ -42,6 +43,7 @@ cargo build --release --quiet
 s2s=target/release/s2s
 
 stage "2. GPU tests on this adapter"
+S2S_GPU_LIMITS=default cargo test --release --quiet -p kernels-gpu
 if [ "$mode" = short ]; then
     cargo test --release --quiet -p kernels-gpu --test smoke --test matmul
 else

@@ -144,7 +144,18 @@ fn create_context() -> Result<GpuContext, GpuError> {
 
     // Ask for every limit the adapter has: the defaults (e.g. 128 MiB storage
     // bindings, 8 storage buffers per stage) are lower than most drivers offer.
-    let limits = adapter.limits();
+    // S2S_GPU_LIMITS=default asks for WebGPU's defaults instead, so that a
+    // test run proves every kernel fits any conforming device.
+    let limits = match std::env::var("S2S_GPU_LIMITS").as_deref() {
+        Ok("default") => wgpu::Limits::default(),
+        Ok("adapter") | Err(_) => adapter.limits(),
+        Ok(other) => {
+            return Err(GpuError::DeviceRequest {
+                adapter: summary.name.clone(),
+                detail: format!("S2S_GPU_LIMITS={other}: expected `default` or `adapter`"),
+            })
+        }
+    };
     let features = adapter.features() & wgpu::Features::TIMESTAMP_QUERY;
     let descriptor = wgpu::DeviceDescriptor {
         label: Some("s2s"),

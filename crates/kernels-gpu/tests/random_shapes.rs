@@ -24,7 +24,7 @@ proptest! {
     fn gemm_on_random_shapes(
         m in 1usize..70, n in 1usize..70, k in 1usize..70, batch in 1usize..4,
         trans_a: bool, trans_b: bool, broadcast_b: bool, beta in prop_oneof![Just(0.0f32), Just(0.5f32)],
-        kernel in prop_oneof![Just(MatmulKernel::Naive), Just(MatmulKernel::Tiled), Just(MatmulKernel::Blocked), Just(MatmulKernel::BlockedVec4)],
+        kernel in prop_oneof![Just(MatmulKernel::Naive), Just(MatmulKernel::Tiled), Just(MatmulKernel::Blocked), Just(MatmulKernel::BlockedVec4), Just(MatmulKernel::TiledBlocked)],
     ) {
         let Some(_) = common::gpu() else { return Ok(()) };
         let (a_rows, a_cols) = if trans_a { (k, m) } else { (m, k) };

@@ -1,7 +1,7 @@
 //! A training step on the GPU waits for the device once, for the loss it
-//! logs: the forward, the backward and the Adam step of every model family
-//! are recorded and submitted without a read-back, and the parameters are
-//! packed so that Adam is one kernel. One test in its own binary, because
+//! logs: the forward, the backward, gradient clipping and the Adam step of
+//! every model family are recorded and submitted without a read-back, and
+//! the parameters are packed so that clipping and Adam are a few kernels. One test in its own binary, because
 //! the GPU cost counters are process-wide.
 
 mod train_support;
@@ -48,7 +48,7 @@ fn families(v_src: usize, v_tgt: usize) -> Vec<(&'static str, ModelConfig)> {
 }
 
 #[test]
-fn a_training_step_of_each_family_waits_once_for_its_loss() {
+fn a_training_step_of_each_family_waits_once_for_its_loss_and_norm() {
     if !kernels_gpu::gpu_ready_for_tests() {
         return;
     }
@@ -74,24 +74,36 @@ fn a_training_step_of_each_family_waits_once_for_its_loss() {
             opt.zero_grad();
             let loss = model.loss(&src, &tgt, 0.1, &mut ctx).unwrap();
             loss.backward().unwrap();
+            let norm = opt.clip_grad_norm(1.0).unwrap();
             opt.step().unwrap();
-            loss
+            (loss, norm)
         };
-        step().item().unwrap(); // warm-up: pipelines, pooled buffers
+        step().0.item().unwrap(); // warm-up: pipelines, pooled buffers
         let before = kernels_gpu::counts();
-        let loss = step();
+        let (loss, norm) = step();
         let recorded = kernels_gpu::counts() - before;
-        let value = loss.item().unwrap();
+        let both = Tensor::cat(&[loss.reshape([1]).unwrap(), norm], 0).unwrap();
+        let [value, norm] = both.try_to_vec().unwrap()[..] else {
+            panic!("two values")
+        };
         let spent = kernels_gpu::counts() - before;
         assert_eq!(
             recorded.host_waits, 0,
             "{name}: the step itself never waits"
         );
-        assert_eq!(spent.host_waits, 1, "{name}: one wait, for the loss");
+        assert_eq!(
+            spent.host_waits, 1,
+            "{name}: one wait, for the loss and the norm"
+        );
         assert!(value.is_finite() && value > 0.0, "{name}: loss {value}");
         assert!(
-            recorded.dispatches > 0 && recorded.copies > 0,
-            "{name}: {recorded:?}"
+            norm.is_finite() && norm > 0.0,
+            "{name}: gradient norm {norm}"
+        );
+        let params = model.parameters().len() as u64;
+        assert_eq!(
+            recorded.copies, params,
+            "{name}: each gradient copied once: {recorded:?}"
         );
     }
 }

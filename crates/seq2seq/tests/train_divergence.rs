@@ -34,3 +34,34 @@ fn a_non_finite_gradient_stops_naming_step_and_rate() {
     }
     assert!(!dir.join("best").exists() && !dir.join("last").exists());
 }
+
+/// On the GPU clipping runs on the device and reads nothing back, so a
+/// non-finite gradient is caught where the run next reads its numbers (the
+/// log, a validation, a save): the run stops there, names the rate, and
+/// writes nothing from the diverged model.
+#[test]
+fn a_non_finite_gradient_on_the_gpu_stops_before_anything_is_saved() {
+    if !kernels_gpu::gpu_ready_for_tests() {
+        return;
+    }
+    let dir = scratch("diverge-grad-gpu");
+    let mut t = Trainer::new(
+        settings(1, 3e-3),
+        dates(200),
+        attn(CellKind::Gru, ScoreKind::Bahdanau, false),
+        &dir,
+        Device::Gpu,
+        Verbosity::Quiet,
+    )
+    .unwrap();
+    let w = &t.model.parameters()[0];
+    w.copy_from(&Tensor::full(f32::NAN, w.shape().clone(), &Device::Gpu).unwrap())
+        .unwrap();
+    let e = t.run().unwrap_err();
+    assert!(matches!(e, TrainError::Diverged(_)), "{e}");
+    let msg = e.to_string();
+    for needle in ["diverged at step", "--lr 0.003", "no checkpoint"] {
+        assert!(msg.contains(needle), "{needle:?} not in {msg}");
+    }
+    assert!(!dir.join("best").exists() && !dir.join("last").exists());
+}

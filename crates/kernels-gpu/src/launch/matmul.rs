@@ -19,14 +19,19 @@ pub enum MatmulKernel {
     Blocked,
     /// As `Blocked`, with vec4 loads (needs 4-aligned layouts).
     BlockedVec4,
+    /// Shared-memory tiles of 64 × 64 outputs per workgroup, 4 × 4 per
+    /// invocation from registers, coalesced loads in either layout: the
+    /// rung for real GPUs.
+    TiledBlocked,
 }
 
 impl MatmulKernel {
-    pub const ALL: [MatmulKernel; 4] = [
+    pub const ALL: [MatmulKernel; 5] = [
         MatmulKernel::Naive,
         MatmulKernel::Tiled,
         MatmulKernel::Blocked,
         MatmulKernel::BlockedVec4,
+        MatmulKernel::TiledBlocked,
     ];
 
     fn entry(self) -> &'static str {
@@ -35,6 +40,7 @@ impl MatmulKernel {
             MatmulKernel::Tiled => "matmul_tiled",
             MatmulKernel::Blocked => "matmul_blocked",
             MatmulKernel::BlockedVec4 => "matmul_blocked_vec4",
+            MatmulKernel::TiledBlocked => "matmul_tiled_blocked",
         }
     }
 }
@@ -44,6 +50,8 @@ const TILE: u32 = 16;
 /// Invocations per workgroup side in `matmul_blocked*`; each does 8 × 8.
 const BLOCK_WG: u32 = 8;
 const BLOCK_OUT: u32 = 8 * BLOCK_WG;
+/// Outputs per workgroup side in `matmul_tiled_blocked` (the shader's RB).
+const TILED_BLOCK_OUT: u32 = 64;
 
 /// Everything but the buffers of one (batched) GEMM call:
 /// C_z = alpha · op(A_z) · op(B_z) + beta · C_z for z < batch, row-major,
@@ -87,11 +95,11 @@ impl Gemm {
     }
 
     /// The kernel to use on this adapter: on a CPU emulation shared-memory
-    /// barriers are expensive and register blocking wins; on a real GPU the
-    /// shared-memory tiles are the safe choice.
+    /// barriers are expensive and register blocking alone wins; on a real
+    /// GPU, discrete or integrated, shared-memory tiles with register blocks.
     pub fn auto_kernel(&self, ctx: &GpuContext) -> MatmulKernel {
         if !ctx.adapter().is_cpu_emulation {
-            MatmulKernel::Tiled
+            MatmulKernel::TiledBlocked
         } else if self.vec4_aligned() {
             MatmulKernel::BlockedVec4
         } else {
@@ -386,6 +394,10 @@ fn run(
                 .constant("BX", BLOCK_WG)
                 .constant("BY", BLOCK_WG),
             BLOCK_OUT,
+        ),
+        MatmulKernel::TiledBlocked => (
+            PipelineKey::new(Shader::Matmul, kernel.entry()),
+            TILED_BLOCK_OUT,
         ),
     };
     let groups = [

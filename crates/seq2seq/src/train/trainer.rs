@@ -13,8 +13,12 @@
 //!     save last/ (and checkpoints/step-S/, keeping the last `keep_last`), draw loss.svg
 //! ```
 //!
-//! The losses stay on the device between logs (summed there), so a step
-//! never waits for the host except where the log asks for a number.
+//! The losses and gradient norms stay on the device between logs (summed
+//! there), so a step never waits for the host except where the log asks for
+//! numbers, and then once for all of them. On a GPU the clipping itself is
+//! on the device (a packed model's optimizer clips its gradient arena), so a
+//! non-finite gradient shows in the norms read at the next log or before
+//! the next save, which refuse to go on from it.
 //! Everything that decides the next step is in the checkpoint (state.rs),
 //! so a resumed run makes the very same steps as one never interrupted.
 
@@ -32,7 +36,7 @@ use crate::data::{epoch_rng, Batch, Batcher, Pair};
 use crate::models::{Model, Source, Target};
 use crate::nn::{Ctx, Module};
 use std::time::Instant;
-use tensor::optim::{clip_grad_norm, Adam, Optimizer};
+use tensor::optim::{Adam, Optimizer};
 use tensor::{Device, Tensor};
 
 /// A loss this many times that of a uniform guess (ln V) means divergence.
@@ -81,6 +85,9 @@ struct Measured {
 /// Device-side sums between two log rows.
 struct Window {
     loss: Option<Tensor>,
+    /// Σ of the steps' gradient norms (non-finite once any step's was) and
+    /// the last one, on the device; `None` without clipping.
+    norms: Option<(Tensor, Tensor)>,
     steps: u64,
     tokens: u64,
     since: Instant,
@@ -90,6 +97,7 @@ impl Window {
     fn new() -> Window {
         Window {
             loss: None,
+            norms: None,
             steps: 0,
             tokens: 0,
             since: Instant::now(),
@@ -130,15 +138,17 @@ impl Trainer {
                     Some(sum) => sum.add(&loss)?,
                     None => loss,
                 });
+                if let Some(norm) = norm {
+                    window.norms = Some(match window.norms.take() {
+                        Some((sum, _)) => (sum.add(&norm)?, norm),
+                        None => (norm.clone(), norm),
+                    });
+                }
                 window.steps += 1;
                 window.tokens += tokens as u64;
                 let step = self.state.step;
                 if step.is_multiple_of(cfg.log_every) {
-                    let mean = window.loss.take().expect("a step was summed").item()?
-                        / window.steps as f32;
-                    if !self.loss_is_sane(mean) {
-                        return Err(self.diverged(step, format!("the training loss became {mean}")));
-                    }
+                    let (mean, norm) = self.check_window(&window, step)?;
                     let rate =
                         window.tokens as f64 / window.since.elapsed().as_secs_f64().max(1e-9);
                     self.log.write(LogRow {
@@ -147,7 +157,7 @@ impl Trainer {
                         epoch: self.state.epoch + 1,
                         loss: mean,
                         lr: self.optimizer.lr(),
-                        grad_norm: norm,
+                        grad_norm: norm.unwrap_or(0.0),
                         tokens_per_sec: rate,
                         elapsed: elapsed(),
                         bleu: None,
@@ -287,15 +297,30 @@ impl Trainer {
     /// `Err` (divergence) when the training loss summed since the last log
     /// row is not one to go on from: the steps since the last log are
     /// checked before they are saved, so last/ never holds a diverged model.
-    fn check_window(&self, window: &Window, step: u64) -> Result<()> {
-        if let Some(sum) = &window.loss {
-            let mean = sum.item()? / window.steps as f32;
-            if !self.loss_is_sane(mean) {
-                let what = format!("the training loss became {mean}");
+    /// Reads the window's sums back (one read for all of them) and refuses
+    /// to go on from a loss or a gradient norm that diverged: the window's
+    /// mean loss, and its last gradient norm when the run clips.
+    fn check_window(&self, window: &Window, step: u64) -> Result<(f32, Option<f32>)> {
+        let Some(loss) = &window.loss else {
+            return Ok((0.0, None));
+        };
+        let mut parts = vec![loss.reshape([1])?];
+        if let Some((sum, last)) = &window.norms {
+            parts.extend([sum.reshape([1])?, last.reshape([1])?]);
+        }
+        let values = Tensor::cat(&parts, 0)?.try_to_vec()?;
+        let mean = values[0] / window.steps as f32;
+        if let [_, sum, _] = values[..] {
+            if !sum.is_finite() {
+                let what = format!("a gradient norm became {sum} (not finite)");
                 return Err(self.diverged(step, what));
             }
         }
-        Ok(())
+        if !self.loss_is_sane(mean) {
+            let what = format!("the training loss became {mean}");
+            return Err(self.diverged(step, what));
+        }
+        Ok((mean, values.get(2).copied()))
     }
 
     /// The optimizer steps the whole run will make (unless early stopping
@@ -326,7 +351,7 @@ impl Trainer {
     /// One optimizer step over `batches` (gradient accumulation): returns
     /// the token-weighted mean loss (on the device), the gradient norm
     /// before clipping, and the number of target tokens.
-    fn optimizer_step(&mut self, batches: &[Batch]) -> Result<(Tensor, f32, usize)> {
+    fn optimizer_step(&mut self, batches: &[Batch]) -> Result<(Tensor, Option<Tensor>, usize)> {
         let cfg = &self.state.train;
         self.optimizer.zero_grad();
         let tokens: usize = batches.iter().map(Batch::target_tokens).sum();
@@ -351,8 +376,8 @@ impl Trainer {
         }
         self.state.rng = ctx.rng;
         let norm = match cfg.clip > 0.0 {
-            true => match clip_grad_norm(self.optimizer.params(), cfg.clip) {
-                Ok(norm) => norm,
+            true => match self.optimizer.clip_grad_norm(cfg.clip) {
+                Ok(norm) => Some(norm),
                 // The clipper refuses a non-finite gradient, naming the
                 // parameter: that is divergence, not a bug.
                 Err(tensor::Error::InvalidArgument {
@@ -364,14 +389,8 @@ impl Trainer {
                 }
                 Err(e) => return Err(e.into()),
             },
-            false => 0.0,
+            false => None,
         };
-        // A non-finite gradient would poison every weight it touches: stop
-        // before the optimizer applies it.
-        if !norm.is_finite() {
-            let what = format!("the gradient norm became {norm}");
-            return Err(self.diverged(self.state.step + 1, what));
-        }
         self.optimizer
             .set_lr(cfg.schedule.lr(cfg.lr, self.state.step + 1));
         self.optimizer.step()?;

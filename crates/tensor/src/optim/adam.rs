@@ -14,6 +14,14 @@ use super::{find_state, Optimizer};
 use crate::storage::Storage;
 use crate::{backend, Result, Tensor};
 use kernels_gpu::GpuBuffer;
+use std::sync::Arc;
+
+/// The trait's host clipping, for an Adam whose parameters are not packed.
+fn host_clip(adam: &Adam, max_norm: f32) -> Result<Tensor> {
+    let norm = super::clip_grad_norm(&adam.params, max_norm)?;
+    let device = adam.params.first().map(Tensor::device).unwrap_or_default();
+    Tensor::from_vec(vec![norm], [1], &device)
+}
 
 /// Hyper-parameters; defaults are PyTorch's.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize, PartialEq)]
@@ -147,6 +155,28 @@ impl Optimizer for Adam {
 
     fn params(&self) -> &[Tensor] {
         &self.params
+    }
+
+    /// Over a parameter arena: the gradients gathered into their arena, Σ g²
+    /// and the scaling both on the device (two kernels), no read-back. The
+    /// parameters' gradients then are views of the clipped arena, so
+    /// `grad()` returns clipped values, as after `torch.nn.utils.clip_grad_norm_`,
+    /// and the step that follows copies nothing.
+    fn clip_grad_norm(&mut self, max_norm: f32) -> Result<Tensor> {
+        let Some(flat) = &self.flat else {
+            return host_clip(self, max_norm);
+        };
+        if !flat.arena.gather_grads(&self.params, &flat.grads)? {
+            return host_clip(self, max_norm);
+        }
+        for (i, p) in self.params.iter().enumerate() {
+            p.set_grad(Some(flat.arena.slot(&flat.grads, i, p)?));
+        }
+        let total_sq = GpuBuffer::uninit(1).map_err(backend::gpu_err)?;
+        kernels_gpu::sum_squares(&flat.grads, &total_sq).map_err(backend::gpu_err)?;
+        kernels_gpu::clip_by_global_norm(&flat.grads, &total_sq, max_norm)
+            .map_err(backend::gpu_err)?;
+        Tensor::from_storage(Arc::new(Storage::Gpu(total_sq)), [1].into()).sqrt()
     }
 
     fn lr(&self) -> f32 {

@@ -135,6 +135,9 @@ impl Arena {
         };
         for (g, &(start, len)) in gs.iter().zip(&self.ranges) {
             let src = g.storage().gpu()?;
+            if GpuBuffer::same_buffer(src, grads) && src.offset() == start && src.len() == len {
+                continue; // already there (clipping left it in place)
+            }
             if src.len() != len {
                 return Err(Error::invalid(
                     "optimizer step",
@@ -157,13 +160,12 @@ impl Arena {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::optim::{Adam, AdamConfig, Optimizer};
+mod tests_support {
+    use crate::{Device, Tensor};
 
     /// Parameters of awkward sizes (1, primes, more than one alignment
     /// block) with smooth, distinct values.
-    fn params(device: &Device) -> Vec<Tensor> {
+    pub fn params(device: &Device) -> Vec<Tensor> {
         [vec![1], vec![7, 3], vec![130], vec![2, 2, 5]]
             .into_iter()
             .enumerate()
@@ -177,7 +179,7 @@ mod tests {
             .collect()
     }
 
-    fn grads_for(params: &[Tensor], step: usize) {
+    pub fn grads_for(params: &[Tensor], step: usize) {
         for (k, p) in params.iter().enumerate() {
             let data = (0..p.numel())
                 .map(|i| ((i + 3 * k + 11 * step) as f32 * 0.7).cos())
@@ -186,6 +188,13 @@ mod tests {
             p.set_grad(Some(g));
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tests_support::*;
+    use super::*;
+    use crate::optim::{Adam, AdamConfig, Optimizer};
 
     #[test]
     fn packing_keeps_values_and_ties_in_one_allocation() -> Result<()> {
@@ -278,5 +287,52 @@ mod tests {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod clip_tests {
+    use super::tests_support::*;
+    use crate::optim::{clip_grad_norm, Adam, AdamConfig, Optimizer};
+    use crate::{Device, Result};
+
+    /// Clipping a packed model's gradients on the device gives the host's
+    /// norm and the host's clipped update (to rounding: the sums run in
+    /// another order), and leaves `grad()` holding the clipped values.
+    #[test]
+    fn adam_clips_its_arena_on_the_device_as_the_host_does() -> Result<()> {
+        if !kernels_gpu::gpu_ready_for_tests() {
+            return Ok(());
+        }
+        let plain = params(&Device::Gpu);
+        let mut packed = params(&Device::Gpu);
+        super::pack_parameters(packed.iter_mut().collect())?;
+        let mut each = Adam::new(plain.clone(), AdamConfig::default())?;
+        let mut flat = Adam::new(packed.clone(), AdamConfig::default())?;
+        for (step, max_norm) in [(0, 0.5), (1, 100.0)] {
+            grads_for(&plain, step);
+            grads_for(&packed, step);
+            let host = clip_grad_norm(each.params(), max_norm)?;
+            let device = flat.clip_grad_norm(max_norm)?.item()?;
+            assert!(
+                (host - device).abs() <= 1e-5 * host,
+                "norm {host} vs {device}"
+            );
+            for (a, b) in plain.iter().zip(&packed) {
+                close(&a.grad().unwrap().to_vec(), &b.grad().unwrap().to_vec());
+            }
+            each.step()?;
+            flat.step()?;
+            for (a, b) in plain.iter().zip(&packed) {
+                close(&a.to_vec(), &b.to_vec());
+            }
+        }
+        Ok(())
+    }
+
+    fn close(a: &[f32], b: &[f32]) {
+        for (x, y) in a.iter().zip(b) {
+            assert!((x - y).abs() <= 1e-5 * (1.0 + x.abs()), "{x} vs {y}");
+        }
     }
 }

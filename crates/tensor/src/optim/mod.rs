@@ -31,6 +31,22 @@ pub trait Optimizer {
     fn load_state(&mut self, state: &[(String, Tensor)], step: u64) -> Result<()>;
     /// Number of updates applied so far.
     fn steps(&self) -> u64;
+    /// Scales the gradients so that their global norm is at most
+    /// `max_norm` ([`clip_grad_norm`]) and returns the norm before clipping
+    /// as a one-element tensor on the parameters' device. By default the
+    /// norm is computed on the host, which refuses a non-finite gradient at
+    /// once; an optimizer over a parameter arena does it on the device and
+    /// reads nothing back, so a non-finite norm shows when the caller reads
+    /// the tensor (with the logged loss).
+    fn clip_grad_norm(&mut self, max_norm: f32) -> Result<Tensor> {
+        let norm = clip_grad_norm(self.params(), max_norm)?;
+        let device = self
+            .params()
+            .first()
+            .map(Tensor::device)
+            .unwrap_or_default();
+        Tensor::from_vec(vec![norm], [1], &device)
+    }
     /// Clears every parameter's gradient.
     fn zero_grad(&self) {
         for p in self.params() {
