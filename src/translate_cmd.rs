@@ -523,7 +523,7 @@ pub fn run(args: TranslateArgs) -> Result<()> {
     let detok = Detokenizer::new(&ck, args.decode.target_lang.unwrap_or(Lang::English));
     // A hypothesis as printed: its tokens (with <unk> replaced when asked)
     // and their text.
-    let printed = |hyp: &Hypothesis, source: &str| -> Translation {
+    let as_printed = |hyp: &Hypothesis, source: &str| -> Translation {
         let mut tokens = output_tokens(&ck, hyp);
         if args.replace_unk {
             if let Some(alignment) = alignment_attention(&hyp.attention) {
@@ -577,7 +577,7 @@ pub fn run(args: TranslateArgs) -> Result<()> {
                 continue;
             }
             let hyps = lists.next().expect("one list per sentence");
-            let printed: Vec<Translation> = hyps.iter().map(|h| printed(h, source)).collect();
+            let printed: Vec<Translation> = hyps.iter().map(|h| as_printed(h, source)).collect();
             let best = hyps.first();
             if args.json {
                 let attention = best.map_or(&[][..], |h| &h.attention[..]);
