@@ -311,7 +311,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
             "model": ck.dir.display().to_string(),
             "test_set": test.description,
             "sentences": n,
-            "beam": args.decode.beam,
+            "beam": args.decode.beam(),
             "length_penalty": shortest(args.decode.length_penalty),
             "max_len_ratio": shortest(args.decode.max_len_ratio),
             "target_lang": lang.to_string(),
@@ -327,7 +327,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
     }
     println!(
         "decoding: beam {}, length penalty α = {}, max length ratio {}, batch {}; {} target spacing",
-        args.decode.beam,
+        args.decode.beam(),
         args.decode.length_penalty,
         args.decode.max_len_ratio,
         args.batch_size,

@@ -5,10 +5,12 @@
 //! same tokens; a batch of sentences decodes as each sentence alone;
 //! attention maps are distributions over the real source tokens; the
 //! length limit ends hypotheses without `<eos>`; the GPU finds what the
-//! CPU finds.
+//! CPU finds. N-best lists start with the best hypothesis and are ranked;
+//! sampling with top-k 1 is greedy, reproducible from its seed, the same
+//! in a batch as alone, and reports the model's log-probability.
 
 use seq2seq::data::Vocab;
-use seq2seq::decode::{decode, DecodeOptions, Hypothesis};
+use seq2seq::decode::{decode, decode_nbest, DecodeOptions, Hypothesis, Sampling};
 use seq2seq::models::{
     AttnConfig, CellKind, Model, ModelConfig, RnnSeq2SeqConfig, ScoreKind, Source, Target,
     TransformerSeq2SeqConfig,
@@ -180,7 +182,7 @@ fn options(beam: usize, length_penalty: f32, max_len: usize) -> DecodeOptions {
         length_penalty,
         max_len_ratio: 0.0,
         max_len,
-        attention: false,
+        ..Default::default()
     }
 }
 
@@ -709,4 +711,160 @@ fn gpu_beam_finds_what_the_cpu_finds() {
             }
         }
     }
+}
+
+#[test]
+fn nbest_lists_start_with_the_best_and_are_ranked() {
+    let device = Device::Cpu;
+    let src = sources(&[5, 2, 8, 3], 13, &device);
+    for (name, config) in configs(12) {
+        let m = varied_model(&config, 4, &src, &device);
+        let opts = DecodeOptions {
+            attention: true,
+            ..options(4, 0.6, 10)
+        };
+        let best = decode(&m, &src, &opts).unwrap();
+        let nbest = decode_nbest(
+            &m,
+            &src,
+            &DecodeOptions {
+                nbest: 4,
+                ..opts.clone()
+            },
+        )
+        .unwrap();
+        assert_eq!(nbest.len(), best.len());
+        for (r, (list, b)) in nbest.iter().zip(&best).enumerate() {
+            let what = format!("{name} row {r}");
+            assert_eq!(list.len(), 4, "{what}");
+            assert_eq!(&list[0], b, "{what}: the n-best list starts elsewhere");
+            for pair in list.windows(2) {
+                assert!(pair[0].score >= pair[1].score, "{what}: not ranked");
+            }
+            let mut outputs: Vec<&Vec<u32>> = list.iter().map(|h| &h.tokens).collect();
+            outputs.sort();
+            outputs.dedup();
+            assert_eq!(outputs.len(), list.len(), "{what}: repeated hypotheses");
+            for h in list {
+                let y = scored_tokens(h, 10);
+                let lp = teacher_forced_log_probs(&m, &row(&src, r), std::slice::from_ref(&y))[0];
+                assert!(
+                    (h.log_prob as f64 - lp).abs() < 1e-4 * lp.abs().max(1.0),
+                    "{what}"
+                );
+                let score = gnmt(lp, y.len(), 0.6);
+                assert!(
+                    (h.score as f64 - score).abs() < 1e-4 * score.abs().max(1.0),
+                    "{what}"
+                );
+                let replayed = replayed_attention(&m, &row(&src, r), &y);
+                assert_same_maps(h, &replayed, &what);
+            }
+        }
+        // one hypothesis asked for: the list of one
+        let one = decode_nbest(&m, &src, &opts).unwrap();
+        assert!(one
+            .iter()
+            .zip(&best)
+            .all(|(l, b)| l.len() == 1 && &l[0] == b));
+    }
+}
+
+#[test]
+fn nbest_beyond_the_beam_and_sampling_in_a_beam_are_refused() {
+    let device = Device::Cpu;
+    let src = sources(&[3], 1, &device);
+    let (_, config) = &configs(8)[0];
+    let m = model(config, 1, 0.0, &device);
+    let wide = DecodeOptions {
+        nbest: 3,
+        ..options(2, 0.6, 5)
+    };
+    let e = decode_nbest(&m, &src, &wide).unwrap_err().to_string();
+    assert!(e.contains("nbest 3") && e.contains("beam width 2"), "{e}");
+    let sampled_beam = DecodeOptions {
+        sampling: Some(Sampling::default()),
+        ..options(2, 0.6, 5)
+    };
+    let e = decode(&m, &src, &sampled_beam).unwrap_err().to_string();
+    assert!(e.contains("beam must be 1"), "{e}");
+}
+
+fn sampling(seed: u64, temperature: f32, top_k: usize, top_p: f32) -> DecodeOptions {
+    DecodeOptions {
+        sampling: Some(Sampling {
+            temperature,
+            top_k,
+            top_p,
+            seed,
+            offset: 0,
+        }),
+        ..options(1, 0.6, 12)
+    }
+}
+
+#[test]
+fn sampling_the_top_token_is_greedy() {
+    let device = Device::Cpu;
+    let src = sources(&[5, 2, 8, 1, 6, 3], 7, &device);
+    for (name, config) in configs(12) {
+        let m = varied_model(&config, 1, &src, &device);
+        let greedy = decode(&m, &src, &options(1, 0.6, 12)).unwrap();
+        for opts in [sampling(3, 0.7, 1, 1.0), sampling(4, 1.0, 0, 1e-6)] {
+            let sampled = decode(&m, &src, &opts).unwrap();
+            for (r, (s, g)) in sampled.iter().zip(&greedy).enumerate() {
+                assert_eq!(s.tokens, g.tokens, "{name} row {r}");
+                assert!((s.log_prob - g.log_prob).abs() < 1e-5, "{name} row {r}");
+                assert!((s.score - g.score).abs() < 1e-5, "{name} row {r}");
+            }
+        }
+    }
+}
+
+#[test]
+fn sampling_is_reproducible_and_the_same_in_a_batch_as_alone() {
+    let device = Device::Cpu;
+    let src = sources(&[5, 2, 8, 4, 6, 3], 9, &device);
+    let mut differ = 0;
+    for (name, config) in configs(12) {
+        let m = varied_model(&config, 2, &src, &device);
+        let opts = DecodeOptions {
+            attention: true,
+            ..sampling(11, 1.5, 8, 0.95)
+        };
+        let first = decode(&m, &src, &opts).unwrap();
+        assert_eq!(
+            first,
+            decode(&m, &src, &opts).unwrap(),
+            "{name}: same seed, other output"
+        );
+        for (r, h) in first.iter().enumerate() {
+            let what = format!("{name} row {r}");
+            // row r of the batch draws from stream r: alone, with offset r
+            let mut alone_opts = opts.clone();
+            alone_opts.sampling.as_mut().unwrap().offset = r as u64;
+            let alone = decode(&m, &row(&src, r), &alone_opts).unwrap();
+            assert_eq!(alone[0].tokens, h.tokens, "{what}: alone ≠ in the batch");
+            // the reported log-probability is the model's, at T = 1, unfiltered
+            let y = scored_tokens(h, 12);
+            let lp = teacher_forced_log_probs(&m, &row(&src, r), std::slice::from_ref(&y))[0];
+            assert!(
+                (h.log_prob as f64 - lp).abs() < 1e-4 * lp.abs().max(1.0),
+                "{what}"
+            );
+            assert!((h.score as f64 - gnmt(lp, y.len(), 0.6)).abs() < 1e-4 * lp.abs().max(1.0));
+            let replayed = replayed_attention(&m, &row(&src, r), &y);
+            assert_same_maps(h, &replayed, &what);
+        }
+        let other = decode(&m, &src, &sampling(12, 1.5, 8, 0.95)).unwrap();
+        differ += first
+            .iter()
+            .zip(&other)
+            .filter(|(a, b)| a.tokens != b.tokens)
+            .count();
+    }
+    assert!(
+        differ > 0,
+        "seeds 11 and 12 drew the same outputs everywhere"
+    );
 }

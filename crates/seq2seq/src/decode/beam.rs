@@ -18,15 +18,18 @@
 //!
 //! A sentence stops when it has K finished hypotheses, when it reaches its
 //! length limit (its live beams then finish without `<eos>`), or earlier
-//! when no live beam can still beat the best finished one: log-probs only
-//! fall as tokens are added, so a beam with log P = L ≤ 0 can reach at most
-//! L / max(lp(t+1), lp(limit)). The whole search stops when every sentence
-//! has stopped; finished sentences leave the batch, so the rows that go
-//! through the model are those of the live beams only.
+//! when no live beam can still beat the N-th best finished one (N =
+//! [`DecodeOptions::nbest`], 1 unless an n-best list is asked for):
+//! log-probs only fall as tokens are added, so a beam with log P = L ≤ 0
+//! can reach at most L / max(lp(t+1), lp(limit)). Since that bound also
+//! holds against the best, asking for more hypotheses never changes the
+//! best one. The whole search stops when every sentence has stopped;
+//! finished sentences leave the batch, so the rows that go through the
+//! model are those of the live beams only.
 //!
 //! Every step's choices are kept as back-pointers (a tree of nodes per
-//! sentence); the chosen hypothesis is read back through them, together
-//! with the attention rows of the beams it went through.
+//! sentence); the chosen hypotheses are read back through them, together
+//! with the attention rows of the beams they went through.
 
 use super::{AttentionMap, DecodeOptions, Hypothesis};
 use crate::data::Vocab;
@@ -41,6 +44,27 @@ pub fn beam_search<M: Seq2Seq>(
     src: &Source,
     opts: &DecodeOptions,
 ) -> Result<Vec<Hypothesis>> {
+    Ok(beam_search_nbest(model, src, opts)?
+        .into_iter()
+        .map(|list| {
+            // empty only when every candidate had probability 0 (or NaN)
+            list.into_iter().next().unwrap_or(Hypothesis {
+                tokens: Vec::new(),
+                score: f32::NEG_INFINITY,
+                log_prob: f32::NEG_INFINITY,
+                attention: Vec::new(),
+            })
+        })
+        .collect())
+}
+
+/// Decodes every source row with beam width `opts.beam`; the
+/// `opts.nbest` best finished hypotheses of each row, best first.
+pub fn beam_search_nbest<M: Seq2Seq>(
+    model: &M,
+    src: &Source,
+    opts: &DecodeOptions,
+) -> Result<Vec<Vec<Hypothesis>>> {
     opts.check()?;
     if src.lens.is_empty() {
         return Ok(Vec::new());
@@ -217,16 +241,16 @@ impl<'o> Search<'o> {
         Ok(())
     }
 
-    fn into_hypotheses(self) -> Vec<Hypothesis> {
+    fn into_hypotheses(self) -> Vec<Vec<Hypothesis>> {
         let Search {
+            opts,
             sentences,
             attention,
             layout,
-            ..
         } = self;
         sentences
             .into_iter()
-            .map(|s| s.best(&attention, layout.as_ref()))
+            .map(|s| s.nbest(opts.nbest, &attention, layout.as_ref()))
             .collect()
     }
 }
@@ -352,11 +376,12 @@ impl Sentence {
     }
 
     /// True when no live beam (each `len` tokens long) can end with a
-    /// better score than the best finished hypothesis.
+    /// better score than the `opts.nbest`-th best finished hypothesis.
     fn cannot_improve(&self, len: usize, opts: &DecodeOptions) -> bool {
-        let Some(best) = self.best_finished() else {
+        let Some(&nth) = self.ranked().get(opts.nbest.max(1) - 1) else {
             return false;
         };
+        let nth = &self.finished[nth];
         let lp_max = opts
             .length_penalty_of(len + 1)
             .max(opts.length_penalty_of(self.limit));
@@ -365,30 +390,42 @@ impl Sentence {
             .iter()
             .map(|b| b.log_prob)
             .fold(f32::NEG_INFINITY, f32::max);
-        best.score >= best_live / lp_max
+        nth.score >= best_live / lp_max
     }
 
-    /// The finished hypothesis with the highest score (the first on ties).
-    fn best_finished(&self) -> Option<&Finished> {
-        self.finished
-            .iter()
-            .reduce(|best, f| match f.score > best.score {
-                true => f,
-                false => best,
-            })
+    /// Indices into `finished`, highest score first; the earlier finished
+    /// first on ties (a stable sort), so ties resolve the same way however
+    /// long the list.
+    fn ranked(&self) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.finished.len()).collect();
+        order.sort_by(|&a, &b| {
+            let (a, b) = (self.finished[a].score, self.finished[b].score);
+            b.partial_cmp(&a).unwrap_or(Ordering::Equal)
+        });
+        order
     }
 
-    /// The chosen hypothesis, read back through the nodes.
-    fn best(&self, attention: &[StepAttention], layout: Option<&AttentionLayout>) -> Hypothesis {
-        let Some(best) = self.best_finished() else {
-            // only when every candidate had probability 0 (or NaN)
-            return Hypothesis {
-                tokens: Vec::new(),
-                score: f32::NEG_INFINITY,
-                log_prob: f32::NEG_INFINITY,
-                attention: Vec::new(),
-            };
-        };
+    /// The `n` best finished hypotheses, best first.
+    fn nbest(
+        &self,
+        n: usize,
+        attention: &[StepAttention],
+        layout: Option<&AttentionLayout>,
+    ) -> Vec<Hypothesis> {
+        self.ranked()
+            .into_iter()
+            .take(n)
+            .map(|i| self.hypothesis(&self.finished[i], attention, layout))
+            .collect()
+    }
+
+    /// A finished hypothesis, read back through the nodes.
+    fn hypothesis(
+        &self,
+        best: &Finished,
+        attention: &[StepAttention],
+        layout: Option<&AttentionLayout>,
+    ) -> Hypothesis {
         let mut path = Vec::new(); // nodes, last first
         let mut at = Some(best.node);
         while let Some(n) = at {

@@ -17,13 +17,18 @@
 //! |---|---|---|
 //! | greedy | greedy.rs | the single most likely next token at every step |
 //! | beam | beam.rs | the K best prefixes of every sentence (K = [`DecodeOptions::beam`]) |
+//! | sampling | sample.rs | one token drawn at random per step, from the model's distribution reshaped by temperature, top-k and top-p ([`Sampling`]) |
 //!
 //! [`decode`] is the entry point for a [`Model`]: it runs beam search (beam
-//! width 1 gives the greedy output) over a whole batch of sentences at once
-//! and returns, for every sentence, its best [`Hypothesis`]: tokens, score,
-//! log-probability and — when asked — the attention weights that produced
-//! it, one [`AttentionMap`] per attention (per layer and head for the
-//! Transformer), ready for a heatmap.
+//! width 1 gives the greedy output), or sampling when
+//! [`DecodeOptions::sampling`] is set, over a whole batch of sentences at
+//! once and returns, for every sentence, its best [`Hypothesis`]: tokens,
+//! score, log-probability and — when asked — the attention weights that
+//! produced it, one [`AttentionMap`] per attention (per layer and head for
+//! the Transformer), ready for a heatmap. [`decode_nbest`] returns the
+//! [`DecodeOptions::nbest`] best finished hypotheses of the beam instead,
+//! best first. [`replace_unk`] (unk.rs) copies source words into the
+//! `<unk>` slots of an output, following its attention.
 //!
 //! Output length: sentence i may write at most
 //! `min(max_len, ⌈max_len_ratio · |x_i|⌉)` tokens, `<eos>` included
@@ -32,15 +37,20 @@
 
 mod beam;
 mod greedy;
+mod sample;
+mod unk;
 
-pub use beam::beam_search;
+pub use beam::{beam_search, beam_search_nbest};
 pub use greedy::{greedy, CHECK_EVERY};
+pub use sample::{sample, Sampling};
+pub use unk::{alignment_attention, replace_unk};
 
 use crate::models::{Model, Seq2Seq, Source};
 use tensor::{Error, Result};
 
 /// How to decode. `Default`: greedy (beam 1), α = 0.6, outputs up to twice
-/// the source length and never longer than 200 tokens, no attention maps.
+/// the source length and never longer than 200 tokens, no attention maps,
+/// one hypothesis per sentence, no sampling.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DecodeOptions {
     /// Beam width K; 1 is greedy search.
@@ -54,6 +64,12 @@ pub struct DecodeOptions {
     pub max_len: usize,
     /// Collect the attention weights of the chosen hypotheses.
     pub attention: bool,
+    /// How many finished hypotheses [`decode_nbest`] returns per sentence
+    /// (at most `beam`). The search stops early only once no live beam can
+    /// enter the n best, so the best hypothesis is the same for every n.
+    pub nbest: usize,
+    /// Draw the output at random instead of searching (beam must be 1).
+    pub sampling: Option<Sampling>,
 }
 
 impl Default for DecodeOptions {
@@ -64,6 +80,8 @@ impl Default for DecodeOptions {
             max_len_ratio: 2.0,
             max_len: 200,
             attention: false,
+            nbest: 1,
+            sampling: None,
         }
     }
 }
@@ -105,6 +123,21 @@ impl DecodeOptions {
         }
         if self.max_len_ratio.is_nan() {
             return bad("max_len_ratio is NaN".into());
+        }
+        if self.nbest == 0 || self.nbest > self.beam {
+            return bad(format!(
+                "nbest {} must be between 1 and the beam width {}",
+                self.nbest, self.beam
+            ));
+        }
+        if let Some(sampling) = &self.sampling {
+            if self.beam != 1 {
+                return bad(format!(
+                    "sampling draws one output per sentence: beam must be 1, not {}",
+                    self.beam
+                ));
+            }
+            sampling.check()?;
         }
         Ok(())
     }
@@ -157,5 +190,38 @@ pub fn decode_with<M: Seq2Seq>(
     src: &Source,
     opts: &DecodeOptions,
 ) -> Result<Vec<Hypothesis>> {
-    beam_search(model, src, opts)
+    match &opts.sampling {
+        Some(_) => sample(model, src, opts),
+        None => beam_search(model, src, opts),
+    }
+}
+
+/// Decodes every source row; for each, up to [`DecodeOptions::nbest`]
+/// hypotheses, best first (a sampled output is a list of one). The list
+/// is shorter only when fewer hypotheses had a probability above zero.
+pub fn decode_nbest(
+    model: &Model,
+    src: &Source,
+    opts: &DecodeOptions,
+) -> Result<Vec<Vec<Hypothesis>>> {
+    match model {
+        Model::Rnn(m) => decode_nbest_with(m, src, opts),
+        Model::Attn(m) => decode_nbest_with(m, src, opts),
+        Model::Transformer(m) => decode_nbest_with(m, src, opts),
+    }
+}
+
+/// [`decode_nbest`] for any [`Seq2Seq`].
+pub fn decode_nbest_with<M: Seq2Seq>(
+    model: &M,
+    src: &Source,
+    opts: &DecodeOptions,
+) -> Result<Vec<Vec<Hypothesis>>> {
+    match &opts.sampling {
+        Some(_) => Ok(sample(model, src, opts)?
+            .into_iter()
+            .map(|h| vec![h])
+            .collect()),
+        None => beam_search_nbest(model, src, opts),
+    }
 }
