@@ -29,10 +29,11 @@ pub enum Shader {
     GruCell,
     LstmCell,
     Additive,
+    TopK,
 }
 
 impl Shader {
-    pub const ALL: [Shader; 15] = [
+    pub const ALL: [Shader; 16] = [
         Shader::Elementwise,
         Shader::Binary,
         Shader::Movement,
@@ -48,6 +49,7 @@ impl Shader {
         Shader::GruCell,
         Shader::LstmCell,
         Shader::Additive,
+        Shader::TopK,
     ];
 
     /// The file name under `shaders/`.
@@ -68,6 +70,7 @@ impl Shader {
             Shader::GruCell => "gru_cell.wgsl",
             Shader::LstmCell => "lstm_cell.wgsl",
             Shader::Additive => "additive.wgsl",
+            Shader::TopK => "topk.wgsl",
         }
     }
 
@@ -89,6 +92,7 @@ impl Shader {
             Shader::GruCell => include_str!("../../../shaders/gru_cell.wgsl"),
             Shader::LstmCell => include_str!("../../../shaders/lstm_cell.wgsl"),
             Shader::Additive => include_str!("../../../shaders/additive.wgsl"),
+            Shader::TopK => include_str!("../../../shaders/topk.wgsl"),
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod reduce;
 pub mod rnn;
 mod shape;
 pub mod softmax;
+pub mod topk;
 
 pub use additive::{additive_score, additive_score_backward, Additive};
 pub use attention::{attention_backward, attention_forward, Attention, MAX_HEAD_DIM};
@@ -36,6 +37,7 @@ pub use reduce::{argmax, reduce, sum_all, sum_squares, sum_squares_at, ReduceOp}
 pub use rnn::{gru_cell, gru_cell_backward, lstm_cell, lstm_cell_backward};
 pub use shape::MAX_RANK;
 pub use softmax::{log_softmax, log_softmax_backward, softmax, softmax_backward};
+pub use topk::{topk_rows, TOPK_NONE};
 
 use std::sync::OnceLock;
 
