@@ -41,6 +41,7 @@ pub mod reference;
 pub mod rng;
 mod simd;
 mod softmax;
+mod topk;
 
 pub use accumulate::add_into_block;
 pub use additive::{additive_score, additive_score_backward, Additive};
@@ -57,3 +58,4 @@ pub use par::{serially, warm_workers};
 pub use reduce::{argmax, reduce, sum_all, sum_squares, ReduceOp};
 pub use rng::{dropout_apply, dropout_mask, fill_normal, fill_uniform, hash_uniform};
 pub use softmax::{log_softmax, log_softmax_backward, softmax, softmax_backward};
+pub use topk::{topk_rows, TOPK_NONE};

@@ -35,6 +35,8 @@ pub use backend::{BinaryOp, ReduceOp};
 pub use device::Device;
 pub use error::{Error, Result};
 pub use huge_pages::{HugePageAlloc, HUGE_MIN};
+/// What `Tensor::topk` returns for a non-finite entry (a finite sentinel).
+pub use kernels_cpu::TOPK_NONE;
 pub use random::Rng;
 pub use shape::Shape;
 pub use tensor::{Tensor, TensorId};

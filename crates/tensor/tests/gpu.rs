@@ -195,3 +195,32 @@ fn a_tensor_too_big_for_the_adapter_is_an_error_naming_the_limit() {
         .to_string();
     assert!(e.contains("exceeds") && e.contains("bytes"), "{e}");
 }
+
+/// `topk` returns the same candidates on both devices, ties and non-finite
+/// entries included, and refuses a k the rows cannot give.
+#[test]
+fn topk_agrees_on_both_devices() -> Result<()> {
+    if !kernels_gpu::gpu_ready_for_tests() {
+        return Ok(());
+    }
+    let mut x = Tensor::rand([3, 4, 37], -2.0, 2.0, &mut Rng::new(4), &Device::Cpu)?.to_vec();
+    for (i, v) in x.iter_mut().enumerate() {
+        match i % 9 {
+            0 => *v = v.round(),
+            4 => *v = f32::NAN,
+            7 => *v = f32::NEG_INFINITY,
+            _ => {}
+        }
+    }
+    for k in [1, 5, 37] {
+        let on = |d: &Device| -> Result<(Vec<f32>, Vec<f32>)> {
+            let (v, i) = Tensor::from_vec(x.clone(), [3, 4, 37], d)?.topk(k)?;
+            assert_eq!(v.dims(), [3, 4, k]);
+            Ok((v.to_vec(), i.to_vec()))
+        };
+        assert_eq!(on(&Device::Cpu)?, on(&Device::Gpu)?, "k = {k}");
+    }
+    let t = Tensor::zeros([2, 3], &Device::Gpu)?;
+    assert!(t.topk(4).unwrap_err().to_string().contains("1 ≤ k"));
+    Ok(())
+}

@@ -9,8 +9,9 @@ use crate::pipelines::{PipelineKey, Shader};
 use crate::record::{dispatch, grid, Params};
 
 /// What the kernel writes for a non-finite entry (it ranks below every
-/// finite one): a finite sentinel, since WGSL promises nothing about ±∞.
-pub const TOPK_NONE: f32 = -3.0e38;
+/// finite one): the host's finite sentinel, since WGSL promises nothing
+/// about ±∞. The shader spells the same number.
+pub use kernels_cpu::TOPK_NONE;
 
 /// `values[r, j]`, `indices[r, j]` = the j-th best entry of row r of `x`
 /// `[rows, cols]`, higher values first and lower indices on ties; indices

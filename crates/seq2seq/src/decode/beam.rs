@@ -13,7 +13,10 @@
 //!
 //! Taking 2K candidates guarantees K live beams whenever the vocabulary
 //! allows it (each beam adds at most one `<eos>` candidate), so finished
-//! hypotheses do not shrink the beam. Width 1 is greedy search: the single
+//! hypotheses do not shrink the beam. The best 2K of the whole step are
+//! among the best 2K of each beam, so each row's 2K best are chosen where
+//! the logits are (`Tensor::topk`, one kernel on the GPU) and only those
+//! come back to the host, not the `[R, V]` distribution. Width 1 is greedy search: the single
 //! best token is either `<eos>` (the end) or the one beam.
 //!
 //! A sentence stops when it has K finished hypotheses, when it reaches its
@@ -35,7 +38,7 @@ use super::{AttentionMap, DecodeOptions, Hypothesis};
 use crate::data::Vocab;
 use crate::models::{Seq2Seq, Source};
 use std::cmp::Ordering;
-use tensor::{no_grad, Result, Tensor};
+use tensor::{no_grad, Result, Tensor, TOPK_NONE};
 
 /// Decodes every source row with beam width `opts.beam`; the best
 /// hypothesis of each row, in order.
@@ -180,8 +183,7 @@ impl<'o> Search<'o> {
                 .collect();
             let rows = prev.len();
             let step = model.step(&state, &Tensor::from_vec(prev, [rows], &device)?)?;
-            let log_probs = step.logits.log_softmax(-1)?.try_to_vec()?; // [R, V]
-            let vocab = log_probs.len() / rows;
+            let best = best_extensions(&step.logits, 2 * self.opts.beam)?;
             if self.opts.attention {
                 self.keep_attention(&step.attention)?;
             }
@@ -190,8 +192,8 @@ impl<'o> Search<'o> {
             let mut first_row = 0;
             for s in self.sentences.iter_mut().filter(|s| !s.done) {
                 let n = s.beams.len();
-                let block = &log_probs[first_row * vocab..(first_row + n) * vocab];
-                for j in s.expand(block, vocab, t, first_row, self.opts) {
+                let block = &best[first_row..first_row + n];
+                for j in s.expand(block, t, first_row, self.opts) {
                     parents.push((first_row + j) as f32);
                 }
                 first_row += n;
@@ -264,22 +266,27 @@ fn best_first(a: &Candidate, b: &Candidate) -> Ordering {
         .then(a.token.cmp(&b.token))
 }
 
-/// The `n` highest entries of `row` as (token, value), best first, the
-/// lower token first on ties; NaN counts as -∞. One pass, keeping a short
-/// sorted list (n is 2K, the vocabulary much larger).
-fn best_tokens(row: &[f32], n: usize) -> Vec<(u32, f32)> {
-    let mut best: Vec<(u32, f32)> = Vec::with_capacity(n + 1);
-    for (v, &x) in row.iter().enumerate() {
-        let x = if x.is_nan() { f32::NEG_INFINITY } else { x };
-        if best.len() == n && x <= best[n - 1].1 {
-            continue;
-        }
-        // after every entry ≥ x: earlier tokens win ties
-        let at = best.partition_point(|&(_, y)| y >= x);
-        best.insert(at, (v as u32, x));
-        best.truncate(n);
-    }
-    best
+/// The `n` best extensions of every row of `logits` `[R, V]` as (token,
+/// log p), best first, the lower token first on ties, a non-finite log p as
+/// -∞. Chosen where the logits are (`Tensor::topk`: on the GPU, a kernel),
+/// so R · n candidates come back to the host instead of R · V numbers.
+fn best_extensions(logits: &Tensor, n: usize) -> Result<Vec<Vec<(u32, f32)>>> {
+    let vocab = logits.dims().last().copied().unwrap_or(0);
+    let n = n.min(vocab);
+    let (values, tokens) = logits.log_softmax(-1)?.topk(n)?;
+    let both = Tensor::cat(&[values, tokens], -1)?.try_to_vec()?; // [R, 2n], one read
+    Ok(both
+        .chunks_exact(2 * n)
+        .map(|row| {
+            let (values, tokens) = row.split_at(n);
+            let log_p = |v: f32| if v <= TOPK_NONE { f32::NEG_INFINITY } else { v };
+            tokens
+                .iter()
+                .zip(values)
+                .map(|(&t, &v)| (t as u32, log_p(v)))
+                .collect()
+        })
+        .collect())
 }
 
 impl Sentence {
@@ -287,14 +294,14 @@ impl Sentence {
         beam.node.map_or(Vocab::BOS, |n| self.nodes[n].token)
     }
 
-    /// One step for this sentence: `log_probs` holds log p(v | beam) for
-    /// each of its beams (`[beams, V]`, in the batch from `first_row`).
+    /// One step for this sentence: `best` holds the best extensions (token,
+    /// log p(token | beam)) of each of its beams, which sit in the batch
+    /// from `first_row`.
     /// Updates the beams and finished hypotheses; returns, for each new
     /// beam, the index of the beam it extends.
     fn expand(
         &mut self,
-        log_probs: &[f32],
-        vocab: usize,
+        best: &[Vec<(u32, f32)>],
         step: usize,
         first_row: usize,
         opts: &DecodeOptions,
@@ -305,16 +312,11 @@ impl Sentence {
         let keep = 2 * k;
         let mut candidates: Vec<Candidate> = Vec::with_capacity(self.beams.len() * keep);
         for (j, beam) in self.beams.iter().enumerate() {
-            let row = &log_probs[j * vocab..(j + 1) * vocab];
-            candidates.extend(
-                best_tokens(row, keep)
-                    .into_iter()
-                    .map(|(token, lp)| Candidate {
-                        log_prob: beam.log_prob + lp,
-                        beam: j,
-                        token,
-                    }),
-            );
+            candidates.extend(best[j].iter().map(|&(token, lp)| Candidate {
+                log_prob: beam.log_prob + lp,
+                beam: j,
+                token,
+            }));
         }
         candidates.sort_unstable_by(best_first);
         candidates.truncate(keep);
@@ -487,16 +489,6 @@ impl Sentence {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn best_tokens_keeps_the_highest_first_lower_ids_on_ties() {
-        let row = [0.5, f32::NAN, 2.0, 0.5, -1.0, 2.0, 0.5];
-        assert_eq!(best_tokens(&row, 3), vec![(2, 2.0), (5, 2.0), (0, 0.5)]);
-        assert_eq!(best_tokens(&row, 4)[3], (3, 0.5));
-        let all = best_tokens(&row, 10);
-        assert_eq!(all.len(), 7);
-        assert_eq!(all[6], (1, f32::NEG_INFINITY));
-    }
 
     #[test]
     fn length_penalty_is_gnmt() {

@@ -145,6 +145,14 @@ impl Backend for Cpu {
         }))
     }
 
+    fn topk_rows(&self, x: &HostBuf, cols: usize, k: usize) -> Result<(HostBuf, HostBuf)> {
+        let x = x.read();
+        let n = x.len() / cols * k;
+        let (mut values, mut indices) = (vec![0.0; n], vec![0.0; n]);
+        cpu::topk_rows(&x, cols, k, &mut values, &mut indices);
+        Ok((HostBuf::new(values), HostBuf::new(indices)))
+    }
+
     fn argmax(&self, x: &HostBuf, outer: usize, len: usize, inner: usize) -> Result<HostBuf> {
         let x = x.read();
         Ok(out(outer * inner, |o| {

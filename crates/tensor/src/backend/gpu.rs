@@ -145,6 +145,13 @@ impl Backend for Gpu {
         out(outer * inner, |o| gpu::reduce(op, x, outer, len, inner, o))
     }
 
+    fn topk_rows(&self, x: &GpuBuffer, cols: usize, k: usize) -> Result<(GpuBuffer, GpuBuffer)> {
+        let n = x.len() / cols * k;
+        let (values, indices) = (alloc(n)?, alloc(n)?);
+        gpu::topk_rows(x, (x.len() / cols, cols), k, &values, &indices).map_err(gpu_err)?;
+        Ok((values, indices))
+    }
+
     fn argmax(&self, x: &GpuBuffer, outer: usize, len: usize, inner: usize) -> Result<GpuBuffer> {
         out(outer * inner, |o| gpu::argmax(x, outer, len, inner, o))
     }

@@ -148,6 +148,9 @@ pub(crate) trait Backend: Sized {
         inner: usize,
     ) -> Result<Self::Buf>;
     fn argmax(&self, x: &Self::Buf, outer: usize, len: usize, inner: usize) -> Result<Self::Buf>;
+    /// `(values, indices)` `[rows, k]` of the k best entries of each row of
+    /// `cols` (kernels_cpu::topk_rows: higher first, lower index on ties).
+    fn topk_rows(&self, x: &Self::Buf, cols: usize, k: usize) -> Result<(Self::Buf, Self::Buf)>;
     /// Σ x², brought to the host (gradient clipping needs the number).
     fn sum_squares(&self, x: &Self::Buf) -> Result<f32>;
 
@@ -635,6 +638,10 @@ pub(crate) fn reduce(
     inner: usize,
 ) -> Result<Storage> {
     on!(x.device(), |d| d.reduce(op, buf(x)?, outer, len, inner))
+}
+
+pub(crate) fn topk_rows(x: &Storage, cols: usize, k: usize) -> Result<(Storage, Storage)> {
+    on!(x.device(), |d| d.topk_rows(buf(x)?, cols, k))
 }
 
 pub(crate) fn argmax(x: &Storage, outer: usize, len: usize, inner: usize) -> Result<Storage> {

@@ -128,6 +128,27 @@ impl Tensor {
         self.flatten()?.mean(&[0], false)
     }
 
+    /// The `k` largest entries along the last axis, best first, the lower
+    /// index first on ties; a non-finite entry ranks below every finite one
+    /// and reads as [`crate::TOPK_NONE`]. Returns `(values, indices)`,
+    /// the last axis replaced by `k`, indices as f32. Beam search's
+    /// candidates: nothing flows back through it.
+    pub fn topk(&self, k: usize) -> Result<(Tensor, Tensor)> {
+        let cols = self.dims().last().copied().unwrap_or(0);
+        if self.rank() == 0 || k == 0 || k > cols || cols >= 1 << 24 {
+            return Err(Error::bad_shape(
+                "topk",
+                self.shape(),
+                format!("k = {k}: expected 1 ≤ k ≤ the last dimension (below 2^24)"),
+            ));
+        }
+        let (values, indices) = backend::topk_rows(self.storage(), cols, k)?;
+        let mut dims = self.dims().to_vec();
+        *dims.last_mut().expect("rank ≥ 1") = k;
+        let wrap = |s| Tensor::from_storage(std::sync::Arc::new(s), dims.clone().into());
+        Ok((wrap(values), wrap(indices)))
+    }
+
     /// Index of the largest element along `axis` (first one on ties), as f32.
     pub fn argmax(&self, axis: isize, keepdim: bool) -> Result<Tensor> {
         let a = self.shape().axis("argmax", axis)?;
