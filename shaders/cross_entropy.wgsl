@@ -26,9 +26,6 @@ override WG: u32 = 256u;  // invocations per workgroup, backward
 
 var<workgroup> partial: array<f32, RW>;
 
-// +infinity (WGSL has no literal for it, and naga cannot fold a const bitcast).
-fn inf() -> f32 { return bitcast<f32>(0x7f800000u); }
-
 fn wg_reduce(lid: u32, v: f32, take_max: bool) -> f32 {
     partial[lid] = v;
     workgroupBarrier();
@@ -55,7 +52,7 @@ fn cross_entropy_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgr
     let row = wid.x + wid.y * nwg.x;
     if (row >= p.rows) { return; } // uniform: the whole workgroup leaves
     let base = row * p.cols;
-    var m = -inf();
+    var m = logits[base]; // the row's first entry, not -∞: the max is the same
     for (var j = lid; j < p.cols; j += RW) { m = max(m, logits[base + j]); }
     m = wg_reduce(lid, m, true);
     var s = 0.0;

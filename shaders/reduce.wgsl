@@ -32,15 +32,14 @@ override WG: u32 = 256u;   // invocations per workgroup for *_lanes
 override RW: u32 = 64u;    // invocations per workgroup for *_rows, a power of two
 override CHUNK: u32 = 4096u; // elements per workgroup in sum_chunks
 
-// +infinity (WGSL has no literal for it, and naga cannot fold a const bitcast).
-fn inf() -> f32 { return bitcast<f32>(0x7f800000u); }
-
-fn identity(op: u32) -> f32 {
-    switch op {
-        case 2u: { return -inf(); }
-        case 3u: { return inf(); }
-        default: { return 0.0; }
-    }
+// Where to start a reduction that `at` (an element of the reduced run)
+// belongs to: 0 for sums; for max and min the element itself, which leaves
+// the result unchanged whatever else is combined with it. So no ±∞ is
+// needed (WGSL promises nothing about infinities), and a run of -∞ still
+// reduces to -∞. Max and min are never asked of an empty run.
+fn start_value(op: u32, at: u32) -> f32 {
+    if (op >= 2u) { return x[at]; }
+    return 0.0;
 }
 
 fn combine(op: u32, acc: f32, v: f32) -> f32 {
@@ -62,7 +61,7 @@ fn reduce_lanes(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
     let o = (wid.x + wid.y * nwg.x) * WG + lid;
     if (o >= p.outer * p.inner) { return; }
     let base = (o / p.inner) * p.len * p.inner + o % p.inner;
-    var acc = identity(p.op);
+    var acc = start_value(p.op, base);
     for (var l = 0u; l < p.len; l++) {
         acc = combine(p.op, acc, x[base + l * p.inner]);
     }
@@ -74,9 +73,9 @@ fn argmax_lanes(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
     let o = (wid.x + wid.y * nwg.x) * WG + lid;
     if (o >= p.outer * p.inner) { return; }
     let base = (o / p.inner) * p.len * p.inner + o % p.inner;
-    var best = -inf();
+    var best = x[base];
     var best_at = 0u;
-    for (var l = 0u; l < p.len; l++) {
+    for (var l = 1u; l < p.len; l++) {
         let v = x[base + l * p.inner];
         if (v > best) { best = v; best_at = l; } // strict: the first maximum wins
     }
@@ -92,7 +91,7 @@ var<workgroup> partial_at: array<u32, RW>;
 fn reduce_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let row = wid.x + wid.y * nwg.x;
     if (row >= p.outer) { return; } // uniform: the whole workgroup leaves
-    var acc = identity(p.op);
+    var acc = start_value(p.op, row * p.len);
     for (var l = lid; l < p.len; l += RW) {
         acc = combine(p.op, acc, x[row * p.len + l]);
     }
@@ -109,7 +108,7 @@ fn reduce_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
 fn argmax_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let row = wid.x + wid.y * nwg.x;
     if (row >= p.outer) { return; }
-    var best = -inf();
+    var best = 0.0;            // unread while best_at says "none yet"
     var best_at = 0xffffffffu; // "none yet": loses every tie below
     for (var l = lid; l < p.len; l += RW) {
         let v = x[row * p.len + l];

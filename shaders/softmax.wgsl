@@ -29,9 +29,6 @@ override RW: u32 = 64u;   // invocations per row, a power of two
 
 var<workgroup> partial: array<f32, RW>;
 
-// +infinity (WGSL has no literal for it, and naga cannot fold a const bitcast).
-fn inf() -> f32 { return bitcast<f32>(0x7f800000u); }
-
 fn wg_max(lid: u32, v: f32) -> f32 {
     partial[lid] = v;
     workgroupBarrier();
@@ -59,7 +56,9 @@ fn wg_sum(lid: u32, v: f32) -> f32 {
 // Row max and Σ exp(x - max), shared by both forward kernels.
 fn row_stats(row: u32, lid: u32) -> vec2<f32> {
     let base = row * p.cols;
-    var m = -inf();
+    // Started from the row's first entry, not -∞ (WGSL has no infinities to
+    // rely on): the max is the same.
+    var m = x[base];
     for (var j = lid; j < p.cols; j += RW) { m = max(m, x[base + j]); }
     m = wg_max(lid, m);
     var s = 0.0;

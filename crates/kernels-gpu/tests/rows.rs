@@ -262,3 +262,42 @@ fn cross_entropy_with_ignore_index_and_smoothing() {
         }
     }
 }
+
+/// Rows that hold -∞ (masked entries), wholly or in part: max, min and
+/// argmax (lane and row kernels), softmax and cross-entropy agree with the
+/// reference. The kernels start from a row's own entries, never from an
+/// infinity of their own, so this is what shows they still handle one.
+#[test]
+fn reductions_and_softmax_over_rows_with_minus_infinity() {
+    let Some(_) = common::gpu() else { return };
+    for (outer, len, inner) in [(3, 5, 1), (2, 300, 1), (4, 7, 3)] {
+        let n = outer * len * inner;
+        let mut x = data(n, 7 + n as u64, -3.0, 3.0);
+        for (i, v) in x.iter_mut().enumerate() {
+            // the first run entirely -∞, and every third entry elsewhere
+            if i < len * inner || i % 3 == 0 {
+                *v = f32::NEG_INFINITY;
+            }
+        }
+        let gx = up(&x);
+        for op in [ReduceOp::Max, ReduceOp::Min] {
+            let mut want = vec![0.0; outer * inner];
+            reference::reduce(op, &x, outer, len, inner, &mut want);
+            let y = out(outer * inner);
+            kernels_gpu::reduce(op, &gx, outer, len, inner, &y).unwrap();
+            assert_eq!(down(&y), want, "{op:?} {outer}x{len}x{inner}");
+        }
+        let mut want = vec![0.0; outer * inner];
+        reference::argmax(&x, outer, len, inner, &mut want);
+        let y = out(outer * inner);
+        kernels_gpu::argmax(&gx, outer, len, inner, &y).unwrap();
+        assert_eq!(down(&y), want, "argmax {outer}x{len}x{inner}");
+        if inner == 1 {
+            let mut want = vec![0.0; n];
+            reference::softmax(&x, outer, len, &mut want);
+            let y = out(n);
+            kernels_gpu::softmax(&gx, outer, len, &y).unwrap();
+            assert_close(&format!("softmax {outer}x{len}"), &down(&y), &want, 1e-6);
+        }
+    }
+}
