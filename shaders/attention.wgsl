@@ -50,7 +50,11 @@ var<workgroup> tile_p: array<f32, RW>;          // per-tile probabilities
 var<workgroup> tile_ds: array<f32, RW>;         // per-tile dS (backward)
 var<workgroup> partial: array<f32, RW>;
 
-fn inf() -> f32 { return bitcast<f32>(0x7f800000u); }
+// A masked score: finite, below any real score (WGSL promises nothing about
+// infinities, so the kernels never make one). A score that is -∞ in the data
+// (a key bias of -∞ for padding) compares below it too, so `<= MASKED`
+// means "masked" either way.
+const MASKED: f32 = -3.0e38;
 
 fn wg_max(lid: u32, v: f32) -> f32 {
     partial[lid] = v;
@@ -91,9 +95,9 @@ fn allowed(i: u32, j: u32) -> bool {
 @group(0) @binding(5) var<storage, read_write> o: array<f32>;
 @group(0) @binding(6) var<storage, read_write> lse: array<f32>;
 
-// S_ij from the shared Q row, with masks applied (-inf when masked).
+// S_ij from the shared Q row, with masks applied (MASKED when masked).
 fn score(z: u32, i: u32, j: u32) -> f32 {
-    if (j >= p.tk || !allowed(i, j)) { return -inf(); }
+    if (j >= p.tk || !allowed(i, j)) { return MASKED; }
     let krow = (z * p.tk + j) * p.d;
     var s = 0.0;
     for (var c = 0u; c < p.d; c++) { s = fma(row_shared[c], k[krow + c], s); }
@@ -111,17 +115,17 @@ fn attention_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
     for (var c = lid; c < p.d; c += RW) { row_shared[c] = q[row * p.d + c]; }
     workgroupBarrier();
 
-    var m = -inf();
+    var m = MASKED;
     var l = 0.0;
     var acc: array<f32, MAX_COLS>;
     for (var j0 = 0u; j0 < p.tk; j0 += RW) {
         let s = score(z, i, j0 + lid);
         let m_new = max(m, wg_max(lid, s));
-        // While every key so far is masked, m_new = -inf and exp(-inf - -inf)
-        // would be NaN: masked keys weigh 0, and the (still zero) sums keep.
-        let pj = select(exp(s - m_new), 0.0, s == -inf());
+        // While every key so far is masked, m_new is MASKED and exp(s - m_new)
+        // would be 1: masked keys weigh 0, and the (still zero) sums keep.
+        let pj = select(exp(s - m_new), 0.0, s <= MASKED);
         tile_p[lid] = pj;
-        let correction = select(exp(m - m_new), 1.0, m_new == -inf()); // 0 on the first unmasked tile
+        let correction = select(exp(m - m_new), 1.0, m_new <= MASKED); // 0 on the first unmasked tile
         l = l * correction + wg_sum(lid, pj); // wg_sum's barriers publish tile_p
         let count = min(RW, p.tk - j0);
         for (var r = 0u; r < MAX_COLS; r++) {
@@ -161,7 +165,7 @@ fn attention_weights(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
     workgroupBarrier();
     let shift = w_lse[row];
     for (var j = lid; j < p.tk; j += RW) {
-        var s = -inf();
+        var s = MASKED;
         if (allowed(i, j)) {
             let krow = (z * p.tk + j) * p.d;
             s = 0.0;
@@ -169,7 +173,9 @@ fn attention_weights(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
             s *= p.scale;
             if ((p.flags & 2u) != 0u) { s += w_bias[(z / p.heads) * p.tk + j]; }
         }
-        w[row * p.tk + j] = exp(s - shift);
+        // 0 where masked; NaN for a row masked whole (its lse is -∞), as the
+        // softmax gives: shift - shift is 0 for a finite shift, NaN otherwise.
+        w[row * p.tk + j] = select(exp(s - shift), shift - shift, s <= MASKED);
     }
 }
 
@@ -215,7 +221,7 @@ fn attention_backward_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wor
         let j = j0 + lid;
         var ds = 0.0;
         let s = score(z, i, j);
-        if (s != -inf()) {
+        if (s > MASKED) {
             let pj = exp(s - lse_i);
             var dp = 0.0;
             let vrow = (z * p.tk + j) * p.dv;
@@ -268,7 +274,7 @@ fn attention_backward_dkv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wo
             var s = 0.0;
             for (var c = 0u; c < p.d; c++) { s = fma(q[qi * p.d + c], row_shared[c], s); }
             s = s * p.scale + key_bias;
-            if (s != -inf()) {
+            if (s > MASKED) {
                 pij = exp(s - b_stats[2u * qi]);
                 var dp = 0.0;
                 for (var c = 0u; c < p.dv; c++) { dp = fma(b_do[qi * p.dv + c], row2_shared[c], dp); }
