@@ -128,8 +128,8 @@ fn greedy_and_beam_at_two_thread_counts_give_a_table_and_a_record_per_case() {
             "{r}"
         );
     }
-    // Greedy search writes at least one token per sentence before <eos>
-    // on this model; the output stays the same across thread counts.
+    // Greedy search writes tokens on this model (beam search may prefer
+    // the empty output of so weak a model), the same at any thread count.
     assert!(records[0]["output_tokens"].as_u64().unwrap() > 0);
     assert_eq!(records[0]["output_tokens"], records[1]["output_tokens"]);
 
