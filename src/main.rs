@@ -59,9 +59,11 @@ enum Command {
     /// Translate a test set and score it: sacreBLEU, tokenized BLEU, chrF,
     /// sentences/s (docs/translating.md).
     Eval(eval_cmd::EvalArgs),
-    /// Time kernels, or a whole training step beside PyTorch, and print a
-    /// table (GFLOP/s, GB/s, % of the FMA peak):
-    /// `s2s bench matmul --threads 1,2 --json out.json --plot out.svg`.
+    /// Time kernels, a whole training step beside PyTorch, or a trained
+    /// model translating a test set, and print a table (GFLOP/s, GB/s, % of
+    /// the FMA peak; sentences/s and tokens/s for translate):
+    /// `s2s bench matmul --threads 1,2 --json out.json --plot out.svg`,
+    /// `s2s bench translate --model DIR --test-src FILE --beam 1,5`.
     Bench(bench::BenchArgs),
     /// Average the weights of checkpoints of one model into a new checkpoint
     /// (as fairseq's average_checkpoints.py; docs/training.md).

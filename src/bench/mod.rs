@@ -5,6 +5,7 @@
 //! s2s bench matmul softmax copy --shapes 512x512x512 --json out.json --plot out.svg
 //! s2s bench peak
 //! s2s bench train-step --model all --threads 2 --torch benches/peers/torch_train_step.py
+//! s2s bench translate --model runs/m30k --test-src test.de --beam 1,5 --threads 1,2
 //! ```
 //!
 //! Method (the machine is noisy, so one run means little): every
@@ -17,13 +18,15 @@
 //! `layer_norm`, `add`, `adam` and `copy` (GB/s; `copy` is a plain
 //! `copy_from_slice` of the same bytes, the bandwidth baseline), and `peak`
 //! (the FMA-loop peak itself). `train-step` times a whole training step of
-//! the benchmark models (train_step.rs). Each kernel says how it runs on each device in
+//! the benchmark models (train_step.rs); `translate` times a trained model
+//! translating a test set (translate.rs). Each kernel says how it runs on each device in
 //! [`kernels`]; the GPU side plugs in per kernel through [`gpu::runner`].
 
 mod gpu;
 mod kernels;
 mod plot;
 mod train_step;
+mod translate;
 
 use anyhow::{bail, Context, Result};
 use kernels::{Kernel, Runner};
@@ -42,7 +45,8 @@ pub enum DeviceSel {
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
     /// What to time: kernels (peak, matmul, softmax, layer_norm, attention,
-    /// add, adam, copy, or `all` of them), or `train-step` alone; --help says what each measures.
+    /// add, adam, copy, or `all` of them), or `train-step` or `translate`
+    /// alone; --help says what each measures.
     ///
     /// peak: the CPU's FMA throughput from a register-only loop, in GFLOP/s
     /// per thread count; the ceiling matmul's "% of peak" column is taken
@@ -74,6 +78,11 @@ pub struct BenchArgs {
     /// benchmark models (--model gru-attn, transformer or all; vocabulary
     /// 5000, batch 64), in ms per step and target tokens/s; --torch runs
     /// the PyTorch twin in the same rounds and prints the ratio.
+    ///
+    /// translate: a trained model (--model DIR) translating a test set
+    /// (--test-src FILE) for each --beam width and --threads count, in
+    /// sentences/s and output tokens/s of the median round; the inputs are
+    /// prepared and batched as `s2s eval` does.
     #[arg(required = true, num_args = 1.., value_name = "BENCH")]
     pub kernels: Vec<String>,
     /// Device to run on.
@@ -99,9 +108,11 @@ pub struct BenchArgs {
     /// Write a bar chart of GFLOP/s (and GB/s) per shape to this SVG file.
     #[arg(long)]
     pub plot: Option<PathBuf>,
-    /// train-step: gru-attn, transformer or all.
-    #[arg(long, default_value = "all")]
-    pub model: String,
+    /// train-step: gru-attn, transformer or all [default: all];
+    /// translate: the run directory (its best/ checkpoint, else last/) or
+    /// checkpoint directory to load.
+    #[arg(long)]
+    pub model: Option<String>,
     /// train-step: timed steps per round.
     #[arg(long, default_value_t = 3)]
     pub steps: usize,
@@ -109,6 +120,21 @@ pub struct BenchArgs {
     /// in every round and print the ratio.
     #[arg(long, value_name = "SCRIPT")]
     pub torch: Option<PathBuf>,
+    /// translate: the source sentences, one per line (blank lines are
+    /// skipped), in the language the model translates from.
+    #[arg(long, value_name = "FILE")]
+    pub test_src: Option<PathBuf>,
+    /// translate: beam widths, comma-separated (1 is greedy search; e.g.
+    /// 1,5 times both in the same rounds) [default: 1].
+    #[arg(long, value_delimiter = ',', value_name = "K")]
+    pub beam: Vec<usize>,
+    /// translate: time only the first N sentences of --test-src.
+    #[arg(long, value_name = "N")]
+    pub max_sentences: Option<usize>,
+    /// translate: sentences decoded together, grouped by length as in
+    /// `s2s eval` [default: 64].
+    #[arg(long, value_name = "N")]
+    pub batch_size: Option<usize>,
 }
 
 /// One line of the table and one JSON record.
@@ -259,6 +285,15 @@ pub fn run(args: BenchArgs) -> Result<()> {
         if let Some(path) = path {
             crate::guard::refuse_checkpoint_output(path, opt)?;
         }
+    }
+    if args.kernels.iter().any(|k| k == "translate") {
+        if args.kernels.len() > 1 {
+            bail!("translate is timed on its own: drop {:?}", args.kernels);
+        }
+        return translate::run(&args);
+    }
+    if let Some(opt) = translate::own_options(&args).first() {
+        bail!("{opt} applies to `s2s bench translate` only");
     }
     if args.kernels.iter().any(|k| k == "train-step") {
         if args.kernels.len() > 1 {

@@ -262,7 +262,7 @@ fn torch_round(script: &Path, model: &str, threads: usize, steps: usize) -> Resu
 
 /// Runs `s2s bench train-step`.
 pub fn run(args: &BenchArgs) -> Result<()> {
-    let names: Vec<&str> = match args.model.as_str() {
+    let names: Vec<&str> = match args.model.as_deref().unwrap_or("all") {
         "all" => MODELS.iter().map(|m| m.0).collect(),
         m => vec![MODELS
             .iter()

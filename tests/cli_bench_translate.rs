@@ -1,0 +1,221 @@
+//! `s2s bench translate` as a user runs it: a tiny model of the dates task
+//! (trained once for this file) translating a small test file, greedy and
+//! beam in the same rounds, at two thread counts, with the table and the
+//! JSON records checked; and bad input refused with the option or file
+//! named.
+
+mod common;
+use common::*;
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+fn scratch(name: &str) -> PathBuf {
+    scratch_dir("cli-bench-translate", name)
+}
+
+/// A 1+1-layer Transformer of the dates task (once per test binary).
+fn model() -> &'static Path {
+    static RUN: OnceLock<PathBuf> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let out = scratch("model").join("run");
+        train_ok(
+            &out,
+            &[
+                "--train-size",
+                "300",
+                "--held-out-size",
+                "20",
+                "--epochs",
+                "1",
+                "--model",
+                "transformer",
+                "--d-model",
+                "16",
+                "--heads",
+                "2",
+                "--ff-size",
+                "32",
+                "--enc-layers",
+                "1",
+                "--dec-layers",
+                "1",
+            ],
+        );
+        out
+    })
+}
+
+/// Seven dates, with blank lines among them (skipped).
+const TEST_SRC: &str = "Tuesday, March 3 2021\n3/4/99\n\n2 June 1999\nJanuary 5, 1987\n  \n\
+                        12.10.2003\nMonday 4 May 1970\n1 Jan 2000\n";
+const SENTENCES: usize = 7;
+
+fn test_file(dir: &Path) -> PathBuf {
+    let file = dir.join("test.src");
+    std::fs::write(&file, TEST_SRC).unwrap();
+    file
+}
+
+fn records(json: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(json)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON record per line"))
+        .collect()
+}
+
+#[test]
+fn greedy_and_beam_at_two_thread_counts_give_a_table_and_a_record_per_case() {
+    let dir = scratch("cases");
+    let (src, json) = (test_file(&dir), dir.join("out.json"));
+    let o = s2s(&[
+        "bench",
+        "translate",
+        "--model",
+        model().to_str().unwrap(),
+        "--test-src",
+        src.to_str().unwrap(),
+        "--beam",
+        "1,3",
+        "--threads",
+        "1,2",
+        "--rounds",
+        "2",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stdout}\n{stderr}");
+    for column in [
+        "beam",
+        "threads",
+        "median",
+        "sentences/s",
+        "tokens/s",
+        "tokens",
+    ] {
+        assert!(stdout.contains(column), "no {column} column:\n{stdout}");
+    }
+    assert!(
+        stdout.contains(&format!("{SENTENCES} sentence(s)")),
+        "{stdout}"
+    );
+    let records = records(&json);
+    assert_eq!(
+        records.len(),
+        4,
+        "one record per (beam, threads):\n{records:?}"
+    );
+    let cases: Vec<(u64, u64)> = records
+        .iter()
+        .map(|r| (r["beam"].as_u64().unwrap(), r["threads"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(cases, [(1, 1), (1, 2), (3, 1), (3, 2)]);
+    for r in &records {
+        assert_eq!(r["bench"], "translate");
+        assert_eq!(r["sentences"].as_u64(), Some(SENTENCES as u64), "{r}");
+        assert_eq!(r["rounds"].as_u64(), Some(2), "{r}");
+        assert_eq!(r["seconds_per_round"].as_array().map(Vec::len), Some(2));
+        let seconds = r["seconds"].as_f64().unwrap();
+        let per_s = r["sentences_per_s"].as_f64().unwrap();
+        assert!(seconds > 0.0 && per_s > 0.0, "{r}");
+        assert!((per_s * seconds - SENTENCES as f64).abs() < 1e-6, "{r}");
+        let tokens = r["output_tokens"].as_u64().unwrap() as f64;
+        let tokens_per_s = r["tokens_per_s"].as_f64().unwrap();
+        assert!(
+            (tokens_per_s * seconds - tokens).abs() < 1e-6 * tokens.max(1.0),
+            "{r}"
+        );
+    }
+    // Greedy search writes tokens on this model (beam search may prefer
+    // the empty output of so weak a model), the same at any thread count.
+    assert!(records[0]["output_tokens"].as_u64().unwrap() > 0);
+    assert_eq!(records[0]["output_tokens"], records[1]["output_tokens"]);
+
+    // A second run appends its records to the same file.
+    let o = s2s(&[
+        "bench",
+        "translate",
+        "--model",
+        model().to_str().unwrap(),
+        "--test-src",
+        src.to_str().unwrap(),
+        "--threads",
+        "1",
+        "--rounds",
+        "1",
+        "--max-sentences",
+        "3",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stdout}\n{stderr}");
+    let records = self::records(&json);
+    assert_eq!(records.len(), 5);
+    let last = &records[4];
+    assert_eq!(last["beam"].as_u64(), Some(1), "greedy by default: {last}");
+    assert_eq!(
+        last["sentences"].as_u64(),
+        Some(3),
+        "--max-sentences: {last}"
+    );
+}
+
+/// Runs `s2s bench translate` with `args` and returns its error message,
+/// failing the test if it succeeds.
+fn refused(args: &[&str]) -> String {
+    let mut all = vec!["bench", "translate"];
+    all.extend_from_slice(args);
+    let o = s2s(&all);
+    let (stdout, stderr) = text(&o);
+    assert!(!o.status.success(), "{all:?} succeeded:\n{stdout}");
+    stderr
+}
+
+#[test]
+fn bad_input_is_refused_with_the_option_or_file_named() {
+    let dir = scratch("refused");
+    let src = test_file(&dir);
+    let src = src.to_str().unwrap();
+    let missing = dir.join("no-such-run");
+    let missing = missing.to_str().unwrap();
+
+    let e = refused(&["--model", missing, "--test-src", src]);
+    assert!(
+        e.contains("no-such-run") && e.contains("does not exist"),
+        "{e}"
+    );
+    let e = refused(&["--test-src", src]);
+    assert!(e.contains("--model"), "{e}");
+    let e = refused(&["--model", missing]);
+    assert!(e.contains("--test-src"), "{e}");
+
+    let empty = dir.join("empty.src");
+    std::fs::write(&empty, "\n  \n").unwrap();
+    let e = refused(&["--model", missing, "--test-src", empty.to_str().unwrap()]);
+    assert!(e.contains("empty.src") && e.contains("no sentence"), "{e}");
+    let absent = dir.join("absent.src");
+    let e = refused(&["--model", missing, "--test-src", absent.to_str().unwrap()]);
+    assert!(e.contains("absent.src") && e.contains("cannot read"), "{e}");
+
+    let e = refused(&["--model", missing, "--test-src", src, "--beam", "1,0"]);
+    assert!(e.contains("--beam 0"), "{e}");
+    let e = refused(&["--model", missing, "--test-src", src, "--threads", "0"]);
+    assert!(e.contains("--threads 0"), "{e}");
+    let e = refused(&[
+        "--model",
+        missing,
+        "--test-src",
+        src,
+        "--max-sentences",
+        "0",
+    ]);
+    assert!(e.contains("--max-sentences 0"), "{e}");
+
+    // The options of translate are not silently ignored by the others.
+    let o = s2s(&["bench", "copy", "--beam", "5", "--rounds", "1"]);
+    let (_, stderr) = text(&o);
+    assert!(!o.status.success() && stderr.contains("--beam"), "{stderr}");
+}
