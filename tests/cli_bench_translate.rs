@@ -19,29 +19,7 @@ fn model() -> &'static Path {
     static RUN: OnceLock<PathBuf> = OnceLock::new();
     RUN.get_or_init(|| {
         let out = scratch("model").join("run");
-        train_ok(
-            &out,
-            &[
-                "--train-size",
-                "300",
-                "--held-out-size",
-                "20",
-                "--epochs",
-                "1",
-                "--model",
-                "transformer",
-                "--d-model",
-                "16",
-                "--heads",
-                "2",
-                "--ff-size",
-                "32",
-                "--enc-layers",
-                "1",
-                "--dec-layers",
-                "1",
-            ],
-        );
+        tiny_dates_model(&out, &TINY_TRANSFORMER);
         out
     })
 }
@@ -65,28 +43,36 @@ fn records(json: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
-#[test]
-fn greedy_and_beam_at_two_thread_counts_give_a_table_and_a_record_per_case() {
-    let dir = scratch("cases");
-    let (src, json) = (test_file(&dir), dir.join("out.json"));
-    let o = s2s(&[
+/// Runs `s2s bench translate` of the tiny model on `src`, appending to
+/// `json`, with `extra` options; fails the test if it fails, else returns
+/// its standard output.
+fn bench_ok(src: &Path, json: &Path, extra: &[&str]) -> String {
+    let mut args = vec![
         "bench",
         "translate",
         "--model",
         model().to_str().unwrap(),
         "--test-src",
         src.to_str().unwrap(),
-        "--beam",
-        "1,3",
-        "--threads",
-        "1,2",
-        "--rounds",
-        "2",
         "--json",
         json.to_str().unwrap(),
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    let o = s2s(&args);
     let (stdout, stderr) = text(&o);
     assert!(o.status.success(), "{stdout}\n{stderr}");
+    stdout
+}
+
+#[test]
+fn greedy_and_beam_at_two_thread_counts_give_a_table_and_a_record_per_case() {
+    let dir = scratch("cases");
+    let (src, json) = (test_file(&dir), dir.join("out.json"));
+    let stdout = bench_ok(
+        &src,
+        &json,
+        &["--beam", "1,3", "--threads", "1,2", "--rounds", "2"],
+    );
     for column in [
         "beam",
         "threads",
@@ -134,24 +120,11 @@ fn greedy_and_beam_at_two_thread_counts_give_a_table_and_a_record_per_case() {
     assert_eq!(records[0]["output_tokens"], records[1]["output_tokens"]);
 
     // A second run appends its records to the same file.
-    let o = s2s(&[
-        "bench",
-        "translate",
-        "--model",
-        model().to_str().unwrap(),
-        "--test-src",
-        src.to_str().unwrap(),
-        "--threads",
-        "1",
-        "--rounds",
-        "1",
-        "--max-sentences",
-        "3",
-        "--json",
-        json.to_str().unwrap(),
-    ]);
-    let (stdout, stderr) = text(&o);
-    assert!(o.status.success(), "{stdout}\n{stderr}");
+    bench_ok(
+        &src,
+        &json,
+        &["--threads", "1", "--rounds", "1", "--max-sentences", "3"],
+    );
     let records = self::records(&json);
     assert_eq!(records.len(), 5);
     let last = &records[4];

@@ -21,18 +21,7 @@ fn scratch(name: &str) -> PathBuf {
 /// Trains a tiny model of the dates task into `name`.
 fn tiny_model(name: &str, extra: &[&str]) -> PathBuf {
     let out = scratch(name).join("run");
-    let mut flags = vec![
-        "--train-size",
-        "300",
-        "--held-out-size",
-        "20",
-        "--epochs",
-        "1",
-        "--embed-size",
-        "8",
-    ];
-    flags.extend_from_slice(extra);
-    train_ok(&out, &flags);
+    tiny_dates_model(&out, extra);
     out
 }
 
@@ -45,25 +34,7 @@ fn gru_attn() -> &'static Path {
 /// A 1+1-layer Transformer with 2 heads (two cross-attention maps).
 fn transformer() -> &'static Path {
     static RUN: OnceLock<PathBuf> = OnceLock::new();
-    RUN.get_or_init(|| {
-        tiny_model(
-            "transformer",
-            &[
-                "--model",
-                "transformer",
-                "--d-model",
-                "16",
-                "--heads",
-                "2",
-                "--ff-size",
-                "32",
-                "--enc-layers",
-                "1",
-                "--dec-layers",
-                "1",
-            ],
-        )
-    })
+    RUN.get_or_init(|| tiny_model("transformer", &TINY_TRANSFORMER))
 }
 
 /// Sutskever's LSTM encoder–decoder: no attention.

@@ -172,22 +172,7 @@ fn an_overlong_sentence_is_an_error_naming_the_limit() {
     let run = run.to_str().unwrap();
     let o = s2s(&train_args(
         run,
-        &[
-            "--model",
-            "transformer",
-            "--d-model",
-            "16",
-            "--heads",
-            "2",
-            "--ff-size",
-            "32",
-            "--enc-layers",
-            "1",
-            "--dec-layers",
-            "1",
-            "--max-steps",
-            "1",
-        ],
+        &[&TINY_TRANSFORMER[..], &["--max-steps", "1"]].concat(),
     ));
     assert!(o.status.success(), "{}", text(&o).1);
     let long = "1".repeat(600);

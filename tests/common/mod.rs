@@ -56,3 +56,36 @@ pub const WIDTH_8: [&str; 6] = [
     "--attn-size",
     "8",
 ];
+
+/// A 1+1-layer Transformer with 2 heads, 16 wide: the smallest the tests train.
+pub const TINY_TRANSFORMER: [&str; 12] = [
+    "--model",
+    "transformer",
+    "--d-model",
+    "16",
+    "--heads",
+    "2",
+    "--ff-size",
+    "32",
+    "--enc-layers",
+    "1",
+    "--dec-layers",
+    "1",
+];
+
+/// Trains a tiny model of the dates task (300 pairs, one epoch, embeddings
+/// of 8) into `out`, with `extra` flags choosing the model.
+pub fn tiny_dates_model(out: &std::path::Path, extra: &[&str]) {
+    let mut flags = vec![
+        "--train-size",
+        "300",
+        "--held-out-size",
+        "20",
+        "--epochs",
+        "1",
+        "--embed-size",
+        "8",
+    ];
+    flags.extend_from_slice(extra);
+    train_ok(out, &flags);
+}

@@ -16,13 +16,6 @@ use crate::{backend, Result, Tensor};
 use kernels_gpu::GpuBuffer;
 use std::sync::Arc;
 
-/// The trait's host clipping, for an Adam whose parameters are not packed.
-fn host_clip(adam: &Adam, max_norm: f32) -> Result<Tensor> {
-    let norm = super::clip_grad_norm(&adam.params, max_norm)?;
-    let device = adam.params.first().map(Tensor::device).unwrap_or_default();
-    Tensor::from_vec(vec![norm], [1], &device)
-}
-
 /// Hyper-parameters; defaults are PyTorch's.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize, PartialEq)]
 pub struct AdamConfig {
@@ -163,12 +156,11 @@ impl Optimizer for Adam {
     /// `grad()` returns clipped values, as after `torch.nn.utils.clip_grad_norm_`,
     /// and the step that follows copies nothing.
     fn clip_grad_norm(&mut self, max_norm: f32) -> Result<Tensor> {
-        let Some(flat) = &self.flat else {
-            return host_clip(self, max_norm);
+        let flat = match &self.flat {
+            Some(flat) if flat.arena.gather_grads(&self.params, &flat.grads)? => flat,
+            // not packed, or a parameter without a gradient: on the host
+            _ => return super::clip::clip_grad_norm_tensor(&self.params, max_norm),
         };
-        if !flat.arena.gather_grads(&self.params, &flat.grads)? {
-            return host_clip(self, max_norm);
-        }
         for (i, p) in self.params.iter().enumerate() {
             p.set_grad(Some(flat.arena.slot(&flat.grads, i, p)?));
         }

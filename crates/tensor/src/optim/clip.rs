@@ -4,6 +4,15 @@
 
 use crate::{backend, Error, Result, Tensor};
 
+/// [`clip_grad_norm`] with the norm as a one-element tensor on the
+/// parameters' device: what [`super::Optimizer::clip_grad_norm`] returns
+/// when it clips on the host.
+pub(crate) fn clip_grad_norm_tensor(params: &[Tensor], max_norm: f32) -> Result<Tensor> {
+    let norm = clip_grad_norm(params, max_norm)?;
+    let device = params.first().map(Tensor::device).unwrap_or_default();
+    Tensor::from_vec(vec![norm], [1], &device)
+}
+
 /// Clips in place and returns the norm before clipping. A non-finite norm is
 /// an error (it means the loss diverged), naming the first offending parameter.
 pub fn clip_grad_norm(params: &[Tensor], max_norm: f32) -> Result<f32> {
