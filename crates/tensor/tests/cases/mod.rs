@@ -145,6 +145,10 @@ pub fn reduce(run: Run) {
         run("sum 0", &|x| x[0].sum(&[0], keep), vec![x.clone()]);
         run("sum -1", &|x| x[0].sum(&[-1], keep), vec![x.clone()]);
         run("sum 0,2", &|x| x[0].sum(&[0, 2], keep), vec![x.clone()]);
+        // adjacent axes: one reduction over the merged run
+        run("sum 0,1", &|x| x[0].sum(&[0, 1], keep), vec![x.clone()]);
+        run("mean 1,2", &|x| x[0].mean(&[1, 2], keep), vec![x.clone()]);
+        run("max 0,1", &|x| x[0].max(&[0, 1], keep), vec![x.clone()]);
         run("mean 1", &|x| x[0].mean(&[1], keep), vec![x.clone()]);
         run("max 1", &|x| x[0].max(&[1], keep), vec![x.clone()]);
         run("min 2", &|x| x[0].min(&[2], keep), vec![x.clone()]);
