@@ -1,16 +1,12 @@
 // random.wgsl — counter-based random fills, bit-identical to kernels-cpu's rng.rs.
 //
-// What: element i of a fill is a pure function of (seed, offset + i):
-//   mix(x)  = lowbias32: x ^= x>>16; x *= 0x7feb352d; x ^= x>>15; x *= 0x846ca68b; x ^= x>>16
-//   hash    = mix(mix(mix(mix(seed_lo ^ 0x9e3779b9) ^ seed_hi) ^ c_hi) ^ c_lo)
-//   u       = f32(hash >> 8) · 2^-24 ∈ [0, 1)     (exact: the same bits as the CPU)
+// What: element i of a fill is a pure function of (seed, offset + i), through
+// u = uniform(seed, offset + i) ∈ [0, 1) of counter_rng.wgsl (appended):
 //   fill_uniform: lo + (hi - lo) · u
 //   dropout_mask: 0 if u < p else 1/(1-p)
 //   dropout_apply: x · dropout_mask (the mask is never stored)
 //   fill_normal: Box–Muller on the aligned pair c & ~1 (see rng.rs); equal to
 //                the CPU up to the accuracy of WGSL's log, cos and sin.
-// The 64-bit seed and counter travel as u32 halves; c = offset + i is a
-// 64-bit add done with an explicit carry, since WGSL has no u64.
 // Layout: one flat output array.
 // Tiling: none — one invocation per element, no memory reads at all.
 
@@ -29,33 +25,13 @@ struct Params {
 
 override WG: u32 = 256u;
 
-fn mix32(v: u32) -> u32 {
-    var x = v;
-    x ^= x >> 16u;
-    x *= 0x7feb352du;
-    x ^= x >> 15u;
-    x *= 0x846ca68bu;
-    x ^= x >> 16u;
-    return x;
-}
-
-// c = (hi, lo) halves of the 64-bit counter.
-fn hash32(c: vec2<u32>) -> u32 {
-    var h = mix32(p.seed_lo ^ 0x9e3779b9u);
-    h = mix32(h ^ p.seed_hi);
-    h = mix32(h ^ c.x);
-    return mix32(h ^ c.y);
-}
-
+// The generator itself is counter_rng.wgsl, appended to this file.
 fn uniform01(c: vec2<u32>) -> f32 {
-    return f32(hash32(c) >> 8u) * (1.0 / 16777216.0);
+    return rng_uniform01(vec2<u32>(p.seed_lo, p.seed_hi), c);
 }
 
-// offset + i as (hi, lo), with the carry out of the low half.
 fn counter(i: u32) -> vec2<u32> {
-    let lo = p.offset_lo + i;
-    let carry = select(0u, 1u, lo < i);
-    return vec2<u32>(p.offset_hi + carry, lo);
+    return rng_counter(vec2<u32>(p.offset_lo, p.offset_hi), i);
 }
 
 fn flat_index(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {

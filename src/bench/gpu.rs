@@ -77,6 +77,7 @@ pub fn runner(kind: Kernel, shape: &[usize]) -> Result<Runner> {
                 dv: d,
                 scale: 1.0 / (d as f32).sqrt(),
                 causal: false,
+                ..Default::default()
             };
             timed(move || gpu::attention_forward(&a, &q, &k, &v, None, &o, &lse, None))
         }

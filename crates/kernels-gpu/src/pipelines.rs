@@ -1,7 +1,8 @@
 //! The WGSL sources and the cache of compiled compute pipelines.
 //!
 //! Each kernel family is one file under `shaders/`, compiled into the binary
-//! with `include_str!`. A pipeline is (module, entry point, override
+//! with `include_str!`; the families that draw random numbers get
+//! `counter_rng.wgsl` appended, so the generator is written once. A pipeline is (module, entry point, override
 //! constants); compiling one costs the driver from milliseconds to hundreds of
 //! milliseconds (lavapipe JIT-compiles to machine code), so each is built once
 //! per process and cached under exactly that key.
@@ -26,6 +27,7 @@ pub enum Shader {
     Optim,
     Random,
     Attention,
+    AttentionBlocked,
     GruCell,
     LstmCell,
     Additive,
@@ -33,7 +35,7 @@ pub enum Shader {
 }
 
 impl Shader {
-    pub const ALL: [Shader; 16] = [
+    pub const ALL: [Shader; 17] = [
         Shader::Elementwise,
         Shader::Binary,
         Shader::Movement,
@@ -46,6 +48,7 @@ impl Shader {
         Shader::Optim,
         Shader::Random,
         Shader::Attention,
+        Shader::AttentionBlocked,
         Shader::GruCell,
         Shader::LstmCell,
         Shader::Additive,
@@ -67,6 +70,7 @@ impl Shader {
             Shader::Optim => "optim.wgsl",
             Shader::Random => "random.wgsl",
             Shader::Attention => "attention.wgsl",
+            Shader::AttentionBlocked => "attention_blocked.wgsl",
             Shader::GruCell => "gru_cell.wgsl",
             Shader::LstmCell => "lstm_cell.wgsl",
             Shader::Additive => "additive.wgsl",
@@ -87,8 +91,15 @@ impl Shader {
             Shader::Index => include_str!("../../../shaders/index.wgsl"),
             Shader::Matmul => include_str!("../../../shaders/matmul.wgsl"),
             Shader::Optim => include_str!("../../../shaders/optim.wgsl"),
-            Shader::Random => include_str!("../../../shaders/random.wgsl"),
+            Shader::Random => concat!(
+                include_str!("../../../shaders/random.wgsl"),
+                include_str!("../../../shaders/counter_rng.wgsl")
+            ),
             Shader::Attention => include_str!("../../../shaders/attention.wgsl"),
+            Shader::AttentionBlocked => concat!(
+                include_str!("../../../shaders/attention_blocked.wgsl"),
+                include_str!("../../../shaders/counter_rng.wgsl")
+            ),
             Shader::GruCell => include_str!("../../../shaders/gru_cell.wgsl"),
             Shader::LstmCell => include_str!("../../../shaders/lstm_cell.wgsl"),
             Shader::Additive => include_str!("../../../shaders/additive.wgsl"),

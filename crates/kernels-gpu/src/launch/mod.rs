@@ -21,7 +21,10 @@ pub mod softmax;
 pub mod topk;
 
 pub use additive::{additive_score, additive_score_backward, Additive};
-pub use attention::{attention_backward, attention_forward, Attention, MAX_HEAD_DIM};
+pub use attention::{
+    attention_backward, attention_forward, Attention, AttentionDropout, AttentionKernel,
+    HeadLayout, BLOCKED_MAX_HEAD_DIM, MAX_HEAD_DIM,
+};
 pub use binary::{add_view, binary, copy_view, pad_block, strided_copy, where_select, BinaryOp};
 pub use elementwise::{clip_by_global_norm, fill, scale, unary, UnaryOp};
 pub use index::{gather_rows, index_add, index_select, scatter_add_rows};

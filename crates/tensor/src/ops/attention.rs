@@ -117,6 +117,7 @@ fn sizes(
         dv: v.dims()[r - 1],
         scale,
         causal,
+        ..Default::default()
     })
 }
 
