@@ -37,6 +37,7 @@ pub use error::{Error, Result};
 pub use huge_pages::{HugePageAlloc, HUGE_MIN};
 /// What `Tensor::topk` returns for a non-finite entry (a finite sentinel).
 pub use kernels_cpu::TOPK_NONE;
+pub use ops::head_attention::HeadAttention;
 pub use random::Rng;
 pub use shape::Shape;
 pub use tensor::{Tensor, TensorId};

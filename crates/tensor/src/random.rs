@@ -24,7 +24,7 @@ impl Rng {
     }
 
     /// Reserves `n` counters and returns the first.
-    fn take(&mut self, n: usize) -> u64 {
+    pub(crate) fn take(&mut self, n: usize) -> u64 {
         let start = self.offset;
         // Round up to even so Box–Muller pairs never straddle two draws.
         self.offset += (n as u64 + 1) & !1;

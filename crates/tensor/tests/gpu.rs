@@ -91,6 +91,33 @@ parity_tests! {
     head_products_match_cpu => heads,
 }
 
+/// The fused form draws its dropout mask inside the kernels, the composed
+/// form through `dropout`: both must take the same counters from the stream,
+/// or a GPU run and a CPU run from one seed would part ways after it.
+#[test]
+fn head_attention_takes_the_counters_dropout_would() {
+    if !kernels_gpu::gpu_ready_for_tests() {
+        return;
+    }
+    let spec = tensor::HeadAttention {
+        heads: 4,
+        scale: 0.5,
+        causal: true,
+        key_bias: None,
+    };
+    let mut offsets = Vec::new();
+    for device in [Device::Cpu, Device::Gpu] {
+        let x = Tensor::rand([3, 19, 32], -1.0, 1.0, &mut Rng::new(1), &device).unwrap();
+        let mut rng = Rng::new(3);
+        x.head_attention(&x, &x, &spec, Some((0.1, &mut rng)))
+            .unwrap();
+        offsets.push(rng.offset);
+    }
+    assert_eq!(offsets[0], offsets[1]);
+    let weights = 3 * 4 * 19 * 19; // [B, H, L, S], an even count
+    assert_eq!(offsets[0], weights, "one counter per weight");
+}
+
 /// Embedding → linear → GELU → layer norm → dropout → linear → cross-entropy,
 /// trained with AdamW: every kind of op a translation model's step uses.
 fn train_losses(device: &Device, steps: usize) -> Vec<f32> {

@@ -121,6 +121,46 @@ fn sizes(
     })
 }
 
+/// `scores` `[.., Tq, Tk]` with the causal mask: -∞ where key j > i + Tk - Tq.
+pub(crate) fn causal_masked(scores: &Tensor, tq: usize, tk: usize) -> Result<Tensor> {
+    let shift = tk - tq;
+    let mask: Vec<f32> = (0..tq)
+        .flat_map(|i| (0..tk).map(move |j| if j > i + shift { 1.0 } else { 0.0 }))
+        .collect();
+    let mask = Tensor::from_vec(mask, [tq, tk], &scores.device())?;
+    scores.masked_fill(&mask, f32::NEG_INFINITY)
+}
+
+/// The fused kernels' output (of shape `dims`), recorded with a backward
+/// that recomputes the weights from the saved log-sum-exp.
+pub(crate) fn fused(
+    a: gpu::Attention,
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    key_bias: Option<&Tensor>,
+    dims: Vec<usize>,
+) -> Result<Tensor> {
+    let o = GpuBuffer::uninit(a.batch * a.tq * a.dv).map_err(gpu_err)?;
+    let lse = GpuBuffer::uninit(a.batch * a.tq).map_err(gpu_err)?;
+    gpu::attention_forward(
+        &a,
+        q.storage().gpu()?,
+        k.storage().gpu()?,
+        v.storage().gpu()?,
+        key_bias.map(|b| b.storage().gpu()).transpose()?,
+        &o,
+        &lse,
+        None,
+    )
+    .map_err(gpu_err)?;
+    let lse = Tensor::from_storage(Arc::new(Storage::Gpu(lse)), [a.batch * a.tq].into());
+    let mut inputs = vec![q.clone(), k.clone(), v.clone()];
+    inputs.extend(key_bias.map(|b| b.detach()));
+    let op = FusedAttention { sizes: a, lse };
+    Ok(Tensor::from_op(Storage::Gpu(o), dims, op, inputs))
+}
+
 impl Tensor {
     /// softmax(scale · Q Kᵀ + key_bias + causal) V — fused on the GPU,
     /// composed on the CPU. See the module docs for shapes.
@@ -141,26 +181,9 @@ impl Tensor {
         if q.device() != Device::Gpu || a.d > gpu::MAX_HEAD_DIM || a.dv > gpu::MAX_HEAD_DIM {
             return Tensor::attention_reference(q, k, v, key_bias, causal, scale);
         }
-        let o = GpuBuffer::uninit(a.batch * a.tq * a.dv).map_err(gpu_err)?;
-        let lse = GpuBuffer::uninit(a.batch * a.tq).map_err(gpu_err)?;
-        gpu::attention_forward(
-            &a,
-            q.storage().gpu()?,
-            k.storage().gpu()?,
-            v.storage().gpu()?,
-            key_bias.map(|b| b.storage().gpu()).transpose()?,
-            &o,
-            &lse,
-            None,
-        )
-        .map_err(gpu_err)?;
         let mut dims = q.dims().to_vec();
         *dims.last_mut().expect("rank >= 2") = a.dv;
-        let lse = Tensor::from_storage(Arc::new(Storage::Gpu(lse)), [a.batch * a.tq].into());
-        let mut inputs = vec![q.clone(), k.clone(), v.clone()];
-        inputs.extend(key_bias.map(|b| b.detach()));
-        let op = FusedAttention { sizes: a, lse };
-        Ok(Tensor::from_op(Storage::Gpu(o), dims, op, inputs))
+        fused(a, q, k, v, key_bias, dims)
     }
 
     /// The attention weights softmax(scale · Q Kᵀ + key_bias + causal), `[.., Tq, Tk]`.
@@ -187,12 +210,7 @@ impl Tensor {
             scores = scores.add(&b.reshape(dims)?)?;
         }
         if causal {
-            let shift = a.tk - a.tq;
-            let mask: Vec<f32> = (0..a.tq)
-                .flat_map(|i| (0..a.tk).map(move |j| if j > i + shift { 1.0 } else { 0.0 }))
-                .collect();
-            let mask = Tensor::from_vec(mask, [a.tq, a.tk], &q.device())?;
-            scores = scores.masked_fill(&mask, f32::NEG_INFINITY)?;
+            scores = causal_masked(&scores, a.tq, a.tk)?;
         }
         scores.softmax(-1)
     }

@@ -4,6 +4,7 @@
 pub(crate) mod additive;
 pub(crate) mod attention;
 pub(crate) mod binary;
+pub(crate) mod head_attention;
 pub(crate) mod heads;
 pub(crate) mod index;
 pub(crate) mod loss;

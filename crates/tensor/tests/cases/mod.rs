@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use crate::common::*;
-use tensor::{Result, Rng, Tensor};
+use tensor::{HeadAttention, Result, Rng, Tensor};
 
 /// What a test does with one case.
 pub type Run<'a> = &'a mut dyn FnMut(&str, &dyn Fn(&[Tensor]) -> Result<Tensor>, Vec<Tensor>);
@@ -322,6 +322,47 @@ pub fn attention(run: Run) {
         "self-attention causal [B, T, D]",
         &|x| Tensor::attention(&x[0], &x[0], &x[0], None, true, 0.4),
         vec![s],
+    );
+
+    // Heads side by side (Q [B, L, H·d], K and V [B, S, H·d]), H = 2, d = 3;
+    // on the GPU these run the blocked kernels in the merged layout.
+    fn spec(causal: bool, key_bias: Option<&Tensor>) -> HeadAttention<'_> {
+        HeadAttention {
+            heads: 2,
+            scale: 0.6,
+            causal,
+            key_bias,
+        }
+    }
+    let hq = param(&[2, 3, 6], -1.0, 1.0, 124);
+    let hk = param(&[2, 5, 6], -1.0, 1.0, 125);
+    let hv = param(&[2, 5, 6], -1.0, 1.0, 126);
+    run(
+        "head_attention",
+        &|x| x[0].head_attention(&x[1], &x[2], &spec(false, None), None),
+        vec![hq.clone(), hk.clone(), hv.clone()],
+    );
+    let bias = t(
+        &[0.0, 0.0, 0.0, ninf, ninf, 0.0, 0.0, 0.0, 0.0, 0.0],
+        &[2, 5],
+    );
+    run(
+        "head_attention key padding, dropout",
+        &|x| {
+            let dropout = Some((0.3, &mut Rng::new(5)));
+            x[0].head_attention(&x[1], &x[2], &spec(false, Some(&x[3])), dropout)
+        },
+        vec![hq, hk, hv, bias],
+    );
+    // L = S = 17: two 16-row blocks, the second holding one row.
+    let hs = param(&[2, 17, 8], -1.0, 1.0, 127);
+    run(
+        "head_attention causal self, dropout",
+        &|x| {
+            let dropout = Some((0.25, &mut Rng::new(6)));
+            x[0].head_attention(&x[0], &x[0], &spec(true, None), dropout)
+        },
+        vec![hs],
     );
 }
 
