@@ -24,15 +24,20 @@
 //! A row with every key removed gives NaN, as PyTorch. Conventions: W_Q, W_K,
 //! W_V are stacked in `in_proj_weight` `[3E, E]` and `in_proj_bias` `[3E]`;
 //! self-attention (query, key and value the same tensor) projects all three
-//! with one GEMM. `out_proj.weight`, `out_proj.bias` hold W_O, b_O. When
-//! only the output is needed (no weights, no `attn_mask`, no active dropout)
-//! the heads go through the engine's `Tensor::attention` op, fused
-//! (flash-style) on the GPU; otherwise through the composition
-//! [`attention_side_by_side`] (whole sequences: the heads stay side by side
-//! in the E features, `Tensor::head_scores` / `head_mix`, with 1/√d applied
-//! in the product) or [`scaled_dot_product_attention`] (cached decoding
-//! steps, heads split; it scales Q by 1/√d before the product, as PyTorch). Dropout on the attention weights in training; the
-//! returned weights are after dropout, as PyTorch.
+//! with one GEMM. `out_proj.weight`, `out_proj.bias` hold W_O, b_O.
+//!
+//! Three routes, one meaning. Whole sequences whose weights are not needed
+//! (no weights, no `attn_mask`, causal only when L = S) go through the
+//! engine's `Tensor::head_attention`: the heads stay side by side in the E
+//! features, and on the GPU one fused kernel does scores, softmax, dropout
+//! and mix without storing the L × S weights. When the weights are wanted,
+//! [`attention_side_by_side`] spells the same thing out (`head_scores`,
+//! softmax, dropout, `head_mix`, 1/√d applied in the product). Cached
+//! decoding steps split the heads and use `Tensor::attention` (or
+//! [`scaled_dot_product_attention`], which scales Q by 1/√d before the
+//! product, as PyTorch, when the weights are asked). Dropout acts on the
+//! attention weights in training; returned weights are after dropout, as
+//! PyTorch.
 //! Initialisation as PyTorch: xavier_uniform for `in_proj_weight`, zero
 //! biases, U(±1/√E) for `out_proj.weight`.
 
@@ -42,7 +47,7 @@ use super::scaled_dot_product::{
     attention_side_by_side, padding_bias, scaled_dot_product_attention,
 };
 use super::{invalid, Ctx, Module, Params};
-use tensor::{init, Device, Result, Rng, Tensor};
+use tensor::{init, Device, HeadAttention, Result, Rng, Tensor};
 
 /// Which attention weights to return.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -152,16 +157,23 @@ impl MultiheadAttention {
         // Q_i, K_i, V_i: the i-th slice of d = E/h features
         // head_i = softmax(Q_i K_iᵀ / √d + M) V_i
         // [head_1; …; head_h]                                  [B, L, E]
-        let (concat, weights) = if self.fused(masks, need_weights, l, s, ctx) {
-            let (q, k, v) = (
-                split_heads(&q, h)?,
-                split_heads(&k, h)?,
-                split_heads(&v, h)?,
-            ); // [B, h, L|S, d]
-            let (heads, weights) = self.heads(&q, &k, &v, masks, need_weights, ctx)?; // [B, h, L, d]
-            (heads.permute(&[0, 2, 1, 3])?.reshape([b, l, e])?, weights)
+        let (concat, weights) = if self.fused(masks, need_weights, l, s) {
+            // Only the output needed: the engine's op, heads side by side,
+            // dropout drawn inside (fused on the GPU).
+            let bias = masks
+                .key_padding_mask
+                .map(|p| padding_bias(p, b, s))
+                .transpose()?; // [B, S]
+            let spec = HeadAttention {
+                heads: h,
+                scale: 1.0 / ((e / h) as f32).sqrt(),
+                causal: masks.causal,
+                key_bias: bias.as_ref(),
+            };
+            let dropout = (ctx.train && self.dropout > 0.0).then_some((self.dropout, &mut ctx.rng));
+            (q.head_attention(&k, &v, &spec, dropout)?, None) // [B, L, E]
         } else {
-            // The heads stay side by side in E: no copies in or out.
+            // The weights (or an attn_mask) wanted: spelled out, heads side by side.
             let mask = self.additive_mask(masks, b, l, s, &q.device())?; // [B|1, h|1, L, S]
             let (concat, weights) =
                 attention_side_by_side(&q, &k, &v, h, mask.as_ref(), self.dropout, ctx)?;
@@ -198,7 +210,8 @@ impl MultiheadAttention {
         ctx: &mut Ctx,
     ) -> Result<(Tensor, Option<Tensor>)> {
         let (b, l, s, d) = (q.dims()[0], q.dims()[2], k.dims()[2], q.dims()[3]);
-        if self.fused(masks, need_weights, l, s, ctx) {
+        let dropout_active = ctx.train && self.dropout > 0.0;
+        if self.fused(masks, need_weights, l, s) && !dropout_active {
             let bias = masks
                 .key_padding_mask
                 .map(|p| padding_bias(p, b, s))
@@ -215,15 +228,10 @@ impl MultiheadAttention {
         Ok((heads, Some(weights)))
     }
 
-    /// Whether the heads go through the engine's attention op (only the
-    /// output needed: no weights, no `attn_mask`, no active dropout, causal
-    /// only when L = S).
-    fn fused(&self, masks: &Masks, need_weights: Weights, l: usize, s: usize, ctx: &Ctx) -> bool {
-        let dropout_active = ctx.train && self.dropout > 0.0;
-        need_weights == Weights::None
-            && masks.attn_mask.is_none()
-            && !dropout_active
-            && (!masks.causal || l == s)
+    /// Whether the heads go through the engine's attention ops (only the
+    /// output needed: no weights, no `attn_mask`, causal only when L = S).
+    fn fused(&self, masks: &Masks, need_weights: Weights, l: usize, s: usize) -> bool {
+        need_weights == Weights::None && masks.attn_mask.is_none() && (!masks.causal || l == s)
     }
 
     /// Q, K, V (batch-first): one GEMM for self-attention, else one per input
