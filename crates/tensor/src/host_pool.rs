@@ -26,9 +26,10 @@ use std::sync::{LazyLock, Mutex};
 pub const MIN_POOLED: usize = 4096;
 
 struct Pool {
-    /// Free vectors by length.
+    /// Free vectors by size class: every vector under class c has a capacity
+    /// of at least c floats.
     free: HashMap<usize, Vec<Vec<f32>>>,
-    /// Floats held in `free`.
+    /// Floats (of capacity) held in `free`.
     held: usize,
     /// Most floats `free` may hold.
     cap: usize,
@@ -56,7 +57,7 @@ fn pool() -> std::sync::MutexGuard<'static, Pool> {
 /// caller must overwrite every element. Debug builds fill it with NaN, so
 /// an op that leaves an element unwritten fails its tests.
 pub fn take(n: usize) -> Vec<f32> {
-    let v = reuse(n).unwrap_or_else(|| vec![0.0; n]);
+    let v = reuse(n).unwrap_or_else(|| fresh(n));
     #[cfg(debug_assertions)]
     let v = {
         let mut v = v;
@@ -66,13 +67,52 @@ pub fn take(n: usize) -> Vec<f32> {
     v
 }
 
+/// The smallest size class holding `n` floats: the least m · 2^e ≥ n with
+/// m ∈ {4, 5, 6, 7}.
+pub fn class_above(n: usize) -> usize {
+    if n <= 4 {
+        return 4;
+    }
+    let e = n.ilog2() - 2; // n = m · 2^e with m ∈ [4, 8)
+    let m = n.div_ceil(1 << e);
+    m << e // m = 8 is 4 · 2^(e+1), itself a class
+}
+
+/// The largest size class a vector of `capacity` floats can serve.
+fn class_below(capacity: usize) -> usize {
+    if capacity < 4 {
+        return 0;
+    }
+    let e = capacity.ilog2() - 2;
+    (capacity >> e) << e
+}
+
+/// A new vector of `n` floats whose capacity is its whole size class, all
+/// of it initialised (zeros from `calloc`), so that it can serve any
+/// length of the class when it comes back.
+fn fresh(n: usize) -> Vec<f32> {
+    if n < MIN_POOLED {
+        return vec![0.0; n];
+    }
+    let mut v = vec![0.0; class_above(n)];
+    v.truncate(n);
+    v
+}
+
 fn reuse(n: usize) -> Option<Vec<f32>> {
     if n < MIN_POOLED {
         return None;
     }
-    let mut p = pool();
-    let v = p.free.get_mut(&n).and_then(Vec::pop)?;
-    p.held -= n;
+    let class = class_above(n);
+    let mut v = {
+        let mut p = pool();
+        let v = p.free.get_mut(&class).and_then(Vec::pop)?;
+        p.held -= v.capacity();
+        v
+    };
+    // Within the capacity: a shorter vector grows by zeros (cheap, and never
+    // exposes memory it did not write), a longer one is cut.
+    v.resize(n, 0.0);
     Some(v)
 }
 
@@ -85,14 +125,14 @@ pub fn take_zeroed(n: usize) -> Vec<f32> {
 
 /// Hands a vector back for reuse (or frees it when the pool is full).
 pub fn give(v: Vec<f32>) {
-    let n = v.len();
-    if n < MIN_POOLED {
+    let capacity = v.capacity();
+    if capacity < MIN_POOLED {
         return;
     }
     let mut p = pool();
-    if p.held + n <= p.cap {
-        p.held += n;
-        p.free.entry(n).or_default().push(v);
+    if p.held + capacity <= p.cap {
+        p.held += capacity;
+        p.free.entry(class_below(capacity)).or_default().push(v);
     }
 }
 
@@ -107,19 +147,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_given_buffer_comes_back_for_the_same_length_only() {
-        let n = MIN_POOLED + 17; // a length no other test uses
-        let v = vec![3.0; n];
+    fn size_classes_are_at_most_a_quarter_above_the_request() {
+        for n in 1..100_000 {
+            assert!(class_above(n + 1) >= class_above(n), "classes grow with n");
+        }
+        for n in (1..100_000).chain([MIN_POOLED, 1 << 20, (1 << 20) + 1, 123_456_789]) {
+            let c = class_above(n);
+            assert!(c >= n && (c as f64) <= 1.25 * n as f64 + 4.0, "{n} -> {c}");
+            assert_eq!(class_below(c), c, "{c} is a class");
+            assert_eq!(class_above(c), c);
+            let below = class_below(c + 1); // c itself, unless c + 1 is a class
+            assert!(below == c || below == c + 1, "{} serves class {below}", c + 1);
+        }
+    }
+
+    #[test]
+    fn a_given_buffer_comes_back_for_lengths_of_its_class() {
+        let n = class_above(MIN_POOLED + 17) + 1; // a class no other test uses
+        let v = take(n);
         let ptr = v.as_ptr();
+        let class = class_above(n);
+        assert!(v.capacity() >= class);
         give(v);
-        assert!(held() >= n);
-        let other = take(n + 1);
+        assert!(held() >= class);
+        let other = take(class + 1); // the next class up
         assert_ne!(other.as_ptr(), ptr);
-        let again = take(n);
+        let again = take(class - 1); // same class, another length
         assert_eq!(again.as_ptr(), ptr, "the cached vector is reused");
-        assert_eq!(again.len(), n);
+        assert_eq!(again.len(), class - 1);
         give(again);
         let zeroed = take_zeroed(n);
+        assert_eq!(zeroed.as_ptr(), ptr);
         assert!(zeroed.iter().all(|&x| x == 0.0));
     }
 }
