@@ -26,7 +26,8 @@
 //! the output keeps the input order.
 
 use crate::detok::Lang;
-use crate::translate_cmd::{load_model, translate_batch, DecodeArgs, Detokenizer};
+use crate::translate_cmd::{load_model, DecodeArgs, Detokenizer};
+use crate::translators;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -68,6 +69,12 @@ pub struct EvalArgs {
     /// Sentences decoded together.
     #[arg(long, default_value_t = 64)]
     pub batch_size: usize,
+    /// Batches decoded at once, each by its own translator on threads / N
+    /// threads (CTranslate2's inter_threads); must divide the thread count
+    /// (RAYON_NUM_THREADS, default one per core). The output is the same
+    /// for every N.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub inter_threads: usize,
     /// Write the (detokenized) translations here, one line per test pair.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -225,14 +232,19 @@ fn translate_all(
     let mut order: Vec<usize> = (0..sources.len()).collect();
     order.sort_by_key(|&i| lens[i]);
     let bar = progress_bar(sources.len(), args.json);
+    let chunks: Vec<&[usize]> = order.chunks(args.batch_size).collect();
+    let batches: Vec<Vec<String>> = chunks
+        .iter()
+        .map(|chunk| chunk.iter().map(|&i| sources[i].clone()).collect())
+        .collect();
+    let pools = translators::pools(rayon::current_num_threads(), args.inter_threads)?;
+    let done = |n: usize| bar.inc(n as u64);
+    let all = translators::translate_batches(ck, &batches, &opts, device, &pools, &done)?;
     let mut out = vec![Vec::new(); sources.len()];
-    for chunk in order.chunks(args.batch_size) {
-        let batch: Vec<String> = chunk.iter().map(|&i| sources[i].clone()).collect();
-        let hyps = translate_batch(ck, &batch, &opts, device)?;
+    for (chunk, hyps) in chunks.iter().zip(all) {
         for (&i, hyp) in chunk.iter().zip(hyps) {
             out[i] = hyp.tokens;
         }
-        bar.inc(chunk.len() as u64);
     }
     bar.finish_and_clear();
     Ok(out)

@@ -26,6 +26,7 @@ mod train_file;
 mod train_settings;
 mod translate_cmd;
 mod translate_output;
+mod translators;
 
 /// The package version and the git revision it was built from (build.rs;
 /// "unknown" when built outside a git checkout).

@@ -119,6 +119,22 @@ fn greedy_and_beam_at_two_thread_counts_give_a_table_and_a_record_per_case() {
     assert!(records[0]["output_tokens"].as_u64().unwrap() > 0);
     assert_eq!(records[0]["output_tokens"], records[1]["output_tokens"]);
 
+    // Two translators of one thread each beside one of two threads: the
+    // same tokens (every batch is decoded alike), a record per layout.
+    let layouts_json = dir.join("layouts.json");
+    let stdout = bench_ok(
+        &src,
+        &layouts_json,
+        &["--threads", "2", "--inter-threads", "1,2", "--rounds", "1"],
+    );
+    assert!(stdout.contains("inter"), "no inter column:\n{stdout}");
+    let layouts = self::records(&layouts_json);
+    assert_eq!(layouts.len(), 2, "{layouts:?}");
+    assert_eq!(layouts[0]["inter_threads"].as_u64(), Some(1));
+    assert_eq!(layouts[1]["inter_threads"].as_u64(), Some(2));
+    assert_eq!(layouts[0]["output_tokens"], layouts[1]["output_tokens"]);
+    assert_eq!(layouts[0]["output_tokens"], records[0]["output_tokens"]);
+
     // A second run appends its records to the same file.
     bench_ok(
         &src,
@@ -177,6 +193,17 @@ fn bad_input_is_refused_with_the_option_or_file_named() {
     assert!(e.contains("--beam 0"), "{e}");
     let e = refused(&["--model", missing, "--test-src", src, "--threads", "0"]);
     assert!(e.contains("--threads 0"), "{e}");
+    let e = refused(&[
+        "--model",
+        missing,
+        "--test-src",
+        src,
+        "--threads",
+        "2",
+        "--inter-threads",
+        "3",
+    ]);
+    assert!(e.contains("--inter-threads 3"), "{e}");
     let e = refused(&[
         "--model",
         missing,

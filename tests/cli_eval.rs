@@ -8,7 +8,7 @@ mod common;
 use common::*;
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 fn scratch(name: &str) -> PathBuf {
@@ -220,4 +220,43 @@ fn the_training_file_is_evaluated_on_its_held_out_split_only() {
     assert!(out.contains("test set: 10 pairs"), "{out}");
     let (out, _) = text(&args(&["--data", data.to_str().unwrap(), "--split", "all"]));
     assert!(out.contains("test set: 100 pairs, all of"), "{out}");
+}
+
+/// Two translators at once (`--inter-threads 2`, each on one of two
+/// threads) decode every batch as one translator does: the same output,
+/// line for line; a count that does not divide the threads is refused.
+#[test]
+fn two_translators_write_what_one_writes() {
+    let dir = scratch("inter");
+    let mut outputs = Vec::new();
+    for inter in ["1", "2"] {
+        let hyp = dir.join(format!("hyp-{inter}.txt"));
+        let o = Command::new(env!("CARGO_BIN_EXE_s2s"))
+            .env("RAYON_NUM_THREADS", "2")
+            .args(["eval", "--device", "cpu", "--model"])
+            .arg(model())
+            .args(["--beam", "2", "--batch-size", "5", "--inter-threads", inter])
+            .arg("--output")
+            .arg(&hyp)
+            .output()
+            .unwrap();
+        let (out, err) = text(&o);
+        assert!(o.status.success(), "{out}\n{err}");
+        outputs.push(std::fs::read_to_string(&hyp).unwrap());
+    }
+    assert_eq!(outputs[0].lines().count(), 24);
+    assert_eq!(outputs[0], outputs[1]);
+
+    let o = Command::new(env!("CARGO_BIN_EXE_s2s"))
+        .env("RAYON_NUM_THREADS", "2")
+        .args(["eval", "--device", "cpu", "--model"])
+        .arg(model())
+        .args(["--inter-threads", "3"])
+        .output()
+        .unwrap();
+    let (_, err) = text(&o);
+    assert!(
+        !o.status.success() && err.contains("--inter-threads 3"),
+        "{err}"
+    );
 }

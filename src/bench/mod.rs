@@ -135,6 +135,11 @@ pub struct BenchArgs {
     /// `s2s eval` [default: 64].
     #[arg(long, value_name = "N")]
     pub batch_size: Option<usize>,
+    /// translate: translators at once, comma-separated (CTranslate2's
+    /// inter_threads): with T threads and N translators each decodes its
+    /// own batches on T / N threads; every N must divide every T [default: 1].
+    #[arg(long, value_delimiter = ',', value_name = "N")]
+    pub inter_threads: Vec<usize>,
 }
 
 /// One line of the table and one JSON record.

@@ -9,8 +9,10 @@
 //! line (blank lines skipped) and prepared as translate prepares them (the
 //! training's normalisation, then the model's tokenizer), and the whole set
 //! is decoded the way `s2s eval` decodes a test set: in batches of
-//! `--batch-size` sentences of similar length. Every (device, beam,
-//! threads) case translates the whole set once per round; the rounds are
+//! `--batch-size` sentences of similar length. `--inter-threads N` runs N
+//! translators at once, each decoding its own batches on threads / N
+//! threads (src/translators.rs; CTranslate2's inter_threads). Every
+//! (device, beam, threads, translators) case translates the whole set once per round; the rounds are
 //! interleaved across the cases so that a slow phase of the machine hits
 //! every case alike, and the table reports the median round. Before its
 //! first round each case translates one batch untimed (allocations, packed
@@ -21,7 +23,8 @@
 //! `<eos>`), counted on the last round.
 
 use super::{fmt_time, median, BenchArgs, DeviceSel};
-use crate::translate_cmd::{load_model, source_ids, translate_batch, MAX_BEAM};
+use crate::translate_cmd::{load_model, source_ids, MAX_BEAM};
+use crate::translators::{self, translate_batches};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use seq2seq::decode::DecodeOptions;
@@ -44,6 +47,7 @@ pub fn own_options(args: &BenchArgs) -> Vec<&'static str> {
         ("--beam", !args.beam.is_empty()),
         ("--max-sentences", args.max_sentences.is_some()),
         ("--batch-size", args.batch_size.is_some()),
+        ("--inter-threads", !args.inter_threads.is_empty()),
     ];
     given.iter().filter(|g| g.1).map(|g| g.0).collect()
 }
@@ -93,7 +97,9 @@ struct Case {
     device: Device,
     beam: usize,
     threads: usize,
-    pool: rayon::ThreadPool,
+    /// Translators, each on a pool of threads / inter threads.
+    inter: usize,
+    pools: Vec<rayon::ThreadPool>,
     /// Seconds of each round's whole-set translation.
     secs: Vec<f64>,
     /// Output tokens of the last round.
@@ -112,15 +118,9 @@ fn translate_all(
         beam: case.beam,
         ..Default::default()
     };
-    let mut tokens = 0;
-    for batch in batches {
-        let hyps = case
-            .pool
-            .install(|| translate_batch(ck, batch, &opts, &case.device))?;
-        tokens += hyps.iter().map(|h| h.tokens.len()).sum::<usize>();
-        bar.inc(batch.len() as u64);
-    }
-    Ok(tokens)
+    let done = |n: usize| bar.inc(n as u64);
+    let all = translate_batches(ck, batches, &opts, &case.device, &case.pools, &done)?;
+    Ok(all.iter().flatten().map(|h| h.tokens.len()).sum())
 }
 
 /// Runs `s2s bench translate`.
@@ -154,6 +154,16 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         threads = vec![1, cores];
     }
     threads.dedup();
+    let mut inters = args.inter_threads.clone();
+    if inters.is_empty() {
+        inters.push(1);
+    }
+    for &inter in &inters {
+        crate::checks::count("--inter-threads", inter, 1, usize::MAX)?;
+        if !threads.iter().any(|t| t.is_multiple_of(inter)) {
+            bail!("--inter-threads {inter} divides none of the thread counts {threads:?}");
+        }
+    }
     let devices: Vec<Device> = match args.device {
         DeviceSel::Cpu => vec![Device::Cpu],
         DeviceSel::Gpu => vec![Device::Gpu],
@@ -189,14 +199,22 @@ pub fn run(args: &BenchArgs) -> Result<()> {
                 _ => &threads[..],
             };
             for &t in ts {
-                cases.push(Case {
-                    device,
-                    beam,
-                    threads: t,
-                    pool: rayon::ThreadPoolBuilder::new().num_threads(t).build()?,
-                    secs: Vec::new(),
-                    tokens: 0,
-                });
+                for &inter in &inters {
+                    // One translator drives the GPU; a layout needs N | T.
+                    if (device == Device::Gpu && inter > 1) || !t.is_multiple_of(inter) {
+                        continue;
+                    }
+                    cases.push(Case {
+                        device,
+                        beam,
+                        threads: t,
+                        inter,
+                        pools: translators::pools(t, inter)
+                            .with_context(|| format!("--threads {t}"))?,
+                        secs: Vec::new(),
+                        tokens: 0,
+                    });
+                }
             }
         }
     }
@@ -224,8 +242,8 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     bar.finish_and_clear();
 
     println!(
-        "{:<6} {:>5} {:>7} {:>10} {:>11} {:>11} {:>10}",
-        "device", "beam", "threads", "median", "sentences/s", "tokens/s", "tokens"
+        "{:<6} {:>5} {:>7} {:>6} {:>10} {:>11} {:>11} {:>10}",
+        "device", "beam", "threads", "inter", "median", "sentences/s", "tokens/s", "tokens"
     );
     let mut json = match &args.json {
         // Appended, so that runs (and a peer's records) collect in one file.
@@ -244,10 +262,11 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         let sentences_per_s = n as f64 / seconds;
         let tokens_per_s = case.tokens as f64 / seconds;
         println!(
-            "{:<6} {:>5} {:>7} {:>10} {:>11.1} {:>11.0} {:>10}",
+            "{:<6} {:>5} {:>7} {:>6} {:>10} {:>11.1} {:>11.0} {:>10}",
             case.device.to_string(),
             case.beam,
             case.threads,
+            case.inter,
             fmt_time(seconds),
             sentences_per_s,
             tokens_per_s,
@@ -263,6 +282,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
                 "device": case.device.to_string(),
                 "beam": case.beam,
                 "threads": case.threads,
+                "inter_threads": case.inter,
                 "batch_size": batch_size,
                 "sentences": n,
                 "rounds": rounds,
