@@ -67,6 +67,10 @@ pub struct TransformerState {
     pub position: usize,
     /// The source row (of [`Seq2Seq::start`]'s batch) behind each row.
     sources: Vec<usize>,
+    /// The source row behind each row of the layers' memory and of `mask`:
+    /// one per sentence when every sentence has the same number of rows
+    /// next to each other (beam search's beams), else one per row.
+    memory_rows: Vec<usize>,
     /// The memory's keys and values per layer, and the mask, as
     /// [`Seq2Seq::start`] made them: one row per source.
     encoded: Arc<(Vec<KeyValue>, Tensor)>,
@@ -179,6 +183,7 @@ impl Seq2Seq for TransformerSeq2Seq {
             mask: src.pad_mask.clone(),
             position: 0,
             sources: (0..src.rows()).collect(),
+            memory_rows: (0..src.rows()).collect(),
             encoded: Arc::new(encoded),
         })
     }
@@ -220,6 +225,7 @@ impl Seq2Seq for TransformerSeq2Seq {
                 mask: state.mask.clone(),
                 position: t + 1,
                 sources: state.sources.clone(),
+                memory_rows: state.memory_rows.clone(),
                 encoded: state.encoded.clone(),
             },
         })
@@ -230,10 +236,11 @@ impl Seq2Seq for TransformerSeq2Seq {
     }
 
     /// Picks rows of the self-attention caches. The memory's keys and
-    /// values depend only on the source, so when every new row has the
-    /// source its row had before (beam search shuffling a sentence's own
-    /// beams, the usual case) they stay as they are; otherwise they are
-    /// gathered again from the ones [`Seq2Seq::start`] computed.
+    /// values depend only on the source, so they are kept one row per
+    /// sentence whenever the rows come in equal runs per sentence (beam
+    /// search's beams; the cross-attention then shares each memory row
+    /// among its run), and gathered again from the ones [`Seq2Seq::start`]
+    /// computed only when the sentences behind them change (one finished).
     fn reorder(&self, state: &TransformerState, rows: &Tensor) -> Result<TransformerState> {
         let picked = rows.try_to_vec()?;
         let mut sources = Vec::with_capacity(picked.len());
@@ -244,14 +251,15 @@ impl Seq2Seq for TransformerSeq2Seq {
             };
             sources.push(s);
         }
-        let (memory, mask) = match sources == state.sources {
+        let memory_rows = shared_runs(&sources).unwrap_or_else(|| sources.clone());
+        let (memory, mask) = match memory_rows == state.memory_rows {
             true => (
                 state.layers.iter().map(|c| c.memory.clone()).collect(),
                 state.mask.clone(),
             ),
             false => {
-                let n = sources.len();
-                let ids = sources.iter().map(|&s| s as f32).collect();
+                let n = memory_rows.len();
+                let ids = memory_rows.iter().map(|&s| s as f32).collect();
                 let ids = Tensor::from_vec(ids, [n], &rows.device())?;
                 let (kv, mask) = &*state.encoded;
                 let memory = kv
@@ -277,8 +285,43 @@ impl Seq2Seq for TransformerSeq2Seq {
             mask,
             position: state.position,
             sources,
+            memory_rows,
             encoded: state.encoded.clone(),
         })
+    }
+}
+
+/// The source of each run when `sources` is runs of one length, one run
+/// per source (`[4, 4, 7, 7, 9, 9]` → `[4, 7, 9]`); `None` otherwise.
+fn shared_runs(sources: &[usize]) -> Option<Vec<usize>> {
+    let first = sources.first()?;
+    let g = sources.iter().take_while(|&s| s == first).count();
+    if !sources.len().is_multiple_of(g) {
+        return None;
+    }
+    let runs: Vec<usize> = sources.chunks(g).map(|run| run[0]).collect();
+    let uniform = sources
+        .chunks(g)
+        .all(|run| run.iter().all(|&s| s == run[0]));
+    let mut sorted = runs.clone();
+    sorted.sort_unstable();
+    let distinct = sorted.windows(2).all(|w| w[0] != w[1]);
+    (uniform && distinct).then_some(runs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shared_runs;
+
+    #[test]
+    fn equal_runs_share_their_memory_row() {
+        assert_eq!(shared_runs(&[4, 4, 7, 7, 9, 9]), Some(vec![4, 7, 9]));
+        assert_eq!(shared_runs(&[0, 1, 2]), Some(vec![0, 1, 2]));
+        assert_eq!(shared_runs(&[3, 3, 3]), Some(vec![3]));
+        assert_eq!(shared_runs(&[4, 4, 7, 9, 9]), None, "unequal runs");
+        assert_eq!(shared_runs(&[4, 4, 7, 7, 4, 4]), None, "a source twice");
+        assert_eq!(shared_runs(&[4, 4, 7, 9]), None, "a run of two sources");
+        assert_eq!(shared_runs(&[]), None);
     }
 }
 

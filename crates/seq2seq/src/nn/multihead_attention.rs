@@ -404,10 +404,15 @@ impl MultiheadAttention {
         Ok((self.merge_heads(&heads)?, cache))
     }
 
-    /// Attention of the new position `x` `[B, 1, E]` over precomputed keys
-    /// and values (of the memory), `key_padding_mask` `[B, S]` → (output
-    /// `[B, 1, E]`, weights `[B, h, 1, S]` if asked; per head even when
-    /// `Averaged` is asked).
+    /// Attention of the new position `x` `[R, 1, E]` over precomputed keys
+    /// and values (of the memory) `[B, h, S, d]`, `key_padding_mask`
+    /// `[B, S]` → (output `[R, 1, E]`, weights `[R, h, 1, S]` if asked; per
+    /// head even when `Averaged` is asked).
+    ///
+    /// R = B: row r attends to memory row r. R = g · B (beam search with g
+    /// beams per sentence): rows r·g … r·g + g - 1 share memory row r, and
+    /// go through the attention as g queries of one problem, so the memory
+    /// is never copied once per beam.
     pub fn step_cross(
         &self,
         x: &Tensor,
@@ -416,9 +421,18 @@ impl MultiheadAttention {
         need_weights: Weights,
         ctx: &mut Ctx,
     ) -> Result<(Tensor, Option<Tensor>)> {
+        let (rows, sources) = (x.dims()[0], memory.keys.dims()[0]);
+        if sources == 0 || !rows.is_multiple_of(sources) {
+            return Err(invalid(
+                "MultiheadAttention::step_cross",
+                format!("{rows} query rows cannot share {sources} memory rows evenly"),
+            ));
+        }
+        let (g, e, h) = (rows / sources, self.embed_dim(), self.num_heads);
         let (wq, bq) = self.in_proj_rows(0)?;
-        // q = x W_Qᵀ + b_Q
-        let q = split_heads(&linear(x, &wq, bq.as_ref())?, self.num_heads)?; // [B, h, 1, d]
+        // q = x W_Qᵀ + b_Q, a sentence's g rows as its g queries
+        let q = linear(x, &wq, bq.as_ref())?.reshape([sources, g, e])?;
+        let q = split_heads(&q, h)?; // [B, h, g, d]
         let masks = Masks {
             key_padding_mask,
             ..Default::default()
@@ -428,7 +442,12 @@ impl MultiheadAttention {
             _ => Weights::PerHead,
         };
         let (heads, w) = self.heads(&q, &memory.keys, &memory.values, &masks, weights, ctx)?;
-        Ok((self.merge_heads(&heads)?, w))
+        let out = self.merge_heads(&heads)?.reshape([rows, 1, e])?; // [R, 1, E]
+        let s = memory.keys.dims()[2];
+        let w = w
+            .map(|w| w.permute(&[0, 2, 1, 3])?.reshape([rows, h, 1, s])) // [R, h, 1, S]
+            .transpose()?;
+        Ok((out, w))
     }
 
     /// [head_1; …; head_h] W_Oᵀ + b_O: `[B, h, L, d]` → `[B, L, E]`.
