@@ -157,7 +157,11 @@ mod tests {
             assert_eq!(class_below(c), c, "{c} is a class");
             assert_eq!(class_above(c), c);
             let below = class_below(c + 1); // c itself, unless c + 1 is a class
-            assert!(below == c || below == c + 1, "{} serves class {below}", c + 1);
+            assert!(
+                below == c || below == c + 1,
+                "{} serves class {below}",
+                c + 1
+            );
         }
     }
 

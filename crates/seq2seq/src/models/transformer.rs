@@ -309,6 +309,20 @@ fn shared_runs(sources: &[usize]) -> Option<Vec<usize>> {
     (uniform && distinct).then_some(runs)
 }
 
+impl Module for TransformerSeq2Seq {
+    fn visit<'a>(&'a mut self, p: &mut Params<'a, '_>) {
+        p.module("src_embed", &mut self.src_embed);
+        p.optional_module("tgt_embed", &mut self.tgt_embed);
+        p.module("transformer", &mut self.transformer);
+        if self.config.tie_output {
+            // the weight is the embedding's, listed once under its name there
+            p.optional("generator.bias", &mut self.generator.bias);
+        } else {
+            p.module("generator", &mut self.generator);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::shared_runs;
@@ -322,19 +336,5 @@ mod tests {
         assert_eq!(shared_runs(&[4, 4, 7, 7, 4, 4]), None, "a source twice");
         assert_eq!(shared_runs(&[4, 4, 7, 9]), None, "a run of two sources");
         assert_eq!(shared_runs(&[]), None);
-    }
-}
-
-impl Module for TransformerSeq2Seq {
-    fn visit<'a>(&'a mut self, p: &mut Params<'a, '_>) {
-        p.module("src_embed", &mut self.src_embed);
-        p.optional_module("tgt_embed", &mut self.tgt_embed);
-        p.module("transformer", &mut self.transformer);
-        if self.config.tie_output {
-            // the weight is the embedding's, listed once under its name there
-            p.optional("generator.bias", &mut self.generator.bias);
-        } else {
-            p.module("generator", &mut self.generator);
-        }
     }
 }
