@@ -97,8 +97,7 @@ fn keep(z: u32, i: u32, j: u32) -> f32 {
 
 // How many of the `count` rows from `first` exist in an operand of `rows`.
 // Tiles are staged with zeros past the end, so the arithmetic needs no
-// bounds; each kernel stages its own operands (WGSL passes no storage
-// pointers to functions).
+// bounds.
 fn clamp_rows(first: u32, count: u32, rows: u32) -> u32 {
     return min(count, rows - min(first, rows));
 }
@@ -130,6 +129,32 @@ fn block_of(wid: vec3<u32>, nwg: vec3<u32>, rows: u32) -> vec2<u32> {
     return vec2<u32>(block / blocks, (block % blocks) * BQ);
 }
 
+// The forward and dQ kernels stage the same operands: the block's Q rows
+// into `own`, each tile's K and V rows into `tile_a` and `tile_b` (zeros
+// past the end). Returns the tile's real keys.
+fn stage_queries(z: u32, i0: u32, rows: u32, lid: u32) {
+    for (var e = lid; e < BQ * p.d; e += WG) {
+        let rr = e / p.d;
+        let c = e % p.d;
+        own[rr * BD + c] = select(0.0, q[row_start(z, i0 + rr, p.tq, p.d) + c], rr < rows);
+    }
+}
+
+fn stage_keys(z: u32, j0: u32, lid: u32) -> u32 {
+    let keys = clamp_rows(j0, BK, p.tk);
+    for (var e = lid; e < BK * p.d; e += WG) {
+        let u = e / p.d;
+        let c = e % p.d;
+        tile_a[u * BD + c] = select(0.0, k[row_start(z, j0 + u, p.tk, p.d) + c], u < keys);
+    }
+    for (var e = lid; e < BK * p.dv; e += WG) {
+        let u = e / p.dv;
+        let c = e % p.dv;
+        tile_b[u * BD + c] = select(0.0, v[row_start(z, j0 + u, p.tk, p.dv) + c], u < keys);
+    }
+    return keys;
+}
+
 @compute @workgroup_size(WG)
 fn attention_blocked_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let zb = block_of(wid, nwg, p.tq);
@@ -140,11 +165,7 @@ fn attention_blocked_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num
     let t = lid % BK;
     let i = i0 + r;
     let rows = clamp_rows(i0, BQ, p.tq);
-    for (var e = lid; e < BQ * p.d; e += WG) {
-        let rr = e / p.d;
-        let c = e % p.d;
-        own[rr * BD + c] = select(0.0, q[row_start(z, i0 + rr, p.tq, p.d) + c], rr < rows);
-    }
+    stage_queries(z, i0, rows, lid);
 
     var m = MASKED;
     var l = 0.0;
@@ -152,17 +173,7 @@ fn attention_blocked_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num
     let end = key_end(i0 + rows - 1u);
     for (var j0 = 0u; j0 < end; j0 += BK) {
         workgroupBarrier(); // the last tile's reads are done (and `own` is written)
-        let keys = clamp_rows(j0, BK, p.tk);
-        for (var e = lid; e < BK * p.d; e += WG) {
-            let u = e / p.d;
-            let c = e % p.d;
-            tile_a[u * BD + c] = select(0.0, k[row_start(z, j0 + u, p.tk, p.d) + c], u < keys);
-        }
-        for (var e = lid; e < BK * p.dv; e += WG) {
-            let u = e / p.dv;
-            let c = e % p.dv;
-            tile_b[u * BD + c] = select(0.0, v[row_start(z, j0 + u, p.tk, p.dv) + c], u < keys);
-        }
+        let keys = stage_keys(z, j0, lid);
         workgroupBarrier();
 
         let j = j0 + t;
@@ -246,11 +257,7 @@ fn attention_blocked_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_work
     let t = lid % BK;
     let i = i0 + r;
     let rows = clamp_rows(i0, BQ, p.tq);
-    for (var e = lid; e < BQ * p.d; e += WG) {
-        let rr = e / p.d;
-        let c = e % p.d;
-        own[rr * BD + c] = select(0.0, q[row_start(z, i0 + rr, p.tq, p.d) + c], rr < rows);
-    }
+    stage_queries(z, i0, rows, lid);
     for (var e = lid; e < BQ * p.dv; e += WG) {
         let rr = e / p.dv;
         let c = e % p.dv;
@@ -267,17 +274,7 @@ fn attention_blocked_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_work
     let end = key_end(i0 + rows - 1u);
     for (var j0 = 0u; j0 < end; j0 += BK) {
         workgroupBarrier();
-        let keys = clamp_rows(j0, BK, p.tk);
-        for (var e = lid; e < BK * p.d; e += WG) {
-            let u = e / p.d;
-            let c = e % p.d;
-            tile_a[u * BD + c] = select(0.0, k[row_start(z, j0 + u, p.tk, p.d) + c], u < keys);
-        }
-        for (var e = lid; e < BK * p.dv; e += WG) {
-            let u = e / p.dv;
-            let c = e % p.dv;
-            tile_b[u * BD + c] = select(0.0, v[row_start(z, j0 + u, p.tk, p.dv) + c], u < keys);
-        }
+        let keys = stage_keys(z, j0, lid);
         workgroupBarrier();
 
         let j = j0 + t;
