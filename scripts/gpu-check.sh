@@ -12,7 +12,9 @@
 #   1. build (release);
 #   2. the GPU tests on the adapter wgpu picks, with S2S_REQUIRE_GPU=1 so
 #      that a missing adapter fails instead of skipping, and the kernel suite
-#      again on a device with WebGPU's default limits (S2S_GPU_LIMITS=default);
+#      again on a device with WebGPU's default limits (S2S_GPU_LIMITS=default)
+#      and, in full mode, without the optional shader features
+#      (S2S_GPU_FEATURES=none: the row kernels reduce without subgroups);
 #   3. s2s bench matmul softmax layer_norm attention --device all: matmul
 #      on squares 256..4096 and the shapes the models run, the row kernels,
 #      attention (JSON and an SVG chart);
@@ -27,7 +29,7 @@ mode=full
 for arg in "$@"; do
     case "$arg" in
         --short) mode=short ;;
-        -h | --help) sed -n '2,22p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,24p' "$0"; exit 0 ;;
         *) echo "gpu-check.sh: unknown option $arg (expected --short)" >&2; exit 2 ;;
     esac
 done
@@ -48,6 +50,7 @@ if [ "$mode" = short ]; then
     cargo test --release --quiet -p kernels-gpu --test smoke --test matmul
 else
     cargo test --release --quiet -p kernels-gpu
+    S2S_GPU_FEATURES=none cargo test --release --quiet -p kernels-gpu
     cargo test --release --quiet -p tensor --lib -- gpu arena
     cargo test --release --quiet -p tensor --test gpu --test gpu_waits
     cargo test --release --quiet -p seq2seq --test train_gpu --test gpu_step_waits

@@ -8,9 +8,10 @@
 // counted = 0 (else 1): the mean loss is Σ loss / Σ counted, both on the GPU.
 // Layout: logits and gx rows × cols contiguous; targets, loss, lse, counted,
 // gloss one value per row; targets hold exact integers as f32.
-// Tiling: forward is one workgroup per row with tree reductions (three
-// sums over the row: max, Σ exp, Σ x). The backward is elementwise: one
-// invocation per logit, rereading the saved lse instead of a softmax matrix.
+// Tiling: forward is one workgroup per row with the workgroup reductions of
+// softmax.wgsl (three over the row: max, Σ exp, Σ x). The backward is
+// elementwise: one invocation per logit, rereading the saved lse instead of
+// a softmax matrix.
 
 struct Params {
     rows: u32,
@@ -24,23 +25,6 @@ struct Params {
 override RW: u32 = 64u;   // invocations per row, a power of two
 override WG: u32 = 256u;  // invocations per workgroup, backward
 
-var<workgroup> partial: array<f32, RW>;
-
-fn wg_reduce(lid: u32, v: f32, take_max: bool) -> f32 {
-    partial[lid] = v;
-    workgroupBarrier();
-    for (var half = RW / 2u; half > 0u; half /= 2u) {
-        if (lid < half) {
-            let other = partial[lid + half];
-            partial[lid] = select(partial[lid] + other, max(partial[lid], other), take_max);
-        }
-        workgroupBarrier();
-    }
-    let result = partial[0];
-    workgroupBarrier();
-    return result;
-}
-
 @group(0) @binding(1) var<storage, read> logits: array<f32>;
 @group(0) @binding(2) var<storage, read> targets: array<f32>;
 @group(0) @binding(3) var<storage, read_write> loss: array<f32>;
@@ -48,13 +32,14 @@ fn wg_reduce(lid: u32, v: f32, take_max: bool) -> f32 {
 @group(0) @binding(5) var<storage, read_write> counted: array<f32>;
 
 @compute @workgroup_size(RW)
-fn cross_entropy_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+fn cross_entropy_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, lane: Lane) {
+    let lid = lane.lid;
     let row = wid.x + wid.y * nwg.x;
     if (row >= p.rows) { return; } // uniform: the whole workgroup leaves
     let base = row * p.cols;
     var m = logits[base]; // the row's first entry, not -∞: the max is the same
     for (var j = lid; j < p.cols; j += RW) { m = max(m, logits[base + j]); }
-    m = wg_reduce(lid, m, true);
+    m = wg_max(lane, m);
     var s = 0.0;
     var sx = 0.0;
     for (var j = lid; j < p.cols; j += RW) {
@@ -62,8 +47,8 @@ fn cross_entropy_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgr
         s += exp(v - m);
         sx += v;
     }
-    let lse = m + log(wg_reduce(lid, s, false));
-    let mean_x = wg_reduce(lid, sx, false) / f32(p.cols);
+    let lse = m + log(wg_sum(lane, s));
+    let mean_x = wg_sum(lane, sx) / f32(p.cols);
     if (lid == 0u) {
         let t = i32(targets[row]);
         lse_out[row] = lse;

@@ -8,9 +8,9 @@
 //   ggamma_c = Σ_rows gy · xhat,   gbeta_c = Σ_rows gy
 // Layout: x, y, gy, gx are contiguous rows × cols; gamma, beta, ggamma, gbeta
 // hold cols; mean and rstd hold one value per row (saved for the backward).
-// Tiling: the per-row kernels run one workgroup per row with workgroup tree
-// reductions (as softmax.wgsl), two passes for the variance so that a large
-// mean does not cancel it away. The parameter gradients are sums down the
+// Tiling: the per-row kernels run one workgroup per row with the workgroup
+// reductions of softmax.wgsl (tree or subgroup, appended), two passes for
+// the variance so that a large mean does not cancel it away. The parameter gradients are sums down the
 // columns: one invocation per column walking the rows, which reads a full
 // row of neighbours per step (coalesced) and needs no atomics.
 
@@ -19,26 +19,13 @@ struct Params {
     cols: u32,
     eps: f32,
     flags: u32,   // bit 0: gamma given, bit 1: beta given
+    chunk: u32,   // layer_norm_params_split: rows each workgroup folds
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 
 override RW: u32 = 64u;   // invocations per row, a power of two
 override WG: u32 = 256u;  // invocations per workgroup, column kernel
-
-var<workgroup> partial: array<f32, RW>;
-
-fn wg_sum(lid: u32, v: f32) -> f32 {
-    partial[lid] = v;
-    workgroupBarrier();
-    for (var half = RW / 2u; half > 0u; half /= 2u) {
-        if (lid < half) { partial[lid] += partial[lid + half]; }
-        workgroupBarrier();
-    }
-    let result = partial[0];
-    workgroupBarrier();
-    return result;
-}
 
 // ---- forward: x, gamma, beta -> y, mean, rstd ----
 
@@ -50,17 +37,18 @@ fn wg_sum(lid: u32, v: f32) -> f32 {
 @group(0) @binding(6) var<storage, read_write> rstd_out: array<f32>;
 
 @compute @workgroup_size(RW)
-fn layer_norm_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+fn layer_norm_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, lane: Lane) {
+    let lid = lane.lid;
     let row = wid.x + wid.y * nwg.x;
     if (row >= p.rows) { return; } // uniform: the whole workgroup leaves
     let base = row * p.cols;
     let n = f32(max(p.cols, 1u));
     var s = 0.0;
     for (var j = lid; j < p.cols; j += RW) { s += x[base + j]; }
-    let mean = wg_sum(lid, s) / n;
+    let mean = wg_sum(lane, s) / n;
     var sq = 0.0;
     for (var j = lid; j < p.cols; j += RW) { let d = x[base + j] - mean; sq += d * d; }
-    let rstd = 1.0 / sqrt(wg_sum(lid, sq) / n + p.eps);
+    let rstd = 1.0 / sqrt(wg_sum(lane, sq) / n + p.eps);
     let has_gamma = (p.flags & 1u) != 0u;
     let has_beta = (p.flags & 2u) != 0u;
     for (var j = lid; j < p.cols; j += RW) {
@@ -80,7 +68,8 @@ fn layer_norm_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroup
 @group(0) @binding(6) var<storage, read_write> gx: array<f32>;
 
 @compute @workgroup_size(RW)
-fn layer_norm_backward_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+fn layer_norm_backward_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, lane: Lane) {
+    let lid = lane.lid;
     let row = wid.x + wid.y * nwg.x;
     if (row >= p.rows) { return; }
     let base = row * p.cols;
@@ -95,8 +84,8 @@ fn layer_norm_backward_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_
         sgx += g * (x[base + j] - mean) * rstd;
     }
     let n = f32(max(p.cols, 1u));
-    let mean_g = wg_sum(lid, sg) / n;
-    let mean_gx = wg_sum(lid, sgx) / n;
+    let mean_g = wg_sum(lane, sg) / n;
+    let mean_gx = wg_sum(lane, sgx) / n;
     for (var j = lid; j < p.cols; j += RW) {
         let g = select(gy[base + j], gy[base + j] * gamma[j], has_gamma);
         let xhat = (x[base + j] - mean) * rstd;
@@ -125,4 +114,49 @@ fn layer_norm_backward_params(@builtin(workgroup_id) wid: vec3<u32>, @builtin(nu
     }
     ggamma[c] = sgamma;
     gbeta[c] = sbeta;
+}
+
+// ---- the same sums split over chunks of rows (many rows, few columns) ----
+
+// Pass 1: part[q, 0, c] = Σ_{r in chunk q} gy · xhat, part[q, 1, c] = Σ gy.
+@group(0) @binding(5) var<storage, read_write> part: array<f32>;
+
+@compute @workgroup_size(WG)
+fn layer_norm_params_split(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let col_groups = (p.cols + WG - 1u) / WG;
+    let g = wid.x + wid.y * nwg.x;
+    let q = g / col_groups;
+    let c = (g % col_groups) * WG + lid;
+    let start = q * p.chunk;
+    if (c >= p.cols || start >= p.rows) { return; }
+    let end = min(start + p.chunk, p.rows);
+    var sgamma = 0.0;
+    var sbeta = 0.0;
+    for (var r = start; r < end; r++) {
+        let g = gy_p[r * p.cols + c];
+        sgamma += g * (x[r * p.cols + c] - mean_p[r]) * rstd_p[r];
+        sbeta += g;
+    }
+    part[(2u * q) * p.cols + c] = sgamma;
+    part[(2u * q + 1u) * p.cols + c] = sbeta;
+}
+
+// Pass 2: ggamma_c = Σ_q part[q, 0, c], gbeta_c = Σ_q part[q, 1, c].
+@group(0) @binding(1) var<storage, read> part_in: array<f32>;
+@group(0) @binding(2) var<storage, read_write> ggamma_out: array<f32>;
+@group(0) @binding(3) var<storage, read_write> gbeta_out: array<f32>;
+
+@compute @workgroup_size(WG)
+fn layer_norm_params_finish(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let c = (wid.x + wid.y * nwg.x) * WG + lid;
+    if (c >= p.cols) { return; }
+    let chunks = (p.rows + p.chunk - 1u) / p.chunk;
+    var sgamma = 0.0;
+    var sbeta = 0.0;
+    for (var q = 0u; q < chunks; q++) {
+        sgamma += part_in[(2u * q) * p.cols + c];
+        sbeta += part_in[(2u * q + 1u) * p.cols + c];
+    }
+    ggamma_out[c] = sgamma;
+    gbeta_out[c] = sbeta;
 }

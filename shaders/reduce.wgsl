@@ -11,6 +11,12 @@
 // * `*_rows` (inner == 1, long rows): one workgroup per output row. Each of the
 //   RW invocations folds a strided slice of the row, then a tree reduction in
 //   workgroup memory combines the RW partial results in log2(RW) steps.
+// * `reduce_lanes_split` + `reduce_lanes_finish` (few outputs, long runs, as
+//   a bias gradient: a sum down thousands of rows into a few hundred
+//   columns): `*_lanes` would give the GPU a handful of workgroups, each
+//   walking every row. Split instead: workgroup (g, q) folds chunk q of the
+//   run for its lanes into partial[q, o]; the finish pass folds the partials
+//   of each output in chunk order (so the result is deterministic).
 // * `sum_chunks`: each workgroup sums one CHUNK-long slice into a partial
 //   result; the launcher repeats it on the partials until one value is left
 //   (two passes for up to CHUNK² elements). The tree order is also more
@@ -22,6 +28,7 @@ struct Params {
     len: u32,
     inner: u32,
     op: u32,     // 0 sum, 1 mean, 2 max, 3 min; for sum_chunks: 1 = square first
+    chunk: u32,  // reduce_lanes_split: entries of `len` each workgroup folds
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -64,6 +71,41 @@ fn reduce_lanes(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
     var acc = start_value(p.op, base);
     for (var l = 0u; l < p.len; l++) {
         acc = combine(p.op, acc, x[base + l * p.inner]);
+    }
+    out[o] = finish(p.op, acc);
+}
+
+// Pass 1 of the split reduction: `out` holds [chunks, outer * inner]
+// partial results, unfinished (a mean's partial is a sum).
+@compute @workgroup_size(WG)
+fn reduce_lanes_split(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let lanes = p.outer * p.inner;
+    let lane_groups = (lanes + WG - 1u) / WG;
+    let g = wid.x + wid.y * nwg.x;
+    let q = g / lane_groups;
+    let o = (g % lane_groups) * WG + lid;
+    let start = q * p.chunk;
+    if (o >= lanes || start >= p.len) { return; }
+    let end = min(start + p.chunk, p.len);
+    let base = (o / p.inner) * p.len * p.inner + o % p.inner;
+    var acc = start_value(p.op, base + start * p.inner);
+    for (var l = start; l < end; l++) {
+        acc = combine(p.op, acc, x[base + l * p.inner]);
+    }
+    out[q * lanes + o] = acc;
+}
+
+// Pass 2: here `x` is pass 1's [chunks, outer * inner] partials and `len`
+// the original run length (a mean divides by it).
+@compute @workgroup_size(WG)
+fn reduce_lanes_finish(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let lanes = p.outer * p.inner;
+    let o = (wid.x + wid.y * nwg.x) * WG + lid;
+    if (o >= lanes) { return; }
+    let chunks = (p.len + p.chunk - 1u) / p.chunk;
+    var acc = x[o];
+    for (var q = 1u; q < chunks; q++) {
+        acc = combine(p.op, acc, x[q * lanes + o]);
     }
     out[o] = finish(p.op, acc);
 }

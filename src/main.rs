@@ -165,6 +165,14 @@ fn quiet_vulkan_loader() {
     }
 }
 
+fn yes_no(b: bool) -> &'static str {
+    if b {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
 fn devices() -> Result<()> {
     println!(
         "cpu   SIMD {:?}, {} threads (rayon)",
@@ -187,14 +195,17 @@ fn devices() -> Result<()> {
         }
         println!(
             "      max buffer {} MiB, max storage binding {} MiB, workgroup memory {} KiB, \
-             {} invocations/workgroup, subgroups {}..{}, timestamp queries {}",
+             {} invocations/workgroup, subgroups {}..{} (operations {}), shader-f16 {}, \
+             timestamp queries {}",
             a.max_buffer_size >> 20,
             a.max_storage_buffer_binding_size >> 20,
             a.max_compute_workgroup_storage_size >> 10,
             a.max_compute_invocations_per_workgroup,
             a.subgroup_min_size,
             a.subgroup_max_size,
-            if a.timestamp_queries { "yes" } else { "no" },
+            yes_no(a.subgroups),
+            yes_no(a.shader_f16),
+            yes_no(a.timestamp_queries),
         );
     }
     Ok(())

@@ -32,6 +32,10 @@ pub struct AdapterSummary {
     pub max_compute_workgroups_per_dimension: u32,
     pub max_storage_buffers_per_shader_stage: u32,
     pub timestamp_queries: bool,
+    /// The adapter offers subgroup operations (`wgpu::Features::SUBGROUP`).
+    pub subgroups: bool,
+    /// The adapter offers 16-bit floats in shaders (`shader-f16`).
+    pub shader_f16: bool,
     pub subgroup_min_size: u32,
     pub subgroup_max_size: u32,
 }
@@ -55,6 +59,8 @@ impl AdapterSummary {
             max_compute_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
             max_storage_buffers_per_shader_stage: limits.max_storage_buffers_per_shader_stage,
             timestamp_queries: adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY),
+            subgroups: adapter.features().contains(wgpu::Features::SUBGROUP),
+            shader_f16: adapter.features().contains(wgpu::Features::SHADER_F16),
             subgroup_min_size: info.subgroup_min_size,
             subgroup_max_size: info.subgroup_max_size,
         }
@@ -67,6 +73,7 @@ pub struct GpuContext {
     pub(crate) device: wgpu::Device,
     pub(crate) queue: wgpu::Queue,
     pub(crate) limits: wgpu::Limits,
+    features: wgpu::Features,
     summary: AdapterSummary,
     pub(crate) pool: BufferPool,
     pub(crate) pipelines: PipelineCache,
@@ -82,6 +89,17 @@ impl GpuContext {
     /// The device's limits (we request everything the adapter offers).
     pub fn limits(&self) -> &wgpu::Limits {
         &self.limits
+    }
+
+    /// True when the device was created with subgroup operations, so the row
+    /// kernels reduce with them (`S2S_GPU_FEATURES=none` turns them off).
+    pub fn has_subgroups(&self) -> bool {
+        self.features.contains(wgpu::Features::SUBGROUP)
+    }
+
+    /// True when the device was created with `shader-f16`.
+    pub fn has_f16(&self) -> bool {
+        self.features.contains(wgpu::Features::SHADER_F16)
     }
 
     /// Submit every recorded dispatch and wait until the GPU has run them.
@@ -156,7 +174,20 @@ fn create_context() -> Result<GpuContext, GpuError> {
             })
         }
     };
-    let features = adapter.features() & wgpu::Features::TIMESTAMP_QUERY;
+    // The shader features are taken where the adapter has them, so kernels
+    // can pick their faster versions; S2S_GPU_FEATURES=none leaves them off,
+    // so that a test run proves the portable versions on the same adapter.
+    let shader_features = match std::env::var("S2S_GPU_FEATURES").as_deref() {
+        Ok("none") => wgpu::Features::empty(),
+        Ok("adapter") | Err(_) => wgpu::Features::SUBGROUP | wgpu::Features::SHADER_F16,
+        Ok(other) => {
+            return Err(GpuError::DeviceRequest {
+                adapter: summary.name.clone(),
+                detail: format!("S2S_GPU_FEATURES={other}: expected `none` or `adapter`"),
+            })
+        }
+    };
+    let features = adapter.features() & (wgpu::Features::TIMESTAMP_QUERY | shader_features);
     let descriptor = wgpu::DeviceDescriptor {
         label: Some("s2s"),
         required_features: features,
@@ -175,6 +206,7 @@ fn create_context() -> Result<GpuContext, GpuError> {
         device,
         queue,
         limits,
+        features,
         summary,
         pool: BufferPool::new(),
         pipelines: PipelineCache::default(),

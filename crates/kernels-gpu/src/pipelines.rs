@@ -2,8 +2,11 @@
 //!
 //! Each kernel family is one file under `shaders/`, compiled into the binary
 //! with `include_str!`; the families that draw random numbers get
-//! `counter_rng.wgsl` appended, so the generator is written once. A pipeline is (module, entry point, override
-//! constants); compiling one costs the driver from milliseconds to hundreds of
+//! `counter_rng.wgsl` appended, so the generator is written once; the row
+//! kernels (softmax, layer norm, cross-entropy) get their workgroup reductions
+//! appended, a tree (`reduce_tree.wgsl`) or subgroup operations
+//! (`reduce_subgroup.wgsl`) where the device has them. A pipeline is
+//! (module, entry point, override constants); compiling one costs the driver from milliseconds to hundreds of
 //! milliseconds (lavapipe JIT-compiles to machine code), so each is built once
 //! per process and cached under exactly that key.
 
@@ -12,7 +15,27 @@ use std::sync::{Arc, Mutex};
 
 use crate::context::GpuContext;
 
-/// One WGSL file: a family of kernels.
+/// A row-kernel file with the workgroup reductions it calls appended: the
+/// tree in workgroup memory, or the subgroup version of the same functions.
+macro_rules! with_tree {
+    ($file:literal) => {
+        concat!(
+            include_str!(concat!("../../../shaders/", $file)),
+            include_str!("../../../shaders/reduce_tree.wgsl")
+        )
+    };
+}
+macro_rules! with_subgroups {
+    ($file:literal) => {
+        concat!(
+            include_str!(concat!("../../../shaders/", $file)),
+            include_str!("../../../shaders/reduce_subgroup.wgsl")
+        )
+    };
+}
+
+/// One WGSL file (or, for the row kernels, a file and the reductions
+/// appended to it): a family of kernels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Shader {
     Elementwise,
@@ -22,6 +45,10 @@ pub enum Shader {
     Softmax,
     LayerNorm,
     CrossEntropy,
+    /// The row kernels again, reducing with subgroup operations.
+    SoftmaxSubgroup,
+    LayerNormSubgroup,
+    CrossEntropySubgroup,
     Index,
     Matmul,
     Optim,
@@ -35,7 +62,7 @@ pub enum Shader {
 }
 
 impl Shader {
-    pub const ALL: [Shader; 17] = [
+    pub const ALL: [Shader; 20] = [
         Shader::Elementwise,
         Shader::Binary,
         Shader::Movement,
@@ -43,6 +70,9 @@ impl Shader {
         Shader::Softmax,
         Shader::LayerNorm,
         Shader::CrossEntropy,
+        Shader::SoftmaxSubgroup,
+        Shader::LayerNormSubgroup,
+        Shader::CrossEntropySubgroup,
         Shader::Index,
         Shader::Matmul,
         Shader::Optim,
@@ -62,9 +92,9 @@ impl Shader {
             Shader::Binary => "binary.wgsl",
             Shader::Movement => "movement.wgsl",
             Shader::Reduce => "reduce.wgsl",
-            Shader::Softmax => "softmax.wgsl",
-            Shader::LayerNorm => "layer_norm.wgsl",
-            Shader::CrossEntropy => "cross_entropy.wgsl",
+            Shader::Softmax | Shader::SoftmaxSubgroup => "softmax.wgsl",
+            Shader::LayerNorm | Shader::LayerNormSubgroup => "layer_norm.wgsl",
+            Shader::CrossEntropy | Shader::CrossEntropySubgroup => "cross_entropy.wgsl",
             Shader::Index => "index.wgsl",
             Shader::Matmul => "matmul.wgsl",
             Shader::Optim => "optim.wgsl",
@@ -78,6 +108,29 @@ impl Shader {
         }
     }
 
+    /// True for the modules that use subgroup operations: they compile only on
+    /// a device created with `wgpu::Features::SUBGROUP`.
+    pub fn needs_subgroups(self) -> bool {
+        matches!(
+            self,
+            Shader::SoftmaxSubgroup | Shader::LayerNormSubgroup | Shader::CrossEntropySubgroup
+        )
+    }
+
+    /// The version of a row-kernel family this device runs: the subgroup one
+    /// where the device was created with subgroups, else the tree.
+    pub(crate) fn for_device(self, ctx: &GpuContext) -> Shader {
+        if !ctx.has_subgroups() {
+            return self;
+        }
+        match self {
+            Shader::Softmax => Shader::SoftmaxSubgroup,
+            Shader::LayerNorm => Shader::LayerNormSubgroup,
+            Shader::CrossEntropy => Shader::CrossEntropySubgroup,
+            other => other,
+        }
+    }
+
     /// The WGSL source, embedded at compile time.
     pub fn source(self) -> &'static str {
         match self {
@@ -85,9 +138,12 @@ impl Shader {
             Shader::Binary => include_str!("../../../shaders/binary.wgsl"),
             Shader::Movement => include_str!("../../../shaders/movement.wgsl"),
             Shader::Reduce => include_str!("../../../shaders/reduce.wgsl"),
-            Shader::Softmax => include_str!("../../../shaders/softmax.wgsl"),
-            Shader::LayerNorm => include_str!("../../../shaders/layer_norm.wgsl"),
-            Shader::CrossEntropy => include_str!("../../../shaders/cross_entropy.wgsl"),
+            Shader::Softmax => with_tree!("softmax.wgsl"),
+            Shader::LayerNorm => with_tree!("layer_norm.wgsl"),
+            Shader::CrossEntropy => with_tree!("cross_entropy.wgsl"),
+            Shader::SoftmaxSubgroup => with_subgroups!("softmax.wgsl"),
+            Shader::LayerNormSubgroup => with_subgroups!("layer_norm.wgsl"),
+            Shader::CrossEntropySubgroup => with_subgroups!("cross_entropy.wgsl"),
             Shader::Index => include_str!("../../../shaders/index.wgsl"),
             Shader::Matmul => include_str!("../../../shaders/matmul.wgsl"),
             Shader::Optim => include_str!("../../../shaders/optim.wgsl"),

@@ -18,10 +18,19 @@ fn every_shader_parses_and_validates() {
                 continue;
             }
         };
-        let mut validator = naga::valid::Validator::new(
-            naga::valid::ValidationFlags::all(),
-            naga::valid::Capabilities::empty(),
-        );
+        // Only the modules that ask for subgroups may use them: a stray
+        // subgroup call in a portable kernel fails here.
+        let capabilities = if shader.needs_subgroups() {
+            naga::valid::Capabilities::SUBGROUP
+        } else {
+            naga::valid::Capabilities::empty()
+        };
+        let mut validator =
+            naga::valid::Validator::new(naga::valid::ValidationFlags::all(), capabilities);
+        if shader.needs_subgroups() {
+            validator.subgroup_stages(naga::valid::ShaderStages::COMPUTE);
+            validator.subgroup_operations(naga::valid::SubgroupOperationSet::all());
+        }
         if let Err(e) = validator.validate(&module) {
             failures.push(format!(
                 "{}: {}",

@@ -47,7 +47,7 @@ pub fn cross_entropy(
         .usize(cols)
         .i32(ignore_i32(ignore_index))
         .f32(smoothing);
-    let key = PipelineKey::new(Shader::CrossEntropy, "cross_entropy_rows");
+    let key = PipelineKey::new(Shader::CrossEntropy.for_device(ctx), "cross_entropy_rows");
     dispatch(
         ctx,
         &key,

@@ -38,7 +38,7 @@ pub fn layer_norm(
     let ctx = context()?;
     let flags = gamma.is_some() as u32 | (beta.is_some() as u32) << 1;
     let params = Params::new().usize(rows).usize(cols).f32(eps).u32(flags);
-    let key = PipelineKey::new(Shader::LayerNorm, "layer_norm_rows");
+    let key = PipelineKey::new(Shader::LayerNorm.for_device(ctx), "layer_norm_rows");
     let inputs = [
         x,
         gamma.unwrap_or(&placeholder),
@@ -85,7 +85,10 @@ pub fn layer_norm_backward(
     let flags = gamma.is_some() as u32;
     let params = || Params::new().usize(rows).usize(cols).f32(0.0).u32(flags);
 
-    let key = PipelineKey::new(Shader::LayerNorm, "layer_norm_backward_rows");
+    let key = PipelineKey::new(
+        Shader::LayerNorm.for_device(ctx),
+        "layer_norm_backward_rows",
+    );
     let inputs = [x, gamma.unwrap_or(&placeholder), mean, rstd, gy];
     dispatch(ctx, &key, params(), &inputs, &[gx], grid(ctx, rows))?;
 
@@ -109,14 +112,39 @@ pub fn layer_norm_backward(
             &scratch_b
         }
     };
-    let key = PipelineKey::new(Shader::LayerNorm, "layer_norm_backward_params");
-    let groups = grid(ctx, cols.div_ceil(WG));
+    let col_groups = cols.div_ceil(WG);
+    if rows < SPLIT_MIN_ROWS {
+        let key = PipelineKey::new(Shader::LayerNorm, "layer_norm_backward_params");
+        let inputs = [x, mean, rstd, gy];
+        return dispatch(
+            ctx,
+            &key,
+            params(),
+            &inputs,
+            &[ggamma, gbeta],
+            grid(ctx, col_groups),
+        );
+    }
+    // Many rows: sum chunks of them in parallel, then add the chunks.
+    let chunk = rows.div_ceil(256).max(64);
+    let chunks = rows.div_ceil(chunk);
+    let split = || params().usize(chunk);
+    let partial = GpuBuffer::uninit(2 * chunks * cols)?;
+    let key = PipelineKey::new(Shader::LayerNorm, "layer_norm_params_split");
+    let groups = grid(ctx, col_groups * chunks);
     dispatch(
         ctx,
         &key,
-        params(),
+        split(),
         &[x, mean, rstd, gy],
-        &[ggamma, gbeta],
+        &[&partial],
         groups,
-    )
+    )?;
+    let key = PipelineKey::new(Shader::LayerNorm, "layer_norm_params_finish");
+    let groups = grid(ctx, col_groups);
+    dispatch(ctx, &key, split(), &[&partial], &[ggamma, gbeta], groups)
 }
+
+/// From this many rows on, the parameter gradients are summed in two passes
+/// over chunks of rows instead of one invocation per column walking them all.
+const SPLIT_MIN_ROWS: usize = 256;

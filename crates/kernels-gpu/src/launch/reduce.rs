@@ -15,6 +15,18 @@ pub use kernels_cpu::ReduceOp;
 /// ones one invocation each (a 64-wide workgroup on a 10-long row would idle).
 const ROW_KERNEL_MIN_LEN: usize = 128;
 
+/// The lane kernel splits its runs into chunks (two passes) when there are at
+/// most this many outputs and the runs are at least SPLIT_MIN_LEN long: then
+/// one invocation per output would leave most of a GPU idle.
+const SPLIT_MAX_LANES: usize = 16 * 1024;
+const SPLIT_MIN_LEN: usize = 256;
+
+/// Run entries each split workgroup folds: at least 64, and no more than
+/// about 256 chunks, so the finish pass stays short.
+fn split_chunk(len: usize) -> usize {
+    len.div_ceil(256).max(64)
+}
+
 /// Elements each workgroup of `sum_chunks` folds (the shader's CHUNK).
 const CHUNK: usize = 4096;
 
@@ -75,6 +87,25 @@ fn along_axis(
         let entry = if argmax { "argmax_rows" } else { "reduce_rows" };
         let key = PipelineKey::new(Shader::Reduce, entry);
         dispatch(ctx, &key, params, &[x], &[out], grid(ctx, outer))
+    } else if !argmax && outer * inner <= SPLIT_MAX_LANES && len >= SPLIT_MIN_LEN {
+        let lanes = outer * inner;
+        let chunk = split_chunk(len);
+        let chunks = len.div_ceil(chunk);
+        let partial = GpuBuffer::uninit(chunks * lanes)?;
+        let params = || {
+            Params::new()
+                .usize(outer)
+                .usize(len)
+                .usize(inner)
+                .u32(code)
+                .usize(chunk)
+        };
+        let key = PipelineKey::new(Shader::Reduce, "reduce_lanes_split");
+        let groups = grid(ctx, lanes.div_ceil(WG) * chunks);
+        dispatch(ctx, &key, params(), &[x], &[&partial], groups)?;
+        let key = PipelineKey::new(Shader::Reduce, "reduce_lanes_finish");
+        let groups = grid(ctx, lanes.div_ceil(WG));
+        dispatch(ctx, &key, params(), &[&partial], &[out], groups)
     } else {
         let entry = if argmax {
             "argmax_lanes"

@@ -56,7 +56,7 @@ fn forward(
     check_u32(entry, "elements", rows * cols)?;
     let ctx = context()?;
     let params = Params::new().usize(rows).usize(cols);
-    let key = PipelineKey::new(Shader::Softmax, entry);
+    let key = PipelineKey::new(Shader::Softmax.for_device(ctx), entry);
     dispatch(ctx, &key, params, &[x], &[out], grid(ctx, rows))
 }
 
@@ -74,6 +74,6 @@ fn backward(
     check_u32(entry, "elements", rows * cols)?;
     let ctx = context()?;
     let params = Params::new().usize(rows).usize(cols);
-    let key = PipelineKey::new(Shader::Softmax, entry);
+    let key = PipelineKey::new(Shader::Softmax.for_device(ctx), entry);
     dispatch(ctx, &key, params, &[y, gy], &[gx], grid(ctx, rows))
 }

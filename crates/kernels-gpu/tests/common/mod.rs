@@ -1,6 +1,8 @@
 //! Shared by the GPU test files: adapter detection and comparisons.
 #![allow(dead_code)]
 
+pub mod row_checks;
+
 /// The GPU context, or `None` after printing why the test is skipped (see
 /// [`kernels_gpu::gpu_ready_for_tests`]: with `S2S_REQUIRE_GPU=1` a missing
 /// adapter fails the test instead).
