@@ -49,6 +49,10 @@ pub enum Shader {
     SoftmaxSubgroup,
     LayerNormSubgroup,
     CrossEntropySubgroup,
+    /// Linear with 16-bit weights, read from 32-bit words or (the
+    /// `shader-f16` feature) as f16.
+    LinearHalf,
+    LinearHalfF16,
     Index,
     Matmul,
     Optim,
@@ -62,7 +66,7 @@ pub enum Shader {
 }
 
 impl Shader {
-    pub const ALL: [Shader; 20] = [
+    pub const ALL: [Shader; 22] = [
         Shader::Elementwise,
         Shader::Binary,
         Shader::Movement,
@@ -73,6 +77,8 @@ impl Shader {
         Shader::SoftmaxSubgroup,
         Shader::LayerNormSubgroup,
         Shader::CrossEntropySubgroup,
+        Shader::LinearHalf,
+        Shader::LinearHalfF16,
         Shader::Index,
         Shader::Matmul,
         Shader::Optim,
@@ -95,6 +101,7 @@ impl Shader {
             Shader::Softmax | Shader::SoftmaxSubgroup => "softmax.wgsl",
             Shader::LayerNorm | Shader::LayerNormSubgroup => "layer_norm.wgsl",
             Shader::CrossEntropy | Shader::CrossEntropySubgroup => "cross_entropy.wgsl",
+            Shader::LinearHalf | Shader::LinearHalfF16 => "linear_half.wgsl",
             Shader::Index => "index.wgsl",
             Shader::Matmul => "matmul.wgsl",
             Shader::Optim => "optim.wgsl",
@@ -117,16 +124,21 @@ impl Shader {
         )
     }
 
-    /// The version of a row-kernel family this device runs: the subgroup one
-    /// where the device was created with subgroups, else the tree.
+    /// True for the modules that use 16-bit floats: they compile only on a
+    /// device created with `wgpu::Features::SHADER_F16`.
+    pub fn needs_f16(self) -> bool {
+        self == Shader::LinearHalfF16
+    }
+
+    /// The version of a family this device runs: the row kernels reduce with
+    /// subgroups where the device has them, 16-bit weights are read as f16
+    /// where it has `shader-f16`; everything else has one version.
     pub(crate) fn for_device(self, ctx: &GpuContext) -> Shader {
-        if !ctx.has_subgroups() {
-            return self;
-        }
         match self {
-            Shader::Softmax => Shader::SoftmaxSubgroup,
-            Shader::LayerNorm => Shader::LayerNormSubgroup,
-            Shader::CrossEntropy => Shader::CrossEntropySubgroup,
+            Shader::Softmax if ctx.has_subgroups() => Shader::SoftmaxSubgroup,
+            Shader::LayerNorm if ctx.has_subgroups() => Shader::LayerNormSubgroup,
+            Shader::CrossEntropy if ctx.has_subgroups() => Shader::CrossEntropySubgroup,
+            Shader::LinearHalf if ctx.has_f16() => Shader::LinearHalfF16,
             other => other,
         }
     }
@@ -144,6 +156,16 @@ impl Shader {
             Shader::SoftmaxSubgroup => with_subgroups!("softmax.wgsl"),
             Shader::LayerNormSubgroup => with_subgroups!("layer_norm.wgsl"),
             Shader::CrossEntropySubgroup => with_subgroups!("cross_entropy.wgsl"),
+            Shader::LinearHalf => concat!(
+                include_str!("../../../shaders/linear_half.wgsl"),
+                include_str!("../../../shaders/half_packed.wgsl")
+            ),
+            // `enable` must come before every declaration.
+            Shader::LinearHalfF16 => concat!(
+                "enable f16;\n",
+                include_str!("../../../shaders/linear_half.wgsl"),
+                include_str!("../../../shaders/half_native.wgsl")
+            ),
             Shader::Index => include_str!("../../../shaders/index.wgsl"),
             Shader::Matmul => include_str!("../../../shaders/matmul.wgsl"),
             Shader::Optim => include_str!("../../../shaders/optim.wgsl"),

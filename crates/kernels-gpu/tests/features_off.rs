@@ -1,14 +1,15 @@
 //! The portable versions of kernels that have faster ones for optional
 //! adapter features: with `S2S_GPU_FEATURES=none` the device is created
 //! without subgroups or shader-f16, so the row kernels reduce with a
-//! workgroup tree, and the same checks as tests/rows.rs must hold. One test
+//! workgroup tree and 16-bit weights are unpacked from 32-bit words, and the
+//! same checks as tests/rows.rs and tests/half.rs must hold. One test
 //! in its own binary, since the device is created once per process (the
 //! whole suite runs this way too: `S2S_GPU_FEATURES=none cargo test -p
 //! kernels-gpu`, as scripts/gpu-check.sh does).
 
 mod common;
 
-use common::row_checks;
+use common::{half_checks, row_checks};
 
 #[test]
 fn the_row_kernels_without_subgroups_match_the_reference() {
@@ -27,4 +28,6 @@ fn the_row_kernels_without_subgroups_match_the_reference() {
     row_checks::softmax_of_a_masked_row();
     row_checks::layer_norm_family();
     row_checks::cross_entropy_family();
+    half_checks::conversion();
+    half_checks::linear();
 }

@@ -20,11 +20,15 @@ fn every_shader_parses_and_validates() {
         };
         // Only the modules that ask for subgroups may use them: a stray
         // subgroup call in a portable kernel fails here.
-        let capabilities = if shader.needs_subgroups() {
-            naga::valid::Capabilities::SUBGROUP
-        } else {
-            naga::valid::Capabilities::empty()
-        };
+        // pack2x16float / unpack2x16float are core WGSL; naga gates them
+        // only for OpenGL ES drivers that lack them.
+        let mut capabilities = naga::valid::Capabilities::SHADER_FLOAT16_IN_FLOAT32;
+        if shader.needs_subgroups() {
+            capabilities |= naga::valid::Capabilities::SUBGROUP;
+        }
+        if shader.needs_f16() {
+            capabilities |= naga::valid::Capabilities::SHADER_FLOAT16;
+        }
         let mut validator =
             naga::valid::Validator::new(naga::valid::ValidationFlags::all(), capabilities);
         if shader.needs_subgroups() {
@@ -49,7 +53,13 @@ fn every_shader_parses_and_validates() {
 #[test]
 fn every_shader_opens_with_an_explaining_comment() {
     for shader in Shader::ALL {
-        let first = shader.source().lines().next().unwrap_or("");
+        // A module that needs an extension opens with its `enable`, which
+        // WGSL wants before everything else; the file's comment comes next.
+        let first = shader
+            .source()
+            .lines()
+            .find(|line| !line.starts_with("enable "))
+            .unwrap_or("");
         assert!(
             first.starts_with(&format!("// {}", shader.file_name())),
             "{} must start with `// {} — what it computes`",

@@ -8,6 +8,7 @@ pub mod additive;
 pub mod attention;
 pub mod binary;
 pub mod elementwise;
+pub mod half;
 pub mod index;
 pub mod loss;
 pub mod matmul;
@@ -27,6 +28,7 @@ pub use attention::{
 };
 pub use binary::{add_view, binary, copy_view, pad_block, strided_copy, where_select, BinaryOp};
 pub use elementwise::{clip_by_global_norm, fill, scale, unary, UnaryOp};
+pub use half::{linear_half, HalfBuffer};
 pub use index::{gather_rows, index_add, index_select, scatter_add_rows};
 pub use loss::{cross_entropy, cross_entropy_backward};
 pub use matmul::{

@@ -1,6 +1,7 @@
 //! Shared by the GPU test files: adapter detection and comparisons.
 #![allow(dead_code)]
 
+pub mod half_checks;
 pub mod row_checks;
 
 /// The GPU context, or `None` after printing why the test is skipped (see
