@@ -25,6 +25,13 @@ can differ where both engines computed the same numbers.
 
 Prints the count, the first few differences, and with --json a record; exits
 with status 1 when fewer than --require sentences (a fraction) agree.
+
+`--hyp-out FILE` (and `--ours-out FILE`) write CTranslate2's (and our dumped)
+outputs as text, one line per sentence, for `s2s score --ref REF --hyp FILE`:
+subwords are joined at `</w>` (our BPE), words separated by spaces,
+character models' `\u2581` read as a space. Both engines' lines are made the
+same way here, so their BLEUs compare like with like (`s2s eval` also
+detokenizes punctuation, which sacreBLEU's 13a tokenizer mostly undoes).
 """
 
 import argparse
@@ -69,6 +76,45 @@ def read_vocabularies(model_dir):
     return src, tgt
 
 
+END_OF_WORD = "</w>"
+SPACE = "\u2581"
+
+
+def tokenizer_kind(tgt_vocab):
+    """"bpe", "char" or "word", told from the target vocabulary."""
+    tokens = tgt_vocab[4:]  # past <pad> <bos> <eos> <unk>
+    if any(t.endswith(END_OF_WORD) for t in tokens):
+        return "bpe"
+    if all(len(t) == 1 for t in tokens):
+        return "char"
+    return "word"
+
+
+def as_text(tokens, kind):
+    """Output tokens as a line of text, as our target tokenizer writes them."""
+    if kind == "char":
+        return "".join(" " if t == SPACE else t for t in tokens)
+    if kind == "bpe":
+        words, word = [], ""
+        for t in tokens:
+            if t.endswith(END_OF_WORD):
+                words.append(word + t[:-len(END_OF_WORD)])
+                word = ""
+            else:
+                word += t
+        if word:
+            words.append(word)
+        return " ".join(words)
+    return " ".join(tokens)
+
+
+def write_lines(path, lines):
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write("".join(line + "\n" for line in lines))
+    os.replace(tmp, path)
+
+
 def translate_records(translator, records, src_vocab, tgt_index, beam, length_penalty):
     """CTranslate2's output ids for every record, each sentence decoded alone."""
     jobs = []
@@ -97,6 +143,8 @@ def main():
     parser.add_argument("--require", type=float, default=0.0,
                         help="exit 1 when fewer than this fraction agree [0]")
     parser.add_argument("--json", help="append one JSON record to this file")
+    parser.add_argument("--hyp-out", help="write CTranslate2's outputs as text, a line each")
+    parser.add_argument("--ours-out", help="write our dumped outputs as text, a line each")
     args = parser.parse_args()
 
     try:
@@ -130,6 +178,12 @@ def main():
                   f"  ctranslate2: {words(theirs)}\n"
                   f"  (first difference at output token {at})")
     n = len(records)
+    kind = tokenizer_kind(tgt_vocab)
+    if args.hyp_out:
+        write_lines(args.hyp_out, [as_text([tgt_vocab[i] for i in ids], kind) for ids in outputs])
+    if args.ours_out:
+        write_lines(args.ours_out, [as_text([tgt_vocab[i] for i in r["output_ids"]], kind)
+                                    for r in records])
     print(f"identical outputs: {same}/{n} ({100.0 * same / n:.1f}%), beam {args.beam}, "
           f"compute_type {args.compute_type}, model {args.model}")
     if args.json:
