@@ -152,6 +152,66 @@ fn greedy_and_beam_at_two_thread_counts_give_a_table_and_a_record_per_case() {
     );
 }
 
+#[test]
+fn dumped_tokens_give_each_sentence_its_source_ids_cap_and_output_per_beam() {
+    let dir = scratch("dump");
+    let (src, json) = (test_file(&dir), dir.join("out.json"));
+    let dump = dir.join("tokens.jsonl");
+    bench_ok(
+        &src,
+        &json,
+        &[
+            "--beam",
+            "1,2",
+            "--threads",
+            "1,2",
+            "--rounds",
+            "1",
+            "--dump-tokens",
+            dump.to_str().unwrap(),
+        ],
+    );
+    let dumped = records(&dump);
+    assert_eq!(dumped.len(), 2 * SENTENCES, "one per beam and sentence");
+    let sentences: Vec<&str> = TEST_SRC
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    for (k, r) in dumped.iter().enumerate() {
+        let (beam, index) = (1 + k / SENTENCES, k % SENTENCES);
+        assert_eq!(r["beam"].as_u64(), Some(beam as u64), "{r}");
+        assert_eq!(r["index"].as_u64(), Some(index as u64), "file order: {r}");
+        assert_eq!(r["source"], sentences[index], "{r}");
+        let ids = r["source_ids"].as_array().unwrap();
+        assert_eq!(
+            ids.last().and_then(|v| v.as_u64()),
+            Some(2),
+            "<eos> last: {r}"
+        );
+        // the default cap: twice the source length, at most 200
+        let cap = (2 * ids.len()).min(200) as u64;
+        assert_eq!(r["max_output_len"].as_u64(), Some(cap), "{r}");
+        let out = r["output_ids"].as_array().unwrap();
+        assert!(out.len() as u64 <= cap, "{r}");
+    }
+    // The outputs are the ones counted in the records of the same beam.
+    let cases = records(&json);
+    for (beam, case) in [(1u64, &cases[0]), (2, &cases[2])] {
+        assert_eq!(case["beam"].as_u64(), Some(beam));
+        let written: usize = dumped
+            .iter()
+            .filter(|r| r["beam"].as_u64() == Some(beam))
+            .map(|r| r["output_ids"].as_array().unwrap().len())
+            .sum();
+        assert_eq!(
+            case["output_tokens"].as_u64(),
+            Some(written as u64),
+            "{case}"
+        );
+    }
+}
+
 /// Runs `s2s bench translate` with `args` and returns its error message,
 /// failing the test if it succeeds.
 fn refused(args: &[&str]) -> String {

@@ -140,6 +140,11 @@ pub struct BenchArgs {
     /// own batches on T / N threads; every N must divide every T [default: 1].
     #[arg(long, value_delimiter = ',', value_name = "N")]
     pub inter_threads: Vec<usize>,
+    /// translate: write, per beam width and sentence, the source token ids
+    /// the model read and the output ids it wrote, one JSON record a line
+    /// (for comparing with another engine: scripts/check_ctranslate2.py).
+    #[arg(long, value_name = "FILE")]
+    pub dump_tokens: Option<PathBuf>,
 }
 
 /// One line of the table and one JSON record.

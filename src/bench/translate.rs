@@ -21,13 +21,19 @@
 //! Speeds are whole-set figures: sentences per second and output tokens
 //! per second, the tokens being the ones the model wrote (without the final
 //! `<eos>`), counted on the last round.
+//!
+//! `--dump-tokens FILE` writes what another engine needs to decode the same
+//! input and be compared: per beam width and sentence (in file order), the
+//! source ids the model read, the output ids it wrote on the last round,
+//! and the length cap it decoded under (scripts/check_ctranslate2.py,
+//! benches/peers/ctranslate2_translate.py).
 
 use super::{fmt_time, median, BenchArgs, DeviceSel};
 use crate::translate_cmd::{load_model, source_ids, MAX_BEAM};
 use crate::translators::{self, translate_batches};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use seq2seq::decode::DecodeOptions;
+use seq2seq::decode::{DecodeOptions, Hypothesis};
 use seq2seq::train::checkpoint::Checkpoint;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -48,6 +54,7 @@ pub fn own_options(args: &BenchArgs) -> Vec<&'static str> {
         ("--max-sentences", args.max_sentences.is_some()),
         ("--batch-size", args.batch_size.is_some()),
         ("--inter-threads", !args.inter_threads.is_empty()),
+        ("--dump-tokens", args.dump_tokens.is_some()),
     ];
     given.iter().filter(|g| g.1).map(|g| g.0).collect()
 }
@@ -79,17 +86,20 @@ fn read_sentences(path: &Path, max: Option<usize>) -> Result<Vec<String>> {
 }
 
 /// The test set cut into batches of similar source length, as `s2s eval`
-/// does (less padding per batch).
-fn batches(ck: &Checkpoint, sentences: &[String], size: usize) -> Vec<Vec<String>> {
-    let mut order: Vec<(usize, &String)> = sentences
+/// does (less padding per batch), and the index in `sentences` of each
+/// sentence of the batches, in batch order.
+fn batches(ck: &Checkpoint, sentences: &[String], size: usize) -> (Vec<Vec<String>>, Vec<usize>) {
+    let mut order: Vec<(usize, usize)> = sentences
         .iter()
-        .map(|s| (source_ids(ck, s).len(), s))
+        .enumerate()
+        .map(|(i, s)| (source_ids(ck, s).len(), i))
         .collect();
-    order.sort_by_key(|&(len, _)| len);
-    order
+    order.sort_by_key(|&(len, _)| len); // stable: equal lengths keep file order
+    let batches = order
         .chunks(size)
-        .map(|c| c.iter().map(|&(_, s)| s.clone()).collect())
-        .collect()
+        .map(|c| c.iter().map(|&(_, i)| sentences[i].clone()).collect())
+        .collect();
+    (batches, order.iter().map(|&(_, i)| i).collect())
 }
 
 /// One timed configuration.
@@ -104,23 +114,64 @@ struct Case {
     secs: Vec<f64>,
     /// Output tokens of the last round.
     tokens: usize,
+    /// The last round's hypotheses, batch by batch, where they are dumped.
+    kept: Option<Vec<Vec<Hypothesis>>>,
+}
+
+/// How every case decodes, but for its beam width.
+fn decode_options(beam: usize) -> DecodeOptions {
+    DecodeOptions {
+        beam,
+        ..Default::default()
+    }
 }
 
 /// Translates every batch with `ck` under `case`'s pool; returns the
-/// output tokens written.
+/// hypotheses, batch by batch.
 fn translate_all(
     ck: &Checkpoint,
     batches: &[Vec<String>],
     case: &Case,
     bar: &ProgressBar,
-) -> Result<usize> {
-    let opts = DecodeOptions {
-        beam: case.beam,
-        ..Default::default()
-    };
+) -> Result<Vec<Vec<Hypothesis>>> {
+    let opts = decode_options(case.beam);
     let done = |n: usize| bar.inc(n as u64);
-    let all = translate_batches(ck, batches, &opts, &case.device, &case.pools, &done)?;
-    Ok(all.iter().flatten().map(|h| h.tokens.len()).sum())
+    translate_batches(ck, batches, &opts, &case.device, &case.pools, &done)
+}
+
+/// The `--dump-tokens` records: for each case that kept its output (one
+/// per beam width), one JSON line per sentence in file order.
+fn dump_tokens(
+    ck: &Checkpoint,
+    sentences: &[String],
+    order: &[usize],
+    cases: &[Case],
+) -> Result<String> {
+    let mut text = String::new();
+    for case in cases {
+        let Some(kept) = &case.kept else { continue };
+        let mut outputs: Vec<Option<&Hypothesis>> = vec![None; sentences.len()];
+        for (&i, hyp) in order.iter().zip(kept.iter().flatten()) {
+            outputs[i] = Some(hyp);
+        }
+        let opts = decode_options(case.beam);
+        for (i, (sentence, hyp)) in sentences.iter().zip(outputs).enumerate() {
+            let hyp = hyp.context("a hypothesis for every sentence")?;
+            let source = source_ids(ck, sentence);
+            let record = serde_json::json!({
+                "beam": case.beam,
+                "index": i,
+                "source": sentence,
+                "source_ids": source,
+                "max_output_len": opts.max_output_len(source.len()),
+                "length_penalty": opts.length_penalty,
+                "output_ids": hyp.tokens,
+            });
+            text.push_str(&record.to_string());
+            text.push('\n');
+        }
+    }
+    Ok(text)
 }
 
 /// Runs `s2s bench translate`.
@@ -147,6 +198,9 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     crate::checks::count("--batch-size", batch_size, 1, 1 << 16)?;
     if let Some(path) = &args.json {
         crate::guard::refuse_checkpoint_output(path, "--json")?;
+    }
+    if let Some(path) = &args.dump_tokens {
+        crate::guard::refuse_checkpoint_output(path, "--dump-tokens")?;
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut threads = args.threads.clone();
@@ -180,7 +234,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         models.push((device, load_model(&model_dir, &device)?));
     }
     let (_, first) = &models[0];
-    let batches = batches(first, &sentences, batch_size);
+    let (batches, order) = batches(first, &sentences, batch_size);
     let kind = first.model.config().name();
     println!(
         "translate: {} ({kind}), {} sentence(s) of {}, batch {batch_size}, {} round(s), median time per round",
@@ -213,6 +267,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
                             .with_context(|| format!("--threads {t}"))?,
                         secs: Vec::new(),
                         tokens: 0,
+                        kept: None,
                     });
                 }
             }
@@ -226,6 +281,15 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             .1
     };
 
+    // The first case of each beam width keeps its output for the dump.
+    if args.dump_tokens.is_some() {
+        for &beam in &beams {
+            if let Some(case) = cases.iter_mut().find(|c| c.beam == beam) {
+                case.kept = Some(Vec::new());
+            }
+        }
+    }
+
     let rounds = args.rounds.max(1);
     let bar = progress_bar((rounds * cases.len() * sentences.len()) as u64);
     let warm_up = &batches[..1];
@@ -235,11 +299,20 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     for _ in 0..rounds {
         for case in cases.iter_mut() {
             let t = Instant::now();
-            case.tokens = translate_all(model_of(case.device), &batches, case, &bar)?;
+            let hyps = translate_all(model_of(case.device), &batches, case, &bar)?;
             case.secs.push(t.elapsed().as_secs_f64());
+            case.tokens = hyps.iter().flatten().map(|h| h.tokens.len()).sum();
+            if case.kept.is_some() {
+                case.kept = Some(hyps);
+            }
         }
     }
     bar.finish_and_clear();
+    if let Some(path) = &args.dump_tokens {
+        let text = dump_tokens(first, &sentences, &order, &cases)?;
+        tensor::io::write_atomic(path, text.as_bytes())
+            .with_context(|| format!("--dump-tokens {}", path.display()))?;
+    }
 
     println!(
         "{:<6} {:>5} {:>7} {:>6} {:>10} {:>11} {:>11} {:>10}",
