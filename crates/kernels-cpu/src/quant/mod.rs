@@ -162,15 +162,27 @@ impl QuantizedMatrix {
 /// Writes the symmetric quantization of `row`, mapped by `store`, into `q`
 /// and returns its scale (0 for an all-zero row, NaN when the row holds a
 /// NaN or an infinity; its values are then those of 0).
+///
+/// Written to vectorise inside a `#[target_feature]` trampoline: the largest
+/// magnitude is an integer maximum over the bits of `|v|` (for finite
+/// non-negative floats the order of the bits is the order of the values,
+/// and NaN and infinity have the largest bits, which is also the test for
+/// them), and the rounding of a finite value needs no saturating cast.
+#[inline(always)]
 fn quantize_row_into<T>(row: &[f32], q: &mut [T], store: impl Fn(i8) -> T) -> f32 {
-    if row.iter().any(|v| !v.is_finite()) {
+    let amax_bits = row
+        .iter()
+        .fold(0u32, |m, v| m.max(v.to_bits() & 0x7fff_ffff));
+    if amax_bits >= f32::INFINITY.to_bits() {
         q.iter_mut().for_each(|q| *q = store(0));
         return f32::NAN;
     }
-    let amax = row.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    let amax = f32::from_bits(amax_bits);
     let inv = if amax > 0.0 { 127.0 / amax } else { 0.0 };
     for (q, &v) in q.iter_mut().zip(row) {
-        *q = store((v * inv).round_ties_even().clamp(-127.0, 127.0) as i8);
+        let r = (v * inv).round_ties_even().clamp(-127.0, 127.0);
+        // SAFETY: `r` is finite (so is the row) and within [-127, 127].
+        *q = store(unsafe { r.to_int_unchecked::<i32>() } as i8);
     }
     amax / 127.0
 }
@@ -183,29 +195,69 @@ pub(crate) struct QuantizedRows {
     pub(crate) depth: usize,
 }
 
-/// Quantizes the rows of `x` (`m x k`) to u8 with zero point 128.
-fn quantize_rows(x: &[f32], m: usize, k: usize, depth: usize) -> QuantizedRows {
+/// Quantizes the rows of `x` (`m x k`) to u8 with zero point 128, in rayon
+/// tasks of whole rows when there are many.
+fn quantize_rows(isa: Isa, x: &[f32], m: usize, k: usize, depth: usize) -> QuantizedRows {
     let mut data = vec![ZERO_POINT as u8; m * depth];
     let mut scales = vec![0.0f32; m];
-    let one = |(row, (out, scale)): (&[f32], (&mut [u8], &mut f32))| {
-        *scale = quantize_row_into(row, &mut out[..k], |v| (v as i32 + ZERO_POINT) as u8);
-    };
-    let rows = x.chunks(k.max(1)).take(m);
-    let outs = data.chunks_mut(depth.max(1)).zip(scales.iter_mut());
-    if crate::par::worth_parallel(m * k) {
-        let per = crate::par::rows_per_task(k);
-        x.par_chunks(k.max(1))
-            .take(m)
-            .zip(data.par_chunks_mut(depth.max(1)).zip(scales.par_iter_mut()))
-            .with_min_len(per)
-            .for_each(one);
-    } else {
-        rows.zip(outs).for_each(one);
+    if k > 0 {
+        if crate::par::worth_parallel(m * k) {
+            let per = crate::par::rows_per_task(k);
+            x.par_chunks(per * k)
+                .zip(data.par_chunks_mut(per * depth))
+                .zip(scales.par_chunks_mut(per))
+                .for_each(|((x, data), scales)| quantize_chunk(isa, x, k, depth, data, scales));
+        } else {
+            quantize_chunk(isa, x, k, depth, &mut data, &mut scales);
+        }
     }
     QuantizedRows {
         data,
         scales,
         depth,
+    }
+}
+
+/// [`quantize_rows`] for the rows of one task, compiled for `isa`.
+fn quantize_chunk(
+    isa: Isa,
+    x: &[f32],
+    k: usize,
+    depth: usize,
+    data: &mut [u8],
+    scales: &mut [f32],
+) {
+    match isa {
+        // SAFETY: `isa` came from `isa()`, which only returns supported ISAs.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => unsafe {
+            crate::simd::avx512::run(
+                #[inline(always)]
+                || quantize_chunk_body(x, k, depth, data, scales),
+            )
+        },
+        // SAFETY: as above.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2Fma => unsafe {
+            crate::simd::avx2::run(
+                #[inline(always)]
+                || quantize_chunk_body(x, k, depth, data, scales),
+            )
+        },
+        _ => quantize_chunk_body(x, k, depth, data, scales),
+    }
+}
+
+#[inline(always)]
+fn quantize_chunk_body(x: &[f32], k: usize, depth: usize, data: &mut [u8], scales: &mut [f32]) {
+    let rows = x.chunks_exact(k).zip(data.chunks_exact_mut(depth));
+    for ((row, out), scale) in rows.zip(scales.iter_mut()) {
+        *scale = quantize_row_into(
+            row,
+            &mut out[..k],
+            #[inline(always)]
+            |v| (v as i32 + ZERO_POINT) as u8,
+        );
     }
 }
 
@@ -334,7 +386,7 @@ pub fn linear_int8(x: &[f32], m: usize, w: &QuantizedMatrix, bias: Option<&[f32]
         return;
     }
     let kernel = int8_kernel();
-    let xq = quantize_rows(x, m, k, w.depth);
+    let xq = quantize_rows(isa(), x, m, k, w.depth);
     let yp = YPtr(y.as_mut_ptr());
     let run = |rows: std::ops::Range<usize>, panels: std::ops::Range<usize>| {
         let block = Block {
