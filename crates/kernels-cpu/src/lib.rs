@@ -7,7 +7,7 @@
 //! How the crate is organised:
 //! * one module per kernel family (`elementwise`, `accumulate`, `reduce`,
 //!   `softmax`, `layer_norm`, `loss`, `embedding`, `movement`, `gemm`,
-//!   `optim`, `rng`, `gru_cell`),
+//!   `optim`, `rng`, `gru_cell`, `quant` for int8 inference),
 //!   all re-exported at the crate root;
 //! * [`reference`](mod@reference): the same API as plain scalar loops — the oracle every fast
 //!   kernel is tested against, and the clearest statement of what each kernel
@@ -36,6 +36,7 @@ mod movement;
 mod optim;
 mod par;
 pub mod peak;
+mod quant;
 mod reduce;
 pub mod reference;
 pub mod rng;
@@ -55,6 +56,7 @@ pub use loss::{cross_entropy, cross_entropy_backward};
 pub use movement::strided_copy;
 pub use optim::{adam_step, scale, sgd_step, AdamParams};
 pub use par::{serially, warm_workers};
+pub use quant::{int8_kernel, linear_int8, Int8Kernel, QuantizedMatrix};
 pub use reduce::{argmax, reduce, sum_all, sum_squares, ReduceOp};
 pub use rng::{dropout_apply, dropout_mask, fill_normal, fill_uniform, hash_uniform};
 pub use softmax::{log_softmax, log_softmax_backward, softmax, softmax_backward};

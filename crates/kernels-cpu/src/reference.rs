@@ -11,6 +11,7 @@ mod linalg;
 mod misc;
 mod nn;
 mod optim;
+mod quant;
 
 pub use elementwise::{binary, binary_scalar, unary, unary_scalar, where_select};
 pub use erf::erf;
@@ -25,3 +26,4 @@ pub use nn::{
     log_softmax_backward, reduce, softmax, softmax_backward, sum_all, sum_squares,
 };
 pub use optim::{adam_step, scale, sgd_step};
+pub use quant::{linear_int8, quantize_row};

@@ -38,6 +38,7 @@ pub use huge_pages::{HugePageAlloc, HUGE_MIN};
 /// What `Tensor::topk` returns for a non-finite entry (a finite sentinel).
 pub use kernels_cpu::TOPK_NONE;
 pub use ops::head_attention::HeadAttention;
+pub use ops::quantized::QuantizedWeight;
 pub use random::Rng;
 pub use shape::Shape;
 pub use tensor::{Tensor, TensorId};

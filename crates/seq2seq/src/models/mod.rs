@@ -30,6 +30,7 @@ mod attn_decoder;
 mod config;
 mod inputs;
 mod model;
+mod quantize;
 mod recurrent;
 mod rnn;
 mod transformer;

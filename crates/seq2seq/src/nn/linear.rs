@@ -13,7 +13,7 @@
 //! Parameters: `weight`, `bias`.
 
 use super::{Module, Params};
-use tensor::{init, Device, Result, Rng, Tensor};
+use tensor::{init, Device, QuantizedWeight, Result, Rng, Tensor};
 
 /// `y = x Wᵀ + b`.
 #[derive(Clone)]
@@ -22,6 +22,8 @@ pub struct Linear {
     pub weight: Tensor,
     /// `[out_features]`, when the layer has a bias.
     pub bias: Option<Tensor>,
+    /// The int8 copy of `weight` that `forward` uses, once quantized.
+    pub quantized: Option<QuantizedWeight>,
 }
 
 impl Linear {
@@ -43,12 +45,24 @@ impl Linear {
             )?),
             false => None,
         };
-        Ok(Linear { weight, bias })
+        Ok(Linear::from_tensors(weight, bias))
     }
 
     /// Wraps existing tensors (`weight` `[O, I]`, `bias` `[O]`).
     pub fn from_tensors(weight: Tensor, bias: Option<Tensor>) -> Linear {
-        Linear { weight, bias }
+        Linear {
+            weight,
+            bias,
+            quantized: None,
+        }
+    }
+
+    /// From now on, `forward` multiplies by an int8 copy of the weight
+    /// (inference only, on the host: `forward` then errors on tensors that
+    /// need gradients).
+    pub fn quantize_int8(&mut self) -> Result<()> {
+        self.quantized = Some(QuantizedWeight::quantize(&self.weight)?);
+        Ok(())
     }
 
     pub fn in_features(&self) -> usize {
@@ -61,7 +75,10 @@ impl Linear {
 
     /// `x` `[..., I]` → `[..., O]`.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        linear(x, &self.weight, self.bias.as_ref())
+        match &self.quantized {
+            Some(q) => x.linear_int8(q, self.bias.as_ref()),
+            None => linear(x, &self.weight, self.bias.as_ref()),
+        }
     }
 }
 

@@ -47,7 +47,7 @@ use super::scaled_dot_product::{
     attention_side_by_side, padding_bias, scaled_dot_product_attention,
 };
 use super::{invalid, Ctx, Module, Params};
-use tensor::{init, Device, HeadAttention, Result, Rng, Tensor};
+use tensor::{init, Device, HeadAttention, QuantizedWeight, Result, Rng, Tensor};
 
 /// Which attention weights to return.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -86,6 +86,18 @@ pub struct MultiheadAttention {
     pub dropout: f32,
     /// Inputs and outputs are `[B, T, E]` rather than `[T, B, E]`.
     pub batch_first: bool,
+    /// Int8 copies of the input projections, once quantized for inference.
+    pub in_proj_int8: Option<InProjInt8>,
+}
+
+/// `in_proj_weight` quantized to int8 (per output row): whole, for
+/// self-attention's one product, and as its Q, K and V rows, for the
+/// products that take one of them. Rows are quantized independently, so
+/// the parts hold the very values of the whole.
+#[derive(Clone)]
+pub struct InProjInt8 {
+    pub qkv: QuantizedWeight,
+    pub parts: [QuantizedWeight; 3],
 }
 
 impl MultiheadAttention {
@@ -118,6 +130,7 @@ impl MultiheadAttention {
             num_heads,
             dropout,
             batch_first,
+            in_proj_int8: None,
         })
     }
 
@@ -245,21 +258,58 @@ impl MultiheadAttention {
     ) -> Result<(Tensor, Tensor, Tensor)> {
         if same {
             // [Q; K; V] = X [W_Q; W_K; W_V]ᵀ + [b_Q; b_K; b_V]
-            let qkv =
-                linear(query, &self.in_proj_weight, self.in_proj_bias.as_ref())?.chunk(3, -1)?; // 3 × [B, L, E]
+            let bias = self.in_proj_bias.as_ref();
+            let qkv = match &self.in_proj_int8 {
+                Some(q) => query.linear_int8(&q.qkv, bias)?,
+                None => linear(query, &self.in_proj_weight, bias)?,
+            }
+            .chunk(3, -1)?; // 3 × [B, L, E]
             return Ok((qkv[0].clone(), qkv[1].clone(), qkv[2].clone()));
         }
-        let rows = |i| self.in_proj_rows(i);
-        let ((wq, bq), (wk, bk), (wv, bv)) = (rows(0)?, rows(1)?, rows(2)?);
         // Q = X_q W_Qᵀ + b_Q
-        let q = linear(query, &wq, bq.as_ref())?; // [B, L, E]
+        let q = self.project_one(query, 0)?; // [B, L, E]
 
         // K = X_k W_Kᵀ + b_K
-        let k = linear(key, &wk, bk.as_ref())?; // [B, S, E]
+        let k = self.project_one(key, 1)?; // [B, S, E]
 
         // V = X_v W_Vᵀ + b_V
-        let v = linear(value, &wv, bv.as_ref())?; // [B, S, E]
+        let v = self.project_one(value, 2)?; // [B, S, E]
         Ok((q, k, v))
+    }
+
+    /// `x W_iᵀ + b_i` for projection `i` (0: Q, 1: K, 2: V), through the
+    /// int8 copy once quantized.
+    fn project_one(&self, x: &Tensor, i: usize) -> Result<Tensor> {
+        match &self.in_proj_int8 {
+            Some(q) => {
+                let e = self.embed_dim();
+                let b = self
+                    .in_proj_bias
+                    .as_ref()
+                    .map(|b| b.narrow(0, i * e, e))
+                    .transpose()?;
+                x.linear_int8(&q.parts[i], b.as_ref())
+            }
+            None => {
+                let (w, b) = self.in_proj_rows(i)?;
+                linear(x, &w, b.as_ref())
+            }
+        }
+    }
+
+    /// From now on the projections multiply by int8 copies of their
+    /// weights (inference only, on the host).
+    pub fn quantize_int8(&mut self) -> Result<()> {
+        let parts = [0, 1, 2].map(|i| {
+            self.in_proj_rows(i)
+                .and_then(|(w, _)| QuantizedWeight::quantize(&w))
+        });
+        let [q, k, v] = parts;
+        self.in_proj_int8 = Some(InProjInt8 {
+            qkv: QuantizedWeight::quantize(&self.in_proj_weight)?,
+            parts: [q?, k?, v?],
+        });
+        self.out_proj.quantize_int8()
     }
 
     /// W and b of projection `i` (0: Q, 1: K, 2: V): rows `i·E..(i+1)·E`
@@ -362,10 +412,9 @@ impl MultiheadAttention {
     /// K and V of `memory` `[B, S, E]`, computed once for all steps.
     pub fn project_key_value(&self, memory: &Tensor) -> Result<KeyValue> {
         let h = self.num_heads;
-        let ((wk, bk), (wv, bv)) = (self.in_proj_rows(1)?, self.in_proj_rows(2)?);
         Ok(KeyValue {
-            keys: split_heads(&linear(memory, &wk, bk.as_ref())?, h)?, // [B, h, S, d]
-            values: split_heads(&linear(memory, &wv, bv.as_ref())?, h)?, // [B, h, S, d]
+            keys: split_heads(&self.project_one(memory, 1)?, h)?, // [B, h, S, d]
+            values: split_heads(&self.project_one(memory, 2)?, h)?, // [B, h, S, d]
         })
     }
 
@@ -429,9 +478,8 @@ impl MultiheadAttention {
             ));
         }
         let (g, e, h) = (rows / sources, self.embed_dim(), self.num_heads);
-        let (wq, bq) = self.in_proj_rows(0)?;
         // q = x W_Qᵀ + b_Q, a sentence's g rows as its g queries
-        let q = linear(x, &wq, bq.as_ref())?.reshape([sources, g, e])?;
+        let q = self.project_one(x, 0)?.reshape([sources, g, e])?;
         let q = split_heads(&q, h)?; // [B, h, g, d]
         let masks = Masks {
             key_padding_mask,

@@ -1,0 +1,433 @@
+//! Int8 inference: `y = x Wᵀ + b` with W and x quantized to 8 bits.
+//!
+//! The scheme (docs/kernels/int8.md derives it and bounds its error):
+//!
+//! ```text
+//!   weights, once:      sw_j = max_p |W_jp| / 127,   qw_jp = round(W_jp / sw_j)    ∈ [-127, 127]
+//!   activations, per call, per row:
+//!                       sx_i = max_p |x_ip| / 127,   qx_ip = round(x_ip / sx_i)    ∈ [-127, 127]
+//!                       ux_ip = qx_ip + 128                                        ∈ [1, 255]  (u8)
+//!   product:            acc_ij = Σ_p ux_ip · qw_jp                                 (i32)
+//!                       Σ_p qx_ip · qw_jp = acc_ij − 128 · Σ_p qw_jp                (exact)
+//!   output:             y_ij = (acc_ij − 128 · rowsum_j) · (sx_i · sw_j) + b_j     (f32)
+//! ```
+//!
+//! Why the activations travel as u8: AVX-512 VNNI's `vpdpbusd` multiplies
+//! *unsigned* bytes by *signed* bytes, four per 32-bit lane, and adds the four
+//! products to the lane without saturating. Shifting the signed activations
+//! by 128 makes them unsigned, and the shift is undone exactly by the weight
+//! row sums computed once at quantization. The AVX2 path reads the same bytes,
+//! widens both sides to 16 bits and multiplies pairs with `vpmaddwd` (exact;
+//! `vpmaddubsw` would saturate its 16-bit pair sums at 2 · 255 · 127).
+//!
+//! Files:
+//! * this one: [`QuantizedMatrix`] (quantizing and packing a weight), the
+//!   activation quantization, the choice of kernel and the split across
+//!   rayon threads;
+//! * `portable.rs`, `vnni.rs`, `avx2.rs`: one block kernel each, over the
+//!   same packed weights; chosen at run time from [`isa()`](crate::isa())
+//!   and the CPU's VNNI support ([`int8_kernel`]).
+//!
+//! Packed weight layout: output rows (the columns of `y`) in panels of
+//! [`PANEL`] = 16; inside a panel, for each group of four input features `g`,
+//! the 16 rows' four bytes side by side (64 bytes, one `zmm`):
+//! `packed[panel][g][r][t] = qw[16·panel + r][4·g + t]`. The input dimension is
+//! padded to a multiple of four and the rows to a multiple of 16 with zero
+//! weights, so the kernels never test bounds inside the loop over k.
+//!
+//! Rounding is to nearest, ties to even, in the multiplication by
+//! `127 / max|·|`; the reference (`reference::linear_int8`) uses the same
+//! formula, so kernels and reference agree to the bit.
+
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+mod portable;
+#[cfg(target_arch = "x86_64")]
+mod vnni;
+
+use crate::isa::isa;
+use crate::Isa;
+use rayon::prelude::*;
+
+/// Output rows of W per packed panel (one `zmm` of i32 accumulators).
+pub(crate) const PANEL: usize = 16;
+/// Input features per group: the four bytes `vpdpbusd` sums per lane.
+pub(crate) const GROUP: usize = 4;
+/// The zero point that makes the activations unsigned.
+pub(crate) const ZERO_POINT: i32 = 128;
+
+/// The longest dot product whose u8 × s8 sum cannot overflow an i32:
+/// 65536 · 255 · 127 < 2^31.
+const MAX_DEPTH: usize = 1 << 16;
+
+/// Products with fewer multiply-adds than this stay on one thread.
+const PAR_MACS: usize = 1 << 20;
+
+/// A weight matrix `[rows, cols]` (a Linear layer's `[out, in]`) quantized to
+/// int8 per row and packed for the kernels; immutable once built.
+#[derive(Clone, Debug)]
+pub struct QuantizedMatrix {
+    rows: usize,
+    cols: usize,
+    /// `cols` rounded up to a multiple of [`GROUP`].
+    depth: usize,
+    /// Per row `max|W_r·| / 127`; zero in the padding rows.
+    scales: Vec<f32>,
+    /// Per row `Σ_p qw_rp`; zero in the padding rows.
+    row_sums: Vec<i32>,
+    /// See the module header for the order.
+    packed: Vec<i8>,
+}
+
+impl QuantizedMatrix {
+    /// Quantizes `w` (`rows x cols`, row-major) row by row.
+    pub fn quantize(w: &[f32], rows: usize, cols: usize) -> QuantizedMatrix {
+        assert_eq!(
+            w.len(),
+            rows * cols,
+            "QuantizedMatrix::quantize: {} floats for a {rows} x {cols} matrix",
+            w.len()
+        );
+        let depth = cols.next_multiple_of(GROUP);
+        let panels = rows.div_ceil(PANEL);
+        let padded = panels * PANEL;
+        let mut scales = vec![0.0f32; padded];
+        let mut row_sums = vec![0i32; padded];
+        let mut packed = vec![0i8; padded * depth];
+        let mut q = vec![0i8; cols];
+        for r in 0..rows {
+            scales[r] = quantize_row_into(&w[r * cols..][..cols], &mut q, |v| v);
+            row_sums[r] = q.iter().map(|&v| v as i32).sum();
+            let (panel, lane) = (r / PANEL, r % PANEL);
+            let base = panel * PANEL * depth;
+            for (p, &v) in q.iter().enumerate() {
+                let (g, t) = (p / GROUP, p % GROUP);
+                packed[base + (g * PANEL + lane) * GROUP + t] = v;
+            }
+        }
+        QuantizedMatrix {
+            rows,
+            cols,
+            depth,
+            scales,
+            row_sums,
+            packed,
+        }
+    }
+
+    /// Output features (rows of W, columns of y).
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Input features (columns of W and of x).
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// The per-row scales `sw_r`.
+    pub fn scales(&self) -> &[f32] {
+        &self.scales[..self.rows]
+    }
+
+    /// The quantized weight `qw_rc`.
+    pub fn get(&self, r: usize, c: usize) -> i8 {
+        assert!(
+            r < self.rows && c < self.cols,
+            "QuantizedMatrix::get: ({r}, {c}) out of range"
+        );
+        let base = (r / PANEL) * PANEL * self.depth;
+        self.packed[base + ((c / GROUP) * PANEL + r % PANEL) * GROUP + c % GROUP]
+    }
+
+    /// `sw_r · qw_rc` for every element: what the kernels multiply by.
+    pub fn dequantize(&self) -> Vec<f32> {
+        let mut out = Vec::with_capacity(self.rows * self.cols);
+        for r in 0..self.rows {
+            out.extend((0..self.cols).map(|c| self.scales[r] * self.get(r, c) as f32));
+        }
+        out
+    }
+
+    /// Bytes held (packed weights, scales and row sums).
+    pub fn bytes(&self) -> usize {
+        self.packed.len() + 4 * (self.scales.len() + self.row_sums.len())
+    }
+
+    fn panels(&self) -> usize {
+        self.scales.len() / PANEL
+    }
+}
+
+/// Writes the symmetric quantization of `row`, mapped by `store`, into `q`
+/// and returns its scale (0 for an all-zero row, NaN when the row holds a
+/// NaN or an infinity; its values are then those of 0).
+///
+/// Written to vectorise inside a `#[target_feature]` trampoline: the largest
+/// magnitude is an integer maximum over the bits of `|v|` (for finite
+/// non-negative floats the order of the bits is the order of the values,
+/// and NaN and infinity have the largest bits, which is also the test for
+/// them), and the rounding of a finite value needs no saturating cast.
+#[inline(always)]
+fn quantize_row_into<T>(row: &[f32], q: &mut [T], store: impl Fn(i8) -> T) -> f32 {
+    let amax_bits = row
+        .iter()
+        .fold(0u32, |m, v| m.max(v.to_bits() & 0x7fff_ffff));
+    if amax_bits >= f32::INFINITY.to_bits() {
+        q.iter_mut().for_each(|q| *q = store(0));
+        return f32::NAN;
+    }
+    let amax = f32::from_bits(amax_bits);
+    let inv = if amax > 0.0 { 127.0 / amax } else { 0.0 };
+    for (q, &v) in q.iter_mut().zip(row) {
+        let r = (v * inv).round_ties_even().clamp(-127.0, 127.0);
+        // SAFETY: `r` is finite (so is the row) and within [-127, 127].
+        *q = store(unsafe { r.to_int_unchecked::<i32>() } as i8);
+    }
+    amax / 127.0
+}
+
+/// Activations quantized for one call: `m` rows of `depth` bytes
+/// `ux = qx + 128` (the padding holds 128, i.e. qx = 0), and their scales.
+pub(crate) struct QuantizedRows {
+    pub(crate) data: Vec<u8>,
+    pub(crate) scales: Vec<f32>,
+    pub(crate) depth: usize,
+}
+
+/// Quantizes the rows of `x` (`m x k`) to u8 with zero point 128, in rayon
+/// tasks of whole rows when there are many.
+fn quantize_rows(isa: Isa, x: &[f32], m: usize, k: usize, depth: usize) -> QuantizedRows {
+    let mut data = vec![ZERO_POINT as u8; m * depth];
+    let mut scales = vec![0.0f32; m];
+    if k > 0 {
+        if crate::par::worth_parallel(m * k) {
+            let per = crate::par::rows_per_task(k);
+            x.par_chunks(per * k)
+                .zip(data.par_chunks_mut(per * depth))
+                .zip(scales.par_chunks_mut(per))
+                .for_each(|((x, data), scales)| quantize_chunk(isa, x, k, depth, data, scales));
+        } else {
+            quantize_chunk(isa, x, k, depth, &mut data, &mut scales);
+        }
+    }
+    QuantizedRows {
+        data,
+        scales,
+        depth,
+    }
+}
+
+/// [`quantize_rows`] for the rows of one task, compiled for `isa`.
+fn quantize_chunk(
+    isa: Isa,
+    x: &[f32],
+    k: usize,
+    depth: usize,
+    data: &mut [u8],
+    scales: &mut [f32],
+) {
+    match isa {
+        // SAFETY: `isa` came from `isa()`, which only returns supported ISAs.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => unsafe {
+            crate::simd::avx512::run(
+                #[inline(always)]
+                || quantize_chunk_body(x, k, depth, data, scales),
+            )
+        },
+        // SAFETY: as above.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2Fma => unsafe {
+            crate::simd::avx2::run(
+                #[inline(always)]
+                || quantize_chunk_body(x, k, depth, data, scales),
+            )
+        },
+        _ => quantize_chunk_body(x, k, depth, data, scales),
+    }
+}
+
+#[inline(always)]
+fn quantize_chunk_body(x: &[f32], k: usize, depth: usize, data: &mut [u8], scales: &mut [f32]) {
+    let rows = x.chunks_exact(k).zip(data.chunks_exact_mut(depth));
+    for ((row, out), scale) in rows.zip(scales.iter_mut()) {
+        *scale = quantize_row_into(
+            row,
+            &mut out[..k],
+            #[inline(always)]
+            |v| (v as i32 + ZERO_POINT) as u8,
+        );
+    }
+}
+
+/// Which int8 kernel runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Int8Kernel {
+    /// `vpdpbusd` on `zmm` (AVX-512 VNNI + BW).
+    Avx512Vnni,
+    /// `vpmaddwd` on 16-bit widened bytes in `ymm` (AVX2).
+    Avx2,
+    /// Plain Rust.
+    Portable,
+}
+
+impl Int8Kernel {
+    pub fn name(self) -> &'static str {
+        match self {
+            Int8Kernel::Avx512Vnni => "avx512-vnni",
+            Int8Kernel::Avx2 => "avx2",
+            Int8Kernel::Portable => "portable",
+        }
+    }
+}
+
+/// The int8 kernel for the ISA this thread's kernels use ([`isa()`](crate::isa())):
+/// VNNI when the ISA is AVX-512 and the CPU has VNNI, AVX2 under AVX-512 or
+/// AVX2, else portable. Forcing an ISA with [`with_isa`](crate::with_isa)
+/// therefore forces the matching int8 kernel.
+pub fn int8_kernel() -> Int8Kernel {
+    kernel_for(isa())
+}
+
+fn kernel_for(isa: Isa) -> Int8Kernel {
+    #[cfg(target_arch = "x86_64")]
+    match isa {
+        Isa::Avx512 if vnni::supported() => Int8Kernel::Avx512Vnni,
+        Isa::Avx512 | Isa::Avx2Fma if avx2::supported() => Int8Kernel::Avx2,
+        _ => Int8Kernel::Portable,
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = isa;
+        Int8Kernel::Portable
+    }
+}
+
+/// One block of the product for a kernel: rows `rows` of the quantized
+/// activations times panels `panels` of W, written into y.
+pub(crate) struct Block<'a> {
+    pub(crate) x: &'a QuantizedRows,
+    pub(crate) rows: std::ops::Range<usize>,
+    pub(crate) w: &'a QuantizedMatrix,
+    pub(crate) panels: std::ops::Range<usize>,
+    pub(crate) bias: Option<&'a [f32]>,
+    /// `y` `[m, n]`, row-major with stride `n = w.rows`.
+    pub(crate) y: YPtr,
+}
+
+impl Block<'_> {
+    /// Row `i`'s quantized bytes (the whole depth).
+    pub(crate) fn x_row(&self, i: usize) -> &[u8] {
+        &self.x.data[i * self.x.depth..][..self.x.depth]
+    }
+    /// Panel `p` of the packed weights: `depth / 4` groups of 64 bytes.
+    pub(crate) fn panel(&self, p: usize) -> &[i8] {
+        let len = PANEL * self.w.depth;
+        &self.w.packed[p * len..][..len]
+    }
+    /// Scales and row sums of panel `p`'s 16 rows (padded with zeros).
+    pub(crate) fn panel_scales(&self, p: usize) -> (&[f32], &[i32]) {
+        (
+            &self.w.scales[p * PANEL..][..PANEL],
+            &self.w.row_sums[p * PANEL..][..PANEL],
+        )
+    }
+    /// How many of panel `p`'s 16 columns of y exist.
+    pub(crate) fn panel_width(&self, p: usize) -> usize {
+        PANEL.min(self.w.rows - p * PANEL)
+    }
+}
+
+/// A pointer to y that may cross threads: blocks write disjoint tiles.
+#[derive(Clone, Copy)]
+pub(crate) struct YPtr(pub(crate) *mut f32);
+// SAFETY: tasks write disjoint (row range x panel range) tiles of y.
+unsafe impl Send for YPtr {}
+// SAFETY: as above.
+unsafe impl Sync for YPtr {}
+
+/// The rescale of one output element, in the order the reference uses:
+/// `(acc − 128 · rowsum) · (sx · sw) + b`.
+#[inline(always)]
+pub(crate) fn rescale(acc: i32, row_sum: i32, sx: f32, sw: f32, b: f32) -> f32 {
+    ((acc - ZERO_POINT * row_sum) as f32) * (sx * sw) + b
+}
+
+/// `y = x Wᵀ + b` in int8: x `[m, w.cols()]` quantized per row on the fly,
+/// `bias` `[w.rows()]` when given, y `[m, w.rows()]` overwritten.
+pub fn linear_int8(x: &[f32], m: usize, w: &QuantizedMatrix, bias: Option<&[f32]>, y: &mut [f32]) {
+    let (k, n) = (w.cols, w.rows);
+    assert_eq!(
+        x.len(),
+        m * k,
+        "linear_int8: x has {} floats, expected {m} x {k}",
+        x.len()
+    );
+    assert_eq!(
+        y.len(),
+        m * n,
+        "linear_int8: y has {} floats, expected {m} x {n}",
+        y.len()
+    );
+    if let Some(b) = bias {
+        assert_eq!(
+            b.len(),
+            n,
+            "linear_int8: bias has {} floats, expected {n}",
+            b.len()
+        );
+    }
+    assert!(
+        k <= MAX_DEPTH,
+        "linear_int8: {k} input features; the i32 accumulators hold at most {MAX_DEPTH}"
+    );
+    if m == 0 || n == 0 {
+        return;
+    }
+    let kernel = int8_kernel();
+    let xq = quantize_rows(isa(), x, m, k, w.depth);
+    let yp = YPtr(y.as_mut_ptr());
+    let run = |rows: std::ops::Range<usize>, panels: std::ops::Range<usize>| {
+        let block = Block {
+            x: &xq,
+            rows,
+            w,
+            panels,
+            bias,
+            y: yp,
+        };
+        // SAFETY: the kernel's features were checked by `kernel_for`, the
+        // block lies inside x, W and y, and blocks run at once are disjoint.
+        unsafe {
+            match kernel {
+                #[cfg(target_arch = "x86_64")]
+                Int8Kernel::Avx512Vnni => vnni::block(&block),
+                #[cfg(target_arch = "x86_64")]
+                Int8Kernel::Avx2 => avx2::block(&block),
+                _ => portable::block(&block),
+            }
+        }
+    };
+    let panels = w.panels();
+    let threads = crate::par::threads();
+    if m * n * k < PAR_MACS || threads < 2 {
+        run(0..m, 0..panels);
+        return;
+    }
+    crate::par::keep_warm();
+    // Columns first (decoding has few rows and many columns), in groups of
+    // four panels (the VNNI tile's width); rows only when columns run out.
+    let col_units = panels.div_ceil(4);
+    let col_parts = threads.min(col_units);
+    let row_parts = threads.div_ceil(col_parts).min(m.div_ceil(8)).max(1);
+    let panels_per = col_units.div_ceil(col_parts) * 4;
+    let rows_per = m.div_ceil(row_parts);
+    let tasks: Vec<_> = (0..m)
+        .step_by(rows_per)
+        .flat_map(|r| (0..panels).step_by(panels_per).map(move |p| (r, p)))
+        .collect();
+    tasks.into_par_iter().for_each(|(r, p)| {
+        run(r..(r + rows_per).min(m), p..(p + panels_per).min(panels));
+    });
+}
