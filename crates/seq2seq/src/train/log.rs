@@ -103,21 +103,4 @@ impl Logger {
         self.rows.push(row);
         Ok(())
     }
-
-    /// (step, loss) of every row of one kind.
-    pub fn series(&self, kind: &str) -> Vec<(u64, f32)> {
-        self.rows
-            .iter()
-            .filter(|r| r.kind == kind)
-            .map(|r| (r.step, r.loss))
-            .collect()
-    }
-
-    /// (step, BLEU) of every validation that measured it.
-    pub fn bleu_series(&self) -> Vec<(u64, f32)> {
-        self.rows
-            .iter()
-            .filter_map(|r| Some((r.step, r.bleu?)))
-            .collect()
-    }
 }

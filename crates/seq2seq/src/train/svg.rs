@@ -1,258 +1,459 @@
-//! A loss curve as a small hand-written SVG: training loss (blue line) and
-//! validation loss (orange dots and line) against the optimizer step, with
-//! labelled axes, and, for runs that measure it, validation BLEU (green
-//! dashed line and squares) on a second axis at the right. No plotting
-//! library: an SVG is text, and this is all of it.
+//! The loss curve of a run (`loss.svg`), drawn from the log rows with the
+//! `plotters` crate's SVG backend:
+//!
+//! * the loss panel: training loss (blue line) and validation loss (orange
+//!   line and dots) against the optimizer step, on a linear or, with
+//!   [`LossPlotOptions::log_y`], a logarithmic axis (a loss that falls
+//!   from 3 to 0.001 shows its whole fall only on a log axis); the learning
+//!   rate (grey) on a second axis at the right, so a warm-up or a decay
+//!   can be read against the loss it caused; and a dashed vertical line
+//!   where each epoch starts;
+//! * the BLEU panel, only for runs that measure it (`--valid-bleu`):
+//!   validation BLEU (green line and dots) under the loss panel, on the
+//!   same step axis.
+//!
+//! BLEU gets a panel of its own rather than a third y axis: the right axis
+//! already carries the learning rate, and two scales on one side cannot
+//! both be read.
 
-use std::fmt::Write;
+use super::log::LogRow;
+use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
+use plotters::coord::Shift;
+use plotters::element::DashedPathElement;
+use plotters::prelude::*;
 
-const W: f64 = 640.0;
-const H: f64 = 400.0;
-/// Margins: left, right, top, bottom.
-const M: (f64, f64, f64, f64) = (60.0, 20.0, 30.0, 45.0);
-/// The right margin when it carries the BLEU axis.
-const RIGHT_WITH_BLEU: f64 = 55.0;
-const BLEU_COLOR: &str = "#2ca02c";
-/// The height of the legend's row above the plot when BLEU is drawn.
-const LEGEND_ROW: f64 = 20.0;
+/// Fonts of every text: DejaVu Sans where installed (the PNG renderer of
+/// the CLI embeds it), else the viewer's sans-serif.
+pub const FONT: &str = "DejaVu Sans, sans-serif";
+pub const TRAIN_COLOR: RGBColor = RGBColor(0x1f, 0x77, 0xb4);
+pub const VALID_COLOR: RGBColor = RGBColor(0xff, 0x7f, 0x0e);
+pub const LR_COLOR: RGBColor = RGBColor(0x88, 0x88, 0x88);
+pub const BLEU_COLOR: RGBColor = RGBColor(0x2c, 0xa0, 0x2c);
+const EPOCH_COLOR: RGBColor = RGBColor(0xbb, 0xbb, 0xbb);
 
-/// "Nice" tick values covering `lo..=hi`: steps of 1, 2 or 5 × 10ᵏ.
-fn ticks(lo: f64, hi: f64, about: usize) -> Vec<f64> {
-    let span = (hi - lo).max(1e-12);
-    let raw = span / about as f64;
-    let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 5.0, 10.0]
-        .iter()
-        .map(|m| m * mag)
-        .find(|s| span / s <= about as f64)
-        .unwrap_or(10.0 * mag);
-    let first = (lo / step).ceil() as i64;
-    let last = (hi / step).floor() as i64;
-    (first..=last).map(|k| k as f64 * step).collect()
+const WIDTH: u32 = 760;
+const LOSS_HEIGHT: u32 = 440;
+const BLEU_HEIGHT: u32 = 190;
+/// At most this many epoch lines are labelled; the rest are drawn bare.
+const EPOCH_LABELS: usize = 12;
+
+/// How to draw a loss curve.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LossPlotOptions {
+    /// A logarithmic loss axis (non-positive losses are left out).
+    pub log_y: bool,
 }
 
-/// The plot of `train` and `valid` (step, loss) series and the `bleu`
-/// (step, BLEU) series (empty: no BLEU axis), titled `title`.
-pub fn loss_curve(
-    title: &str,
-    train: &[(u64, f32)],
-    valid: &[(u64, f32)],
-    bleu: &[(u64, f32)],
-) -> String {
-    let bleu: Vec<(u64, f32)> = bleu.iter().copied().filter(|p| p.1.is_finite()).collect();
-    // With BLEU the right margin carries its axis, and the legend moves
-    // from the top right corner of the plot, where a rising BLEU ends, to
-    // a row above it.
-    let (right, top) = match bleu.is_empty() {
-        true => (M.1, M.2),
-        false => (RIGHT_WITH_BLEU, M.2 + LEGEND_ROW),
-    };
-    let all = train.iter().chain(valid).filter(|p| p.1.is_finite());
-    let max_step = all
-        .clone()
-        .chain(&bleu)
-        .map(|p| p.0)
-        .max()
-        .unwrap_or(1)
-        .max(1) as f64;
-    let max_loss = all.map(|p| p.1 as f64).fold(0.0, f64::max).max(1e-3) * 1.05;
-    // BLEU lies in [0, 100]; the axis ends a little above the best score
-    // so that small scores early in a run still show their rise.
-    let max_bleu = (bleu.iter().map(|p| p.1 as f64).fold(0.0, f64::max) * 1.05).clamp(1.0, 100.0);
-    let (pw, ph) = (W - M.0 - right, H - top - M.3);
-    let x = |s: f64| M.0 + s / max_step * pw;
-    let y = |l: f64| top + ph - l / max_loss * ph;
-    let yb = |b: f64| top + ph - b / max_bleu * ph;
+/// The series of a plot, read from the log rows.
+struct Series {
+    train: Vec<(f64, f64)>,
+    valid: Vec<(f64, f64)>,
+    lr: Vec<(f64, f64)>,
+    bleu: Vec<(f64, f64)>,
+    /// (first step, epoch) of every epoch after the first.
+    epoch_starts: Vec<(f64, u64)>,
+    max_step: f64,
+}
 
-    let mut svg = String::new();
-    let _ = writeln!(
-        svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="12">"#
-    );
-    let _ = writeln!(svg, r#"<rect width="{W}" height="{H}" fill="white"/>"#);
-    let _ = writeln!(
-        svg,
-        r#"<text x="{}" y="18" text-anchor="middle" font-size="14">{}</text>"#,
-        W / 2.0,
-        escape(title)
-    );
-    for t in ticks(0.0, max_loss, 5) {
-        let _ = writeln!(
-            svg,
-            r##"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#ddd"/><text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"##,
-            M.0,
-            y(t),
-            W - right,
-            y(t),
-            M.0 - 6.0,
-            y(t) + 4.0,
-            fmt_num(t)
-        );
-    }
-    for t in ticks(0.0, max_step, 6) {
-        let _ = writeln!(
-            svg,
-            r##"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#ddd"/><text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"##,
-            x(t),
-            top,
-            x(t),
-            top + ph,
-            x(t),
-            H - M.3 + 16.0,
-            fmt_num(t)
-        );
-    }
-    let _ = writeln!(
-        svg,
-        r##"<rect x="{}" y="{}" width="{pw}" height="{ph}" fill="none" stroke="#444"/>"##,
-        M.0, top
-    );
-    let _ = writeln!(
-        svg,
-        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">step</text>"#,
-        M.0 + pw / 2.0,
-        H - 8.0
-    );
-    let _ = writeln!(
-        svg,
-        r#"<text transform="translate(16 {:.1}) rotate(-90)" text-anchor="middle">loss per token</text>"#,
-        top + ph / 2.0
-    );
-    for (series, color) in [(train, "#1f77b4"), (valid, "#ff7f0e")] {
-        let pts: Vec<String> = series
+impl Series {
+    fn of(rows: &[LogRow], log_y: bool) -> Series {
+        let usable = |v: f64| v.is_finite() && (!log_y || v > 0.0);
+        let loss = |kind: &str| -> Vec<(f64, f64)> {
+            rows.iter()
+                .filter(|r| r.kind == kind && usable(r.loss as f64))
+                .map(|r| (r.step as f64, r.loss as f64))
+                .collect()
+        };
+        let lr = rows
             .iter()
-            .filter(|p| p.1.is_finite())
-            .map(|&(s, l)| format!("{:.1},{:.1}", x(s as f64), y(l as f64)))
+            .filter(|r| r.kind == "train" && r.lr.is_finite())
+            .map(|r| (r.step as f64, r.lr as f64))
             .collect();
-        let _ = writeln!(
-            svg,
-            r#"<polyline fill="none" stroke="{color}" stroke-width="1.5" points="{}"/>"#,
-            pts.join(" ")
-        );
-        if std::ptr::eq(series, valid) {
-            for p in &pts {
-                let (cx, cy) = p.split_once(',').expect("x,y");
-                let _ = writeln!(svg, r#"<circle cx="{cx}" cy="{cy}" r="3" fill="{color}"/>"#);
+        let bleu = rows
+            .iter()
+            .filter_map(|r| Some((r.step as f64, r.bleu? as f64)))
+            .filter(|p| p.1.is_finite())
+            .collect();
+        // An epoch starts just after the last step logged in the one before.
+        let mut epoch_starts = Vec::new();
+        let mut rows_by_step: Vec<&LogRow> = rows.iter().collect();
+        rows_by_step.sort_by_key(|r| r.step);
+        for pair in rows_by_step.windows(2) {
+            if pair[1].epoch > pair[0].epoch {
+                epoch_starts.push((pair[0].step as f64, pair[1].epoch));
             }
         }
-    }
-    if !bleu.is_empty() {
-        for t in ticks(0.0, max_bleu, 5) {
-            let _ = writeln!(
-                svg,
-                r#"<text x="{:.1}" y="{:.1}" fill="{BLEU_COLOR}">{}</text>"#,
-                W - right + 6.0,
-                yb(t) + 4.0,
-                fmt_num(t)
-            );
-        }
-        let _ = writeln!(
-            svg,
-            r#"<text transform="translate({:.1} {:.1}) rotate(90)" text-anchor="middle" fill="{BLEU_COLOR}">validation BLEU</text>"#,
-            W - 10.0,
-            top + ph / 2.0
-        );
-        let pts: Vec<(f64, f64)> = bleu
-            .iter()
-            .map(|&(s, b)| (x(s as f64), yb(b as f64)))
-            .collect();
-        let line: Vec<String> = pts.iter().map(|(a, b)| format!("{a:.1},{b:.1}")).collect();
-        let _ = writeln!(
-            svg,
-            r#"<polyline fill="none" stroke="{BLEU_COLOR}" stroke-width="1.5" stroke-dasharray="5 3" points="{}"/>"#,
-            line.join(" ")
-        );
-        for (cx, cy) in pts {
-            let _ = writeln!(
-                svg,
-                r#"<rect x="{:.1}" y="{:.1}" width="6" height="6" fill="{BLEU_COLOR}"/>"#,
-                cx - 3.0,
-                cy - 3.0
-            );
+        epoch_starts.dedup_by_key(|e| e.1);
+        let max_step = rows.iter().map(|r| r.step).max().unwrap_or(1).max(1) as f64;
+        Series {
+            train: loss("train"),
+            valid: loss("valid"),
+            lr,
+            bleu,
+            epoch_starts,
+            max_step,
         }
     }
-    let legend: &[(&str, &str, &str)] = &[
-        ("#1f77b4", "", "train"),
-        ("#ff7f0e", "", "validation"),
-        (BLEU_COLOR, r#" stroke-dasharray="5 3""#, "validation BLEU"),
-    ];
-    let legend = if bleu.is_empty() {
-        &legend[..2]
-    } else {
-        legend
-    };
-    for (i, (color, dash, name)) in legend.iter().enumerate() {
-        // a column in the top right corner, or a row above the plot
-        let (lx, ly) = match bleu.is_empty() {
-            true => (W - right - 130.0, top + 14.0 + 18.0 * i as f64),
-            false => (M.0 + 10.0 + 130.0 * i as f64, top - LEGEND_ROW / 2.0 - 2.0),
+
+    /// The loss axis: from 0 (linear) or a little under the smallest loss
+    /// (log) to a little over the largest.
+    fn loss_range(&self, log_y: bool) -> (f64, f64) {
+        let losses = || self.train.iter().chain(&self.valid).map(|p| p.1);
+        let max = losses().fold(f64::MIN, f64::max);
+        if max == f64::MIN {
+            return (if log_y { 0.01 } else { 0.0 }, 1.0);
+        }
+        match log_y {
+            true => {
+                let min = losses().fold(f64::MAX, f64::min);
+                (min / 1.5, (max * 1.5).max(min * 10.0))
+            }
+            false => (0.0, (max * 1.05).max(1e-3)),
+        }
+    }
+}
+
+/// The loss curve of a run with log `rows`, titled `title`, as an SVG
+/// document.
+pub fn loss_curve(
+    title: &str,
+    rows: &[LogRow],
+    options: LossPlotOptions,
+) -> Result<String, String> {
+    let series = Series::of(rows, options.log_y);
+    let height = LOSS_HEIGHT
+        + if series.bleu.is_empty() {
+            0
+        } else {
+            BLEU_HEIGHT
         };
-        let _ = writeln!(
-            svg,
-            r#"<line x1="{lx}" y1="{ly}" x2="{}" y2="{ly}" stroke="{color}" stroke-width="2"{dash}/><text x="{}" y="{}">{name}</text>"#,
-            lx + 20.0,
-            lx + 26.0,
-            ly + 4.0
-        );
+    let mut svg = String::new();
+    {
+        let canvas = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
+        canvas.fill(&WHITE).map_err(plot_error)?;
+        let root = canvas.titled(title, (FONT, 18)).map_err(plot_error)?;
+        let (loss_area, bleu_area) = match series.bleu.is_empty() {
+            true => (root, None),
+            false => {
+                let (top, bottom) = root.split_vertically(LOSS_HEIGHT - 30);
+                (top, Some(bottom))
+            }
+        };
+        let (lo, hi) = series.loss_range(options.log_y);
+        match options.log_y {
+            true => loss_panel(&loss_area, &series, (lo..hi).log_scale(), (lo, hi), true),
+            false => loss_panel(&loss_area, &series, lo..hi, (lo, hi), false),
+        }
+        .map_err(plot_error)?;
+        if let Some(area) = bleu_area {
+            bleu_panel(&area, &series).map_err(plot_error)?;
+        }
+        canvas.present().map_err(plot_error)?;
     }
-    svg.push_str("</svg>\n");
-    svg
+    Ok(svg)
 }
 
-fn fmt_num(v: f64) -> String {
-    if v.abs() >= 1000.0 || v.fract() == 0.0 {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.2}")
-            .trim_end_matches('0')
-            .trim_end_matches('.')
-            .to_string()
-    }
+fn plot_error<E: std::fmt::Display>(e: E) -> String {
+    format!("cannot draw the loss curve: {e}")
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+/// Label areas shared by both panels, so that their step axes line up.
+const LEFT_AXIS: u32 = 70;
+const RIGHT_AXIS: u32 = 75;
+
+/// The loss panel: losses on `y` (whose bounds are `bounds`), the learning
+/// rate on the right axis, epoch lines.
+fn loss_panel<DB: DrawingBackend, Y>(
+    area: &DrawingArea<DB, Shift>,
+    s: &Series,
+    y: Y,
+    bounds: (f64, f64),
+    log_y: bool,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>>
+where
+    Y: AsRangedCoord<Value = f64>,
+    Y::CoordDescType: ValueFormatter<f64>,
+{
+    let max_lr = s.lr.iter().map(|p| p.1).fold(0.0, f64::max);
+    let max_lr = if max_lr > 0.0 { max_lr * 1.15 } else { 1.0 };
+    let mut chart = ChartBuilder::on(area)
+        .margin(8)
+        .x_label_area_size(40)
+        .y_label_area_size(LEFT_AXIS)
+        .right_y_label_area_size(RIGHT_AXIS)
+        .build_cartesian_2d(0.0..s.max_step, y)?
+        .set_secondary_coord(0.0..s.max_step, 0.0..max_lr);
+    chart
+        .configure_mesh()
+        .x_desc("step")
+        .y_desc(match log_y {
+            true => "loss per token (log scale)",
+            false => "loss per token",
+        })
+        .label_style((FONT, 13))
+        .axis_desc_style((FONT, 14))
+        .light_line_style(WHITE)
+        .bold_line_style(RGBColor(0xe8, 0xe8, 0xe8))
+        .x_label_formatter(&|v| format_number(*v))
+        .y_label_formatter(&|v| format_number(*v))
+        .draw()?;
+    if !s.lr.is_empty() {
+        chart
+            .configure_secondary_axes()
+            .y_desc("learning rate")
+            .label_style((FONT, 13).into_font().color(&LR_COLOR))
+            .axis_desc_style((FONT, 14).into_font().color(&LR_COLOR))
+            .y_label_formatter(&|v| format_rate(*v))
+            .draw()?;
+    }
+    let every = s.epoch_starts.len().div_ceil(EPOCH_LABELS).max(1);
+    for (k, &(step, epoch)) in s.epoch_starts.iter().enumerate() {
+        chart.draw_series(std::iter::once(DashedPathElement::new(
+            vec![(step, bounds.0), (step, bounds.1)],
+            4,
+            4,
+            EPOCH_COLOR,
+        )))?;
+        if k % every == 0 {
+            chart.draw_series(std::iter::once(Text::new(
+                format!("epoch {epoch}"),
+                (step, bounds.1),
+                (FONT, 11)
+                    .into_font()
+                    .color(&RGBColor(0x77, 0x77, 0x77))
+                    .transform(FontTransform::Rotate90),
+            )))?;
+        }
+    }
+    if !s.lr.is_empty() {
+        chart
+            .draw_secondary_series(LineSeries::new(
+                s.lr.iter().copied(),
+                LR_COLOR.stroke_width(1),
+            ))?
+            .label("learning rate")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], LR_COLOR.stroke_width(1)));
+    }
+    if !s.train.is_empty() {
+        chart
+            .draw_series(LineSeries::new(
+                s.train.iter().copied(),
+                TRAIN_COLOR.stroke_width(2),
+            ))?
+            .label("train")
+            .legend(|(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], TRAIN_COLOR.stroke_width(2))
+            });
+    }
+    if !s.valid.is_empty() {
+        chart
+            .draw_series(
+                LineSeries::new(s.valid.iter().copied(), VALID_COLOR.stroke_width(2)).point_size(3),
+            )?
+            .label("validation")
+            .legend(|(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], VALID_COLOR.stroke_width(2))
+            });
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .label_font((FONT, 13))
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(0xaa, 0xaa, 0xaa))
+        .draw()?;
+    Ok(())
+}
+
+/// The BLEU panel: validation BLEU on 0 to a little above the best score,
+/// so that small early scores still show their rise.
+fn bleu_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    s: &Series,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let best = s.bleu.iter().map(|p| p.1).fold(0.0, f64::max);
+    let top = (best * 1.1).clamp(1.0, 100.0);
+    let mut chart = ChartBuilder::on(area)
+        .margin(8)
+        .x_label_area_size(40)
+        .y_label_area_size(LEFT_AXIS)
+        .right_y_label_area_size(RIGHT_AXIS)
+        .build_cartesian_2d(0.0..s.max_step, 0.0..top)?;
+    chart
+        .configure_mesh()
+        .x_desc("step")
+        .y_desc("validation BLEU")
+        .label_style((FONT, 13))
+        .axis_desc_style((FONT, 14).into_font().color(&BLEU_COLOR))
+        .light_line_style(WHITE)
+        .bold_line_style(RGBColor(0xe8, 0xe8, 0xe8))
+        .y_labels(5)
+        .x_label_formatter(&|v| format_number(*v))
+        .y_label_formatter(&|v| format_number(*v))
+        .draw()?;
+    chart.draw_series(
+        LineSeries::new(s.bleu.iter().copied(), BLEU_COLOR.stroke_width(2)).point_size(3),
+    )?;
+    Ok(())
+}
+
+/// A tick label: integers as such, other values with up to three
+/// significant decimals ("0.25", "0.003").
+pub fn format_number(v: f64) -> String {
+    if v == 0.0 || v.abs() >= 1000.0 || v.fract() == 0.0 {
+        return format!("{v:.0}");
+    }
+    let decimals = (2 - v.abs().log10().floor() as i64).clamp(0, 8) as usize;
+    let s = format!("{v:.decimals$}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// A learning-rate label: "0", or mantissa and exponent ("5e-4", "1.2e-3").
+fn format_rate(v: f64) -> String {
+    if v == 0.0 {
+        return "0".into();
+    }
+    let s = format!("{v:.1e}");
+    s.replace(".0e", "e")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn ticks_are_round() {
-        assert_eq!(ticks(0.0, 10.0, 5), vec![0.0, 2.0, 4.0, 6.0, 8.0, 10.0]);
-        assert_eq!(ticks(0.0, 3.2, 5), vec![0.0, 1.0, 2.0, 3.0]);
+    fn row(kind: &str, step: u64, epoch: u64, loss: f32, lr: f32, bleu: Option<f32>) -> LogRow {
+        LogRow {
+            kind: kind.into(),
+            step,
+            epoch,
+            loss,
+            lr,
+            grad_norm: 1.0,
+            tokens_per_sec: 100.0,
+            elapsed: step as f64,
+            bleu,
+            chrf: bleu,
+        }
+    }
+
+    /// Two epochs of 4 steps: train rows every 2 steps with a warm-up of
+    /// the learning rate, a validation at the end of each epoch.
+    fn rows(bleu: bool) -> Vec<LogRow> {
+        let b = |v: f32| bleu.then_some(v);
+        vec![
+            row("train", 2, 1, 3.0, 1e-4, None),
+            row("train", 4, 1, 1.0, 2e-4, None),
+            row("valid", 4, 1, 1.5, 2e-4, b(10.0)),
+            row("train", 6, 2, 0.1, 3e-4, None),
+            row("train", 8, 2, 0.01, 3e-4, None),
+            row("valid", 8, 2, 0.05, 3e-4, b(40.0)),
+        ]
+    }
+
+    /// The number of points of every polyline drawn in `color`.
+    fn polylines(svg: &str, color: RGBColor) -> Vec<usize> {
+        let stroke = format!(
+            r##"stroke="#{:02X}{:02X}{:02X}""##,
+            color.0, color.1, color.2
+        );
+        svg.lines()
+            .filter(|l| l.starts_with("<polyline") && l.contains(&stroke))
+            .map(|l| {
+                let points = &l[l.find("points=\"").unwrap() + 8..];
+                points[..points.find('"').unwrap()]
+                    .split_whitespace()
+                    .count()
+            })
+            .collect()
+    }
+
+    /// The text of every `<text>` element.
+    fn texts(svg: &str) -> Vec<String> {
+        svg.split("<text")
+            .skip(1)
+            .map(|t| {
+                let body = &t[t.find('>').unwrap() + 1..];
+                body[..body.find("</text>").unwrap()].trim().to_string()
+            })
+            .collect()
     }
 
     #[test]
-    fn svg_has_both_series() {
-        let s = loss_curve("t", &[(1, 3.0), (2, 2.0)], &[(2, 2.5)], &[]);
-        assert!(s.starts_with("<svg") && s.trim_end().ends_with("</svg>"));
-        assert_eq!(s.matches("<polyline").count(), 2);
-        assert_eq!(s.matches("<circle").count(), 1);
-        assert!(!s.contains("BLEU"));
+    fn every_series_is_drawn_with_its_legend_and_axes() {
+        let svg = loss_curve("GRU — loss", &rows(false), LossPlotOptions::default()).unwrap();
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+        // Each series is one line through all its rows, and a legend sample.
+        assert_eq!(polylines(&svg, TRAIN_COLOR), [4, 2]);
+        assert_eq!(polylines(&svg, VALID_COLOR), [2, 2]);
+        assert_eq!(polylines(&svg, LR_COLOR), [4, 2]);
+        assert!(polylines(&svg, BLEU_COLOR).is_empty());
+        // The validation points are marked.
+        assert_eq!(svg.matches("<circle").count(), 2);
+        let t = texts(&svg);
+        for label in [
+            "GRU — loss",
+            "train",
+            "validation",
+            "learning rate",
+            "step",
+            "loss per token",
+            "epoch 2",
+        ] {
+            assert!(t.iter().any(|x| x == label), "no text {label:?} in {t:?}");
+        }
+        assert!(!svg.contains("BLEU"));
+        // One epoch boundary: a dashed line, drawn dash by dash.
+        assert!(svg.matches(r##"stroke="#BBBBBB""##).count() > 3);
+        // Learning-rate ticks in exponent form.
+        assert!(t.iter().any(|x| x == "1e-4"), "{t:?}");
     }
 
     #[test]
-    fn bleu_gets_its_own_series_and_axis() {
-        let s = loss_curve(
-            "t",
-            &[(1, 3.0), (4, 2.0)],
-            &[(2, 2.5), (4, 2.2)],
-            &[(2, 10.0), (4, 40.0)],
-        );
-        assert_eq!(s.matches("<polyline").count(), 3);
-        assert_eq!(s.matches(r#"width="6" height="6""#).count(), 2);
-        assert!(s.contains("validation BLEU"));
-        // The best score sits just under the top of the plot, on the BLEU
-        // axis of 0 to 42.
-        let top = M.2 + LEGEND_ROW;
-        let top = H - M.3 - (H - top - M.3) * 40.0 / 42.0;
-        assert!(
-            s.contains(&format!(r#"y="{:.1}" width="6""#, top - 3.0)),
-            "{s}"
-        );
+    fn log_axis_spans_the_whole_fall() {
+        let svg = loss_curve("t", &rows(false), LossPlotOptions { log_y: true }).unwrap();
+        let t = texts(&svg);
+        assert!(t.iter().any(|x| x == "loss per token (log scale)"));
+        // Ticks at powers of ten from below 0.01 to above 3.
+        for tick in ["0.01", "0.1", "1"] {
+            assert!(t.iter().any(|x| x == tick), "no tick {tick} in {t:?}");
+        }
+        assert_eq!(polylines(&svg, TRAIN_COLOR), [4, 2]);
+        // A zero loss cannot be drawn on a log axis and is left out.
+        let mut zero = rows(false);
+        zero[3].loss = 0.0;
+        let svg = loss_curve("t", &zero, LossPlotOptions { log_y: true }).unwrap();
+        assert_eq!(polylines(&svg, TRAIN_COLOR), [3, 2]);
+    }
+
+    #[test]
+    fn bleu_gets_its_own_panel() {
+        let svg = loss_curve("t", &rows(true), LossPlotOptions::default()).unwrap();
+        assert_eq!(polylines(&svg, BLEU_COLOR), [2]);
+        assert!(texts(&svg).iter().any(|x| x == "validation BLEU"));
+        let height = format!(r#"height="{}""#, LOSS_HEIGHT + BLEU_HEIGHT);
+        assert!(svg.lines().next().unwrap().contains(&height));
+        // The two validation dots and the two BLEU dots.
+        assert_eq!(svg.matches("<circle").count(), 4);
+    }
+
+    #[test]
+    fn empty_and_diverged_logs_still_draw() {
+        let svg = loss_curve("t", &[], LossPlotOptions::default()).unwrap();
+        assert!(svg.trim_end().ends_with("</svg>"));
+        let mut nan = rows(false);
+        nan[1].loss = f32::NAN;
+        let svg = loss_curve("t", &nan, LossPlotOptions::default()).unwrap();
+        assert_eq!(polylines(&svg, TRAIN_COLOR), [3, 2]);
+    }
+
+    #[test]
+    fn numbers_are_short() {
+        assert_eq!(format_number(2000.0), "2000");
+        assert_eq!(format_number(0.25), "0.25");
+        assert_eq!(format_number(0.003), "0.003");
+        assert_eq!(format_number(1.5), "1.5");
+        assert_eq!(format_rate(5e-4), "5e-4");
+        assert_eq!(format_rate(1.5e-3), "1.5e-3");
+        assert_eq!(format_rate(0.0), "0");
     }
 }

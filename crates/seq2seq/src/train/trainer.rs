@@ -31,7 +31,7 @@ use super::log::{LogRow, Logger};
 use super::progress::{Progress, Verbosity};
 use super::setup::RunPaths;
 use super::state::TrainState;
-use super::svg::loss_curve;
+use super::svg::{loss_curve, LossPlotOptions};
 use crate::data::{epoch_rng, Batch, Batcher, Pair};
 use crate::models::{Model, Source, Target};
 use crate::nn::{Ctx, Module};
@@ -453,12 +453,8 @@ impl Trainer {
             checkpoint::prune_kept(&self.paths.kept, keep, step)?;
         }
         let title = format!("{} — loss per target token", self.model.config().name());
-        let svg = loss_curve(
-            &title,
-            &self.log.series("train"),
-            &self.log.series("valid"),
-            &self.log.bleu_series(),
-        );
+        let svg = loss_curve(&title, &self.log.rows, LossPlotOptions::default())
+            .map_err(|e| TrainError::checkpoint(&self.paths.svg, e))?;
         tensor::io::write_atomic(&self.paths.svg, svg.as_bytes())?;
         Ok(())
     }
