@@ -7,8 +7,10 @@ PyTorch what it computes in s2s.
 1. Loads EXPORT_DIR/model.py and its weights (strictly: every state_dict name
    must match a tensor of model.safetensors, and every tensor a name).
 2. Loss: the mean cross-entropy of the held-out pairs of EXPORT_DIR/check.json
-   as one batch, in eval mode, must equal the loss s2s wrote there within
-   --tolerance (1e-5).
+   as one batch, in eval mode, without and with label smoothing, must equal
+   the losses s2s wrote there within --tolerance (1e-5); and the gradient of
+   the first with respect to each weight must have the L2 norm s2s wrote,
+   within --grad-tolerance (1e-4, relative).
 3. Greedy decoding of the same sources must give exactly the ids s2s's greedy
    search gave (check.json).
 4. With --translations FILE (one per EXPORT_DIR), the JSON Lines of
@@ -38,6 +40,28 @@ def fail(msg):
     sys.exit(1)
 
 
+def check_gradients(m, net, batch, theirs, directory, tolerance):
+    """The gradient of the loss (eval mode: no dropout) with respect to each
+    weight must have s2s's L2 norm, within `tolerance` relative to it."""
+    net.zero_grad(set_to_none=True)
+    m.loss(net, batch).backward()
+    names = dict(net.named_parameters())
+    if set(names) != set(theirs):
+        fail(f"{directory}: parameters {sorted(set(names) ^ set(theirs))} are in one model only")
+    worst, where = 0.0, None
+    for name, p in names.items():
+        ours = 0.0 if p.grad is None else p.grad.double().norm().item()
+        rel = abs(ours - theirs[name]) / max(abs(theirs[name]), 1e-6)
+        if rel > worst:
+            worst, where = rel, name
+        if not rel <= tolerance:
+            fail(f"{directory}: the gradient of {name} has norm {ours:.7g} in PyTorch, "
+                 f"{theirs[name]:.7g} in s2s (relative difference {rel:.1e} > {tolerance:.0e})")
+    net.zero_grad(set_to_none=True)
+    print(f"  gradient norms of {len(names)} tensors: largest relative difference {worst:.1e}"
+          + (f" ({where})" if where else ""))
+
+
 def check(directory, translations, args):
     """Runs the checks on one export; exits on the first disagreement."""
     import torch
@@ -64,6 +88,15 @@ def check(directory, translations, args):
         print(f"  loss on {len(pairs)} held-out pairs: s2s {theirs:.7f}, PyTorch {ours:.7f}, |diff| {diff:.2e}")
         if not diff <= args.tolerance:
             fail(f"{directory}: the losses differ by {diff:.2e} > {args.tolerance:.0e}")
+        eps = record["label_smoothing"]
+        with torch.no_grad():
+            ours = m.loss(net, batch, eps).item()
+        diff = abs(ours - record["loss_smoothed"])
+        print(f"  with label smoothing {eps:g}: s2s {record['loss_smoothed']:.7f}, PyTorch {ours:.7f}, "
+              f"|diff| {diff:.2e}")
+        if not diff <= args.tolerance:
+            fail(f"{directory}: the smoothed losses differ by {diff:.2e} > {args.tolerance:.0e}")
+        check_gradients(m, net, batch, record["grad_norms"], directory, args.grad_tolerance)
         out = m.greedy(net, batch["src"], batch["src_lens"], max_len, ratio)
         for i, (p, got) in enumerate(zip(pairs, out)):
             if got != p["greedy"]:
@@ -93,7 +126,9 @@ def main():
     ap.add_argument("export_dirs", nargs="+", metavar="EXPORT_DIR")
     ap.add_argument("--translations", action="append", default=[], metavar="FILE",
                     help="JSON Lines of `s2s translate --beam 1 --json`; once per EXPORT_DIR, in order")
-    ap.add_argument("--tolerance", type=float, default=1e-5)
+    ap.add_argument("--tolerance", type=float, default=1e-5, help="on the losses (absolute)")
+    ap.add_argument("--grad-tolerance", type=float, default=1e-4,
+                    help="on each weight's gradient norm (relative)")
     ap.add_argument("--max-len", type=int, help="as s2s translate's --max-len [default: check.json's, or 200]")
     ap.add_argument("--max-len-ratio", type=float, help="as s2s translate's [default: check.json's, or 2]")
     args = ap.parse_args()

@@ -180,6 +180,12 @@ fn check_record(ck: &Checkpoint, test: &[Pair], n: usize) -> Result<Option<serde
     let src = Source::from_batch(&batch, &device)?;
     let target = Target::from_batch(&batch, &device)?;
     let loss = tensor::no_grad(|| ck.model.loss(&src, &target, 0.0, &mut Ctx::eval()))?.item()?;
+    let smoothed = tensor::no_grad(|| {
+        ck.model
+            .loss(&src, &target, CHECK_SMOOTHING, &mut Ctx::eval())
+    })?
+    .item()?;
+    let grad_norms = gradient_norms(ck, &src, &target)?;
     let opts = DecodeOptions::default();
     let greedy: Vec<Vec<u32>> = decode(&ck.model, &src, &opts)?
         .into_iter()
@@ -193,13 +199,51 @@ fn check_record(ck: &Checkpoint, test: &[Pair], n: usize) -> Result<Option<serde
     Ok(Some(json!({
         "about": "held-out pairs (ids without <bos>/<eos>; the source gets its <eos> when \
                   batched), the mean cross-entropy per target token s2s computes for them \
-                  as one batch (evaluation mode, no label smoothing), and s2s's greedy \
-                  output of each source",
+                  as one batch in evaluation mode (without and with label smoothing), the \
+                  L2 norm of the gradient of the first with respect to each weight, and \
+                  s2s's greedy output of each source",
         "loss": loss,
+        "label_smoothing": CHECK_SMOOTHING,
+        "loss_smoothed": smoothed,
+        "grad_norms": grad_norms,
         "max_len": opts.max_len,
         "max_len_ratio": opts.max_len_ratio,
         "pairs": pairs,
     })))
+}
+
+/// The label smoothing of check.json's second loss.
+const CHECK_SMOOTHING: f32 = 0.1;
+
+/// The L2 norm of the gradient of the (unsmoothed, evaluation-mode) loss
+/// with respect to each weight, by name: what a training step would start
+/// from, so that backward passes can be compared too.
+fn gradient_norms(
+    ck: &Checkpoint,
+    src: &Source,
+    target: &Target,
+) -> Result<serde_json::Map<String, serde_json::Value>> {
+    let named = ck.model.named_parameters();
+    for (_, t) in &named {
+        t.zero_grad();
+    }
+    ck.model
+        .loss(src, target, 0.0, &mut Ctx::eval())?
+        .backward()?;
+    let mut norms = serde_json::Map::new();
+    for (name, t) in &named {
+        let sum: f64 = match t.grad() {
+            Some(g) => g
+                .to_vec()
+                .iter()
+                .map(|&v| f64::from(v) * f64::from(v))
+                .sum(),
+            None => 0.0,
+        };
+        norms.insert(name.clone(), json!(sum.sqrt()));
+        t.zero_grad();
+    }
+    Ok(norms)
 }
 
 /// `record` as pretty JSON but with each of its `"pairs"` on one line, so

@@ -4,7 +4,9 @@
 //! built-in dates task is trained, exported and handed to the committed
 //! scripts/check_pytorch_export.py, which loads model.py and the weights in
 //! PyTorch and shows that PyTorch's loss on held-out pairs equals ours
-//! within 1e-5 and that its greedy outputs are `s2s translate --beam 1`'s.
+//! within 1e-5 (with and without label smoothing), that the gradient of
+//! every weight has our norm within 1e-4 (relative), and that its greedy
+//! outputs are `s2s translate --beam 1`'s.
 //! scripts/torch_continue.py then trains an export one step with
 //! DistributedDataParallel (gloo, one CPU process).
 //!
@@ -130,17 +132,15 @@ fn check_in_pytorch(exports: &[Exported]) {
     for e in exports {
         assert!(stdout.contains(path(&e.dir)), "{stdout}");
     }
-    let identical = |what: &str| stdout.matches(what).count();
-    assert_eq!(
-        identical("held-out sources: identical"),
-        exports.len(),
-        "{stdout}"
-    );
-    assert_eq!(
-        identical("s2s translate: identical"),
-        exports.len(),
-        "{stdout}"
-    );
+    for line in [
+        "with label smoothing",
+        "gradient norms of",
+        "held-out sources: identical",
+        "s2s translate: identical",
+    ] {
+        let n = stdout.matches(line).count();
+        assert_eq!(n, exports.len(), "{line:?} {n} times:\n{stdout}");
+    }
     println!("{stdout}");
 }
 
@@ -344,6 +344,14 @@ fn export_writes_the_model_its_vocabularies_and_a_check_record() {
         assert!(!p["src"].as_array().unwrap().is_empty(), "{p}");
         assert!(p["greedy"].is_array(), "{p}");
     }
+    let norms = check["grad_norms"].as_object().unwrap();
+    let names = tensor_names(&best.join("model.safetensors"));
+    assert_eq!(norms.len(), names.len(), "one norm per weight: {check}");
+    for name in &names {
+        let norm = norms[name].as_f64().unwrap();
+        assert!(norm.is_finite() && norm >= 0.0, "{name}: {norm}");
+    }
+    assert!(norms.values().any(|n| n.as_f64().unwrap() > 0.0), "{check}");
 
     // --with-data: the run's pairs as ids; --check-pairs 0: no check.json
     let o = s2s(&[
