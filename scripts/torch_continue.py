@@ -12,8 +12,8 @@ DistributedDataParallel (NCCL on GPUs, gloo on CPUs) and trains on its share
 of the batches of export/train.jsonl (written by `--with-data`): the pairs
 are cut into batches of similar length, shuffled with the epoch's seed, and
 batch i goes to process i mod WORLD_SIZE, so each optimizer step averages the
-gradients of WORLD_SIZE batches. The defaults of --lr, --batch-size, --clip,
---label-smoothing, --weight-decay and --optimizer are the s2s run's own
+gradients of WORLD_SIZE batches. The defaults of --lr, --batch-size (or --batch-tokens),
+--clip, --label-smoothing, --weight-decay and --optimizer are the s2s run's own
 (export/training.json); a learning-rate schedule is not carried over (the
 constant --lr is used).
 
@@ -58,15 +58,27 @@ def read_jsonl(path):
         return [json.loads(line) for line in f if line.strip()]
 
 
-def batches(examples, batch_size, seed):
-    """Length-bucketed batches of at most `batch_size` pairs: shuffled, sorted
-    by (source, target) length (stable), cut, and the batches shuffled (as
-    s2s batches)."""
+def batches(examples, seed, sentences=None, tokens=None):
+    """Length-bucketed batches, as s2s batches: the pairs shuffled, sorted by
+    (source, target) length (stable), cut into batches of at most `sentences`
+    pairs or of at most `tokens` positions counting padding (rows x the
+    longer side, the source's <eos> and the target's <bos> included), and
+    the batches shuffled."""
     rng = random.Random(seed)
     order = list(range(len(examples)))
     rng.shuffle(order)
     order.sort(key=lambda i: (len(examples[i]["src"]), len(examples[i]["tgt"])))
-    cut = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    cut, current, longest = [], [], 0
+    for i in order:
+        width = max(len(examples[i]["src"]), len(examples[i]["tgt"])) + 1
+        full = len(current) == sentences if sentences else (len(current) + 1) * max(longest, width) > tokens
+        if current and full:
+            cut.append(current)
+            current, longest = [], 0
+        current.append(i)
+        longest = max(longest, width)
+    if current:
+        cut.append(current)
     rng.shuffle(cut)
     return cut
 
@@ -103,6 +115,8 @@ def main():
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--max-steps", type=int, help="stop after this many optimizer steps")
     ap.add_argument("--batch-size", type=int, help="pairs per batch per process [default: the run's]")
+    ap.add_argument("--batch-tokens", type=int,
+                    help="instead: token positions (padding included) per batch per process")
     ap.add_argument("--lr", type=float, help="learning rate [default: the run's]")
     ap.add_argument("--optimizer", choices=["adam", "adamw"], help="[default: the run's]")
     ap.add_argument("--weight-decay", type=float, help="[default: the run's]")
@@ -113,9 +127,13 @@ def main():
     ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     args = ap.parse_args()
 
+    train_path = args.train or os.path.join(args.export, "train.jsonl")
+    if not os.path.exists(train_path):
+        raise SystemExit(f"{train_path} does not exist: export with `s2s export --with-data`, or give --train")
     run = settings(args.export)
     size = run.get("batch_size", {})
-    batch_size = args.batch_size or size.get("Sentences") or 64
+    batch_tokens = args.batch_tokens or (None if args.batch_size else size.get("Tokens"))
+    batch_size = None if batch_tokens else args.batch_size or size.get("Sentences") or 64
     lr = args.lr if args.lr is not None else run.get("lr", 3e-3)
     optimizer_kind = args.optimizer or run.get("optimizer", "adam")
     weight_decay = args.weight_decay if args.weight_decay is not None else run.get("weight_decay", 0.0)
@@ -138,16 +156,17 @@ def main():
     kind = torch.optim.AdamW if optimizer_kind == "adamw" else torch.optim.Adam
     optimizer = kind(net.parameters(), lr=lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=weight_decay)
 
-    train = read_jsonl(args.train or os.path.join(args.export, "train.jsonl"))
+    train = read_jsonl(train_path)
     valid_path = args.valid or os.path.join(args.export, "valid.jsonl")
     valid = read_jsonl(valid_path) if os.path.exists(valid_path) else []
     if rank == 0:
-        print(f"{type(net).__name__} from {args.export}: {len(train)} training pairs, {world} processes "
-              f"on {device.type}, batches of {batch_size} per process, lr {lr}, {optimizer_kind}")
+        per_batch = f"{batch_tokens} tokens" if batch_tokens else f"{batch_size} pairs"
+        print(f"{type(net).__name__} from {args.export}: {len(train)} training pairs, world size {world} "
+              f"on {device.type}, batches of {per_batch} per process, lr {lr:g}, {optimizer_kind}")
 
     step, start = 0, time.time()
     for epoch in range(args.epochs):
-        plan = batches(train, batch_size, args.seed * 1_000_003 + epoch)
+        plan = batches(train, args.seed * 1_000_003 + epoch, batch_size, batch_tokens)
         plan = plan[: len(plan) - len(plan) % world] or plan[:1] * world  # as many for every process
         for indices in plan[rank::world]:
             batch = m.collate([train[i] for i in indices], device=device)
@@ -167,8 +186,8 @@ def main():
                 net.eval()
                 with torch.no_grad():
                     total, tokens = 0.0, 0
-                    for i in range(0, len(valid), batch_size):
-                        b = m.collate(valid[i : i + batch_size], device=device)
+                    for indices in batches(valid, 0, batch_size, batch_tokens):
+                        b = m.collate([valid[i] for i in indices], device=device)
                         n = int((b["tgt_out"] != m.PAD).sum())
                         total += m.loss(net, b).item() * n
                         tokens += n

@@ -253,7 +253,7 @@ fn torch_continue_trains_an_export_with_ddp_on_cpu() {
         o.status.success(),
         "torch_continue failed:\n{stdout}\n{stderr}"
     );
-    assert!(stdout.contains("1 processes on cpu"), "{stdout}");
+    assert!(stdout.contains("world size 1 on cpu"), "{stdout}");
     assert!(stdout.contains("step 1: loss"), "{stdout}");
     assert!(stdout.contains("validation loss"), "{stdout}");
     assert!(stdout.contains("trained 1 steps"), "{stdout}");
