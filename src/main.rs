@@ -17,6 +17,7 @@ mod bench;
 mod checks;
 mod detok;
 mod eval_cmd;
+mod export_cmd;
 mod guard;
 mod plot;
 mod score_cmd;
@@ -69,6 +70,10 @@ enum Command {
     /// Average the weights of checkpoints of one model into a new checkpoint
     /// (as fairseq's average_checkpoints.py; docs/training.md).
     Average(average_cmd::AverageArgs),
+    /// Write a trained model as plain PyTorch (model.py, model.safetensors,
+    /// vocabularies) to train it further there, e.g. with torchrun on many
+    /// GPUs (docs/training.md, "Continuing in PyTorch").
+    Export(export_cmd::ExportArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell):
     /// `s2s completions bash > ~/.local/share/bash-completion/completions/s2s`.
     Completions {
@@ -105,6 +110,7 @@ fn main() -> Result<()> {
         Command::Eval(args) => in_pool(|| eval_cmd::run(args)),
         Command::Bench(args) => bench::run(args),
         Command::Average(args) => average_cmd::run(args),
+        Command::Export(args) => in_pool(|| export_cmd::run(args)),
         Command::Completions { shell } => completions(shell),
     }
 }
