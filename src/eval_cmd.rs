@@ -26,7 +26,7 @@
 //! the output keeps the input order.
 
 use crate::detok::Lang;
-use crate::translate_cmd::{load_model, DecodeArgs, Detokenizer};
+use crate::translate_cmd::{load_model, quantize_model, DecodeArgs, Detokenizer};
 use crate::translators;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
@@ -268,12 +268,13 @@ fn shortest(x: f32) -> f64 {
 /// Runs `s2s eval`.
 pub fn run(args: EvalArgs) -> Result<()> {
     crate::checks::count("--batch-size", args.batch_size, 1, 1 << 16)?;
-    let device = Device::parse_choice(&args.decode.device)?;
+    let device = args.decode.device()?;
     args.decode.options(false)?;
     if let Some(path) = &args.output {
         crate::guard::refuse_checkpoint_output(path, "--output")?;
     }
-    let ck = load_model(&args.model, &device)?;
+    let mut ck = load_model(&args.model, &device)?;
+    quantize_model(&mut ck, args.decode.quantize, &device)?;
     let test = test_set(&args, &ck)?;
     if test.pairs.is_empty() {
         bail!("no test pairs ({})", test.description);

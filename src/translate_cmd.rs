@@ -68,9 +68,59 @@ pub struct DecodeArgs {
     /// auto, cpu or gpu.
     #[arg(long, default_value = "auto")]
     pub device: String,
+    /// Weights for the matrix products: f32, or int8 (quantized per output
+    /// row when the model is loaded, activations per row at each product;
+    /// CPU only; docs/kernels/int8.md).
+    #[arg(long, value_enum, default_value = "f32", value_name = "TYPE")]
+    pub quantize: Quantize,
+}
+
+/// `--quantize`: the weights of the model's matrix products.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quantize {
+    /// The trained f32 weights.
+    #[value(alias = "none")]
+    F32,
+    /// Int8 weights and activations, int32 accumulation (CPU only).
+    Int8,
+}
+
+impl Quantize {
+    pub fn name(self) -> &'static str {
+        match self {
+            Quantize::F32 => "f32",
+            Quantize::Int8 => "int8",
+        }
+    }
+}
+
+/// Applies `--quantize` to a loaded checkpoint; int8 needs the CPU.
+pub fn quantize_model(ck: &mut Checkpoint, quantize: Quantize, device: &Device) -> Result<()> {
+    if quantize == Quantize::Int8 {
+        if *device != Device::Cpu {
+            bail!("--quantize int8 runs on the CPU only (the model is on the {device}); add --device cpu");
+        }
+        ck.model
+            .quantize_int8()
+            .with_context(|| format!("--quantize int8: {}", ck.dir.display()))?;
+    }
+    Ok(())
 }
 
 impl DecodeArgs {
+    /// The device of `--device`; `auto` means the CPU under `--quantize
+    /// int8`, which has no GPU kernel (refused with `--device gpu`).
+    pub fn device(&self) -> Result<Device> {
+        if self.quantize == Quantize::Int8 {
+            return match self.device.as_str() {
+                "gpu" => bail!("--quantize int8 runs on the CPU only; use --device cpu (or auto)"),
+                "auto" => Ok(Device::Cpu),
+                other => Ok(Device::parse_choice(other)?),
+            };
+        }
+        Ok(Device::parse_choice(&self.device)?)
+    }
+
     /// The beam width: `--beam`, or its default.
     pub fn beam(&self) -> usize {
         self.beam.unwrap_or(DEFAULT_BEAM)
@@ -504,9 +554,10 @@ pub fn run(args: TranslateArgs) -> Result<()> {
         }
         None => None,
     };
-    let device = Device::parse_choice(&args.decode.device)?;
+    let device = args.decode.device()?;
     let mut opts = translate_options(&args, plot.is_some() || args.json || args.replace_unk)?;
-    let ck = load_model(&args.model, &device)?;
+    let mut ck = load_model(&args.model, &device)?;
+    quantize_model(&mut ck, args.decode.quantize, &device)?;
     if let ModelConfig::Rnn(_) = ck.model.config() {
         let model = format!(
             "the model in {} ({})",

@@ -128,6 +128,10 @@ pub struct BenchArgs {
     /// 1,5 times both in the same rounds) [default: 1].
     #[arg(long, value_delimiter = ',', value_name = "K")]
     pub beam: Vec<usize>,
+    /// translate: weights of the matrix products, comma-separated: f32,
+    /// int8 (CPU only; f32,int8 times both in the same rounds) [default: f32].
+    #[arg(long, value_delimiter = ',', value_name = "TYPE", value_enum)]
+    pub quantize: Vec<crate::translate_cmd::Quantize>,
     /// translate: time only the first N sentences of --test-src.
     #[arg(long, value_name = "N")]
     pub max_sentences: Option<usize>,

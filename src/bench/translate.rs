@@ -29,7 +29,7 @@
 //! benches/peers/ctranslate2_translate.py).
 
 use super::{fmt_time, median, BenchArgs, DeviceSel};
-use crate::translate_cmd::{load_model, source_ids, MAX_BEAM};
+use crate::translate_cmd::{load_model, quantize_model, source_ids, Quantize, MAX_BEAM};
 use crate::translators::{self, translate_batches};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -55,6 +55,7 @@ pub fn own_options(args: &BenchArgs) -> Vec<&'static str> {
         ("--batch-size", args.batch_size.is_some()),
         ("--inter-threads", !args.inter_threads.is_empty()),
         ("--dump-tokens", args.dump_tokens.is_some()),
+        ("--quantize", !args.quantize.is_empty()),
     ];
     given.iter().filter(|g| g.1).map(|g| g.0).collect()
 }
@@ -105,6 +106,7 @@ fn batches(ck: &Checkpoint, sentences: &[String], size: usize) -> (Vec<Vec<Strin
 /// One timed configuration.
 struct Case {
     device: Device,
+    quantize: Quantize,
     beam: usize,
     threads: usize,
     /// Translators, each on a pool of threads / inter threads.
@@ -223,15 +225,26 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         DeviceSel::Gpu => vec![Device::Gpu],
         DeviceSel::All => vec![Device::Cpu, Device::Gpu],
     };
+    let quantizes: Vec<Quantize> = match args.quantize.is_empty() {
+        true => vec![Quantize::F32],
+        false => args.quantize.clone(),
+    };
+    if quantizes.contains(&Quantize::Int8) && devices.contains(&Device::Gpu) {
+        bail!("--quantize int8 runs on the CPU only; use it with --device cpu");
+    }
     if devices.contains(&Device::Gpu) {
         Device::gpu_available().context("--device gpu")?;
     }
     let sentences = read_sentences(test_src, args.max_sentences)?;
 
-    // One checkpoint per device: its weights live there.
+    // One checkpoint per device and weight type: its weights live there.
     let mut models = Vec::new();
     for &device in &devices {
-        models.push((device, load_model(&model_dir, &device)?));
+        for &quantize in &quantizes {
+            let mut ck = load_model(&model_dir, &device)?;
+            quantize_model(&mut ck, quantize, &device)?;
+            models.push(((device, quantize), ck));
+        }
     }
     let (_, first) = &models[0];
     let (batches, order) = batches(first, &sentences, batch_size);
@@ -246,7 +259,10 @@ pub fn run(args: &BenchArgs) -> Result<()> {
 
     let mut cases = Vec::new();
     for &device in &devices {
-        for &beam in &beams {
+        for (&beam, &quantize) in beams
+            .iter()
+            .flat_map(|b| quantizes.iter().map(move |q| (b, q)))
+        {
             // Thread counts are a CPU notion: one GPU case per beam.
             let ts = match device {
                 Device::Gpu => &threads[..1],
@@ -260,6 +276,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
                     }
                     cases.push(Case {
                         device,
+                        quantize,
                         beam,
                         threads: t,
                         inter,
@@ -273,11 +290,11 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             }
         }
     }
-    let model_of = |device: Device| -> &Checkpoint {
+    let model_of = |case: &Case| -> &Checkpoint {
         &models
             .iter()
-            .find(|m| m.0 == device)
-            .expect("a model per device")
+            .find(|m| m.0 == (case.device, case.quantize))
+            .expect("a model per device and weight type")
             .1
     };
 
@@ -294,12 +311,12 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let bar = progress_bar((rounds * cases.len() * sentences.len()) as u64);
     let warm_up = &batches[..1];
     for case in &cases {
-        translate_all(model_of(case.device), warm_up, case, &ProgressBar::hidden())?;
+        translate_all(model_of(case), warm_up, case, &ProgressBar::hidden())?;
     }
     for _ in 0..rounds {
         for case in cases.iter_mut() {
             let t = Instant::now();
-            let hyps = translate_all(model_of(case.device), &batches, case, &bar)?;
+            let hyps = translate_all(model_of(case), &batches, case, &bar)?;
             case.secs.push(t.elapsed().as_secs_f64());
             case.tokens = hyps.iter().flatten().map(|h| h.tokens.len()).sum();
             if case.kept.is_some() {
@@ -315,8 +332,16 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     }
 
     println!(
-        "{:<6} {:>5} {:>7} {:>6} {:>10} {:>11} {:>11} {:>10}",
-        "device", "beam", "threads", "inter", "median", "sentences/s", "tokens/s", "tokens"
+        "{:<6} {:>7} {:>5} {:>7} {:>6} {:>10} {:>11} {:>11} {:>10}",
+        "device",
+        "weights",
+        "beam",
+        "threads",
+        "inter",
+        "median",
+        "sentences/s",
+        "tokens/s",
+        "tokens"
     );
     let mut json = match &args.json {
         // Appended, so that runs (and a peer's records) collect in one file.
@@ -335,8 +360,9 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         let sentences_per_s = n as f64 / seconds;
         let tokens_per_s = case.tokens as f64 / seconds;
         println!(
-            "{:<6} {:>5} {:>7} {:>6} {:>10} {:>11.1} {:>11.0} {:>10}",
+            "{:<6} {:>7} {:>5} {:>7} {:>6} {:>10} {:>11.1} {:>11.0} {:>10}",
             case.device.to_string(),
+            case.quantize.name(),
             case.beam,
             case.threads,
             case.inter,
@@ -353,6 +379,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
                 "model_kind": kind,
                 "test_src": test_src.display().to_string(),
                 "device": case.device.to_string(),
+                "weights": case.quantize.name(),
                 "beam": case.beam,
                 "threads": case.threads,
                 "inter_threads": case.inter,
@@ -372,8 +399,12 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         out.flush()?;
     }
     println!(
-        "(median of {rounds} interleaved rounds; tokens: output tokens without <eos>; SIMD {:?})",
-        kernels_cpu::isa()
+        "(median of {rounds} interleaved rounds; tokens: output tokens without <eos>; SIMD {:?}{})",
+        kernels_cpu::isa(),
+        match quantizes.contains(&Quantize::Int8) {
+            true => format!(", int8 kernel {}", kernels_cpu::int8_kernel().name()),
+            false => String::new(),
+        }
     );
     Ok(())
 }

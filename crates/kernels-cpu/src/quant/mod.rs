@@ -188,18 +188,40 @@ fn quantize_row_into<T>(row: &[f32], q: &mut [T], store: impl Fn(i8) -> T) -> f3
 }
 
 /// Activations quantized for one call: `m` rows of `depth` bytes
-/// `ux = qx + 128` (the padding holds 128, i.e. qx = 0), and their scales.
+/// `ux = qx + 128`, and their scales. The padding bytes of a row (after its
+/// k values) are left as they were: the packed weights are zero there, so
+/// they add nothing. The buffers come from, and return to, a per-thread
+/// cache (decoding calls this hundreds of times per sentence batch).
 pub(crate) struct QuantizedRows {
     pub(crate) data: Vec<u8>,
     pub(crate) scales: Vec<f32>,
     pub(crate) depth: usize,
 }
 
+thread_local! {
+    /// The buffers of the last `QuantizedRows` dropped on this thread.
+    static SCRATCH: std::cell::Cell<(Vec<u8>, Vec<f32>)> =
+        const { std::cell::Cell::new((Vec::new(), Vec::new())) };
+}
+
+impl Drop for QuantizedRows {
+    fn drop(&mut self) {
+        let buffers = (
+            std::mem::take(&mut self.data),
+            std::mem::take(&mut self.scales),
+        );
+        SCRATCH.with(|s| s.set(buffers));
+    }
+}
+
 /// Quantizes the rows of `x` (`m x k`) to u8 with zero point 128, in rayon
 /// tasks of whole rows when there are many.
 fn quantize_rows(isa: Isa, x: &[f32], m: usize, k: usize, depth: usize) -> QuantizedRows {
-    let mut data = vec![ZERO_POINT as u8; m * depth];
-    let mut scales = vec![0.0f32; m];
+    let (mut data, mut scales) = SCRATCH.with(|s| s.take());
+    // Growing writes the new bytes; shrinking or keeping writes nothing.
+    data.resize(m * depth, ZERO_POINT as u8);
+    scales.clear();
+    scales.resize(m, 0.0);
     if k > 0 {
         if crate::par::worth_parallel(m * k) {
             let per = crate::par::rows_per_task(k);
