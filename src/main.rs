@@ -20,6 +20,7 @@ mod eval_cmd;
 mod export_cmd;
 mod guard;
 mod plot;
+mod plot_cmd;
 mod score_cmd;
 mod train_args;
 mod train_cmd;
@@ -67,6 +68,9 @@ enum Command {
     /// `s2s bench matmul --threads 1,2 --json out.json --plot out.svg`,
     /// `s2s bench translate --model DIR --test-src FILE --beam 1,5`.
     Bench(bench::BenchArgs),
+    /// Draw a figure again from what a run wrote: `s2s plot loss RUN
+    /// --log-y --out loss.png` (docs/training.md).
+    Plot(plot_cmd::PlotArgs),
     /// Average the weights of checkpoints of one model into a new checkpoint
     /// (as fairseq's average_checkpoints.py; docs/training.md).
     Average(average_cmd::AverageArgs),
@@ -111,6 +115,7 @@ fn main() -> Result<()> {
         Command::Bench(args) => bench::run(args),
         Command::Average(args) => average_cmd::run(args),
         Command::Export(args) => in_pool(|| export_cmd::run(args)),
+        Command::Plot(args) => plot_cmd::run(args),
         Command::Completions { shell } => completions(shell),
     }
 }

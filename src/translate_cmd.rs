@@ -491,11 +491,10 @@ fn attention_figure(
 
 fn write_plot(figure: &Figure, path: &Path, format: PlotFormat) -> Result<()> {
     let bytes = match format {
-        PlotFormat::Svg => figure.to_svg().into_bytes(),
-        PlotFormat::Png => figure
-            .to_png()
-            .with_context(|| format!("cannot encode {} as PNG", path.display()))?,
-    };
+        PlotFormat::Svg => figure.to_svg().map(String::into_bytes),
+        PlotFormat::Png => figure.to_png(),
+    }
+    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
 }
 

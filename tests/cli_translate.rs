@@ -143,15 +143,42 @@ fn assert_balanced_svg(svg: &str) {
     assert!(stack.is_empty(), "unclosed {stack:?}");
 }
 
-/// Decodes a PNG file, returning (width, height).
-fn png_size(path: &Path) -> (u32, u32) {
+/// Decodes a PNG file: (width, height, the number of distinct colours).
+fn png_summary(path: &Path) -> (u32, u32, usize) {
     let file = std::fs::File::open(path).unwrap();
     let mut reader = png::Decoder::new(BufReader::new(file))
         .read_info()
         .expect("a PNG");
     let mut buf = vec![0; reader.output_buffer_size().unwrap()];
     let info = reader.next_frame(&mut buf).expect("PNG image data");
-    (info.width, info.height)
+    let channels = info.color_type.samples();
+    let mut colours: Vec<&[u8]> = buf[..info.buffer_size()].chunks(channels).collect();
+    colours.sort();
+    colours.dedup();
+    (info.width, info.height, colours.len())
+}
+
+/// The width and height an SVG document declares.
+fn svg_size(svg: &str) -> (u32, u32) {
+    let attr = |name: &str| -> u32 {
+        let head = &svg[..svg.find('>').unwrap()];
+        let at = head.find(&format!(" {name}=\"")).unwrap() + name.len() + 3;
+        head[at..at + head[at..].find('"').unwrap()]
+            .parse()
+            .unwrap()
+    };
+    (attr("width"), attr("height"))
+}
+
+/// The text of every `<text>` element.
+fn svg_texts(svg: &str) -> Vec<String> {
+    svg.split("<text")
+        .skip(1)
+        .map(|t| {
+            let body = &t[t.find('>').unwrap() + 1..];
+            body[..body.find("</text>").unwrap()].trim().to_string()
+        })
+        .collect()
 }
 
 #[test]
@@ -167,9 +194,30 @@ fn writes_attention_heatmaps_as_svg_and_png() {
     assert!(o.status.success(), "{err}");
     let doc = std::fs::read_to_string(&svg).unwrap();
     assert_balanced_svg(&doc);
-    assert!(doc.contains("&lt;eos&gt;"), "the source <eos> is labelled");
-    assert!(doc.contains(">attention</text>"), "{doc}");
-    assert!(doc.matches("<rect x").count() > 5);
+    let texts = svg_texts(&doc);
+    let has = |t: &str| texts.iter().any(|x| x == t);
+    assert!(
+        has("&lt;eos&gt;"),
+        "the source <eos> is labelled: {texts:?}"
+    );
+    assert!(has("attention"), "the panel title: {texts:?}");
+    // The colour bar: its label and ticks.
+    for t in ["attention weight", "0", "0.5", "1"] {
+        assert!(has(t), "no {t:?} in {texts:?}");
+    }
+    // Source tokens ("3/3/21" and <eos>) along x, output tokens along y:
+    // at least 7 × 5 cells of one size.
+    let cells = doc
+        .lines()
+        .filter(|l| l.starts_with("<rect") && !l.contains("fill=\"none\""))
+        .filter_map(|l| {
+            let w = &l[l.find(" width=\"")? + 8..];
+            let h = &l[l.find(" height=\"")? + 9..];
+            let (w, h) = (&w[..w.find('"')?], &h[..h.find('"')?]);
+            (w == h).then(|| w.to_string())
+        })
+        .count();
+    assert!(cells >= 7 * 5, "{cells} cells");
 
     // Several sentences: numbered files, PNG.
     let png = dir.join("att.png");
@@ -187,9 +235,21 @@ fn writes_attention_heatmaps_as_svg_and_png() {
     for n in [1, 2] {
         let path = dir.join(format!("att-{n}.png"));
         assert!(err.contains(path.to_str().unwrap()), "{err}");
-        let (w, h) = png_size(&path);
-        assert!(w > 50 && h > 50, "{w}×{h}");
+        let (w, h, colours) = png_summary(&path);
+        assert!(w > 100 && h > 100, "{w}×{h}");
+        // Not blank: the colour map, text and frames.
+        assert!(colours > 20, "{colours} colours");
     }
+    // The PNG is the SVG, rendered at twice its size.
+    let one = dir.join("one.svg");
+    let o = translate(
+        gru_attn(),
+        &["--attention-plot", one.to_str().unwrap(), "1 May 1999"],
+    );
+    assert!(o.status.success(), "{}", text(&o).1);
+    let (w, h) = svg_size(&std::fs::read_to_string(&one).unwrap());
+    let (pw, ph, _) = png_summary(&dir.join("att-2.png"));
+    assert_eq!((pw, ph), (2 * w, 2 * h));
     assert!(!png.exists());
 
     // The Transformer: one panel per decoder layer and head.
@@ -208,10 +268,12 @@ fn writes_attention_heatmaps_as_svg_and_png() {
     assert!(o.status.success(), "{err}");
     let doc = std::fs::read_to_string(&svg).unwrap();
     assert_balanced_svg(&doc);
-    assert!(
-        doc.contains(">layer 0 head 0</text>") && doc.contains(">layer 0 head 1</text>"),
-        "{doc}"
-    );
+    let texts = svg_texts(&doc);
+    for head in ["layer 0 head 0", "layer 0 head 1"] {
+        assert!(texts.iter().any(|x| x == head), "no {head:?} in {texts:?}");
+    }
+    // One colour bar for the figure, not one per panel.
+    assert_eq!(texts.iter().filter(|x| *x == "attention weight").count(), 1);
 
     // Another extension is refused before any work, naming the file.
     let o = translate(gru_attn(), &["--attention-plot", "att.pdf", "3/3/21"]);
@@ -311,5 +373,8 @@ fn input_is_normalised_as_the_training_text_was() {
         !svg.contains("&lt;unk&gt;"),
         "an upper-case input was not lowercased before encoding:\n{svg}"
     );
-    assert!(svg.contains(">m<"), "no source label 'm' in the plot");
+    assert!(
+        svg_texts(&svg).iter().any(|x| x == "m"),
+        "no source label 'm' in the plot"
+    );
 }

@@ -105,7 +105,8 @@ pub struct BenchArgs {
     /// Write one JSON record per measurement to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
-    /// Write a bar chart of GFLOP/s (and GB/s) per shape to this SVG file.
+    /// Write a bar chart of GFLOP/s (and GB/s) per shape to this file: SVG,
+    /// or PNG when its name ends in .png.
     #[arg(long)]
     pub plot: Option<PathBuf>,
     /// train-step: gru-attn, transformer or all [default: all];
@@ -484,8 +485,16 @@ pub fn run(args: BenchArgs) -> Result<()> {
         std::fs::write(path, s).with_context(|| format!("writing {}", path.display()))?;
     }
     if let Some(path) = &args.plot {
-        std::fs::write(path, plot::svg(&records))
-            .with_context(|| format!("writing {}", path.display()))?;
+        let svg = plot::svg(&records).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let bytes = match path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("png"))
+        {
+            true => crate::plot::png::svg_to_png(&svg)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
+            false => svg.into_bytes(),
+        };
+        std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
 }

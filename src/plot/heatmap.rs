@@ -1,38 +1,55 @@
-//! Attention heatmaps, drawn the way Bahdanau, Cho & Bengio (2014, Fig. 3)
-//! show their alignments: the source sentence along the top, the output
-//! down the left side, and one greyscale cell per (output step i, source
-//! token j) whose brightness is the attention weight
+//! Attention heatmaps, laid out as Bahdanau, Cho & Bengio (2014, Fig. 3)
+//! show their alignments: the source tokens along the top (x), the output
+//! tokens down the left side (y), and one cell per (output step i, source
+//! token j) coloured by the attention weight
 //!
 //! ```text
-//!   α_ij = softmax_j(e_ij)      0 → black, 1 → white
+//!   α_ij = softmax_j(e_ij)      0 → dark violet … 1 → yellow (viridis)
 //! ```
 //!
-//! The shade is absolute (a weight of 0.5 is always mid-grey), not
-//! stretched per map: every row of α sums to one, so absolute shades let
-//! maps be compared — a diffuse head looks grey, a sharp one has a white
-//! cell per row. A [`Figure`] holds several maps over the same sentence (a
-//! Transformer has one per decoder layer × head) laid out as a titled grid,
-//! `columns` panels to a row; each panel repeats the labels, so any panel
-//! can be read alone.
+//! The colour map is viridis (van der Walt & Smith, matplotlib 2.0): its
+//! lightness rises evenly from 0 to 1, so equal steps of weight look like
+//! equal steps of colour, and it stays readable in greyscale and to
+//! colour-blind readers. The scale is absolute (0.5 is always the same
+//! teal), not stretched per map: every row of α sums to one, so absolute
+//! colours let maps be compared — a diffuse head is dark, a sharp one has a
+//! yellow cell per row. A colour bar at the right gives the key.
 //!
-//! One [`Layout`] places everything, in base pixels; [`Figure::to_svg`]
-//! writes it as hand-made SVG (labels escaped) and [`Figure::to_png`] draws
-//! it on a [`Canvas`] with the 8×8 bitmap font, enlarged [`SCALE`] times.
-//! Both renderings therefore agree cell for cell.
+//! A [`Figure`] holds several maps over the same sentence pair (a
+//! Transformer has one per decoder layer × head) as a grid of panels,
+//! `columns` to a row; each panel repeats the labels, so any panel can be
+//! read alone. The canvas is sized to its content: cells shrink for long
+//! sentences (down to [`MIN_CELL`]) and grow for short ones, labels are
+//! measured in the embedded font, and source labels turn vertical when
+//! they are wider than a cell.
+//!
+//! Drawn with `plotters` on its SVG backend; the PNG is that SVG rendered
+//! by `resvg` ([`super::png`]).
 
-use super::raster::{Canvas, GLYPH};
-use std::fmt::Write;
+use super::font::{pixels, text_width, FONT};
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-/// Side of one heatmap cell, in base pixels.
-const CELL: usize = 12;
-/// Space around a panel and around the figure's title.
-const PAD: usize = 6;
 /// Labels longer than this many characters are shortened with "…".
-const MAX_LABEL: usize = 14;
-/// Base pixels → output pixels (PNG pixels, SVG user units).
-pub const SCALE: usize = 2;
-/// Grey of the frame around each map: visible against white and black cells.
-const FRAME: u8 = 128;
+const MAX_LABEL: usize = 16;
+/// Cell sides, in pixels: the grid aims at [`GRID`] pixels on its longer
+/// side, within these bounds.
+const MIN_CELL: i32 = 12;
+const MAX_CELL: i32 = 30;
+/// The longer side of one panel's grid, alone and in a grid of panels.
+const GRID: i32 = 440;
+const GRID_MANY: i32 = 260;
+/// Space around the figure and between panels.
+const PAD: i32 = 10;
+/// Text sizes in `plotters` units (see [`pixels`]).
+const TITLE_SIZE: f64 = 19.0;
+const PANEL_TITLE_SIZE: f64 = 16.0;
+const TICK_SIZE: f64 = 14.0;
+/// The colour bar: its width, and its height at least.
+const BAR_W: i32 = 14;
+const MIN_BAR_H: i32 = 120;
+const BAR_LABEL: &str = "attention weight";
+const FRAME: RGBColor = RGBColor(0x80, 0x80, 0x80);
 
 /// One attention map: `rows × cols` weights, row-major.
 #[derive(Clone, Debug, PartialEq)]
@@ -55,42 +72,47 @@ pub struct Figure {
     columns: usize,
 }
 
-/// Where everything goes, in base pixels.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Where everything goes, in pixels (SVG units).
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Layout {
-    /// Whole figure.
-    pub width: usize,
-    pub height: usize,
-    /// Height of the figure's title and legend band.
-    header: usize,
-    /// One panel.
-    panel_w: usize,
-    panel_h: usize,
-    /// Inside a panel: the band for the rotated source labels, the band for
-    /// the output labels, and the panel title.
-    top_band: usize,
-    left_band: usize,
-    title_band: usize,
+    pub width: i32,
+    pub height: i32,
+    /// Side of a cell.
+    pub cell: i32,
+    /// Size of the token labels, in `plotters` units.
+    label_size: f64,
+    /// Some source labels are written bottom-up (they are wider than a cell).
+    vertical_src: bool,
+    /// Height of the figure's title band.
+    header: i32,
+    /// Inside a panel: the panel title, the source labels, the output labels.
+    title_band: i32,
+    top_band: i32,
+    left_band: i32,
+    panel_w: i32,
+    panel_h: i32,
     columns: usize,
+    /// Top-left corner and height of the colour bar.
+    bar: (i32, i32, i32),
 }
 
 impl Layout {
     /// Top-left corner of the cell grid of panel `p`.
-    fn grid_origin(&self, p: usize) -> (usize, usize) {
-        let (col, row) = (p % self.columns, p / self.columns);
+    pub fn grid_origin(&self, p: usize) -> (i32, i32) {
+        let (col, row) = ((p % self.columns) as i32, (p / self.columns) as i32);
         (
-            col * self.panel_w + PAD + self.left_band,
-            self.header + row * self.panel_h + PAD + self.title_band + self.top_band,
+            PAD + col * self.panel_w + self.left_band,
+            self.header + row * self.panel_h + self.title_band + self.top_band,
         )
     }
 
-    /// Centre of cell (`i`, `j`) of panel `p`, in output pixels.
+    /// Centre of cell (`i`, `j`) of panel `p`.
     #[cfg(test)]
-    pub fn cell_center(&self, p: usize, i: usize, j: usize) -> (usize, usize) {
+    pub fn cell_center(&self, p: usize, i: usize, j: usize) -> (i32, i32) {
         let (x0, y0) = self.grid_origin(p);
         (
-            (x0 + j * CELL + CELL / 2) * SCALE,
-            (y0 + i * CELL + CELL / 2) * SCALE,
+            x0 + j as i32 * self.cell + self.cell / 2,
+            y0 + i as i32 * self.cell + self.cell / 2,
         )
     }
 }
@@ -103,31 +125,20 @@ fn shorten(label: &str) -> String {
     }
 }
 
-/// Weight → grey level: 0 black, 1 white; out-of-range values are clamped
-/// and NaN shows as black (no attention to speak of).
-pub fn shade(w: f32) -> u8 {
-    match w.is_nan() {
-        true => 0,
-        false => (w.clamp(0.0, 1.0) * 255.0).round() as u8,
-    }
+/// The colour of weight `w`: viridis over [0, 1]; out-of-range weights
+/// are clamped and NaN shows as 0 (no attention to speak of).
+pub fn colour(w: f32) -> RGBColor {
+    let w = if w.is_nan() { 0.0 } else { w.clamp(0.0, 1.0) };
+    ViridisRGB.get_color(w)
 }
 
-/// Text for XML content and attribute values.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // Control characters are not allowed in XML 1.0 at all.
-            c if c.is_control() && c != '\t' && c != '\n' => out.push('\u{fffd}'),
-            c => out.push(c),
-        }
-    }
-    out
+/// Pixel width of the widest of `labels` at `plotters` size `size`.
+fn widest(labels: &[String], size: f64) -> i32 {
+    labels
+        .iter()
+        .map(|l| text_width(l, pixels(size)))
+        .fold(0.0, f64::max)
+        .ceil() as i32
 }
 
 impl Figure {
@@ -169,193 +180,178 @@ impl Figure {
 
     /// The placement of everything.
     pub fn layout(&self) -> Layout {
-        let chars = |labels: &[String]| labels.iter().map(|l| l.chars().count()).max();
-        let top_band = chars(&self.src).unwrap_or(0) * GLYPH + 6;
-        let left_band = chars(&self.out).unwrap_or(0) * GLYPH + 6;
-        let title_band = GLYPH + 6;
-        let cols = self.panels[0].cols;
-        let rows = self.panels[0].rows;
-        let panel_title = self.panels.iter().map(|p| p.title.chars().count()).max();
-        let panel_w = (left_band + cols * CELL).max(panel_title.unwrap_or(0) * GLYPH) + 2 * PAD;
-        let panel_h = title_band + top_band + rows * CELL + 2 * PAD;
-        let header = PAD + 2 * (GLYPH + 4) + PAD;
-        let grid_rows = self.panels.len().div_ceil(self.columns);
-        let title_w = self.title.chars().count().max(LEGEND.len()) * GLYPH + 2 * PAD;
+        let (rows, cols) = (self.out.len() as i32, self.src.len() as i32);
+        let grid = if self.panels.len() > 1 {
+            GRID_MANY
+        } else {
+            GRID
+        };
+        let cell = (grid / rows.max(cols).max(1)).clamp(MIN_CELL, MAX_CELL);
+        // Labels as large as the cells allow: 13 px in big cells, 9 in small.
+        let label_px = (cell as f64 * 0.6).clamp(9.0, 13.0);
+        let label_size = label_px * 1.24;
+        // A source label wider than its cell is written bottom-up; the
+        // band above the grid is as tall as the longest such label.
+        let vertical: Vec<String> = self
+            .src
+            .iter()
+            .filter(|l| text_width(l, label_px) > (cell - 2) as f64)
+            .cloned()
+            .collect();
+        let vertical_src = !vertical.is_empty();
+        let top_band = widest(&vertical, label_size).max(label_px.ceil() as i32) + 8;
+        let left_band = widest(&self.out, label_size) + 8;
+        let title_band = pixels(PANEL_TITLE_SIZE).ceil() as i32 + 8;
+        let panel_title_w = self
+            .panels
+            .iter()
+            .map(|p| text_width(&p.title, pixels(PANEL_TITLE_SIZE)))
+            .fold(0.0, f64::max)
+            .ceil() as i32;
+        let panel_w = left_band + (cols * cell).max(panel_title_w) + PAD;
+        let panel_h = title_band + top_band + rows * cell + PAD;
+        let header = PAD + pixels(TITLE_SIZE).ceil() as i32 + 8;
+        let grid_rows = self.panels.len().div_ceil(self.columns) as i32;
+        // The colour bar: beside the first row of panels, ticks and their
+        // label at its right.
+        let bar_h = (rows * cell).max(MIN_BAR_H);
+        let bar_x = PAD + self.columns as i32 * panel_w + 4;
+        let bar_y = header + title_band + top_band;
+        let tick_px = pixels(TICK_SIZE);
+        let bar_w = BAR_W + 6 + text_width("0.75", tick_px).ceil() as i32 + 8 + tick_px as i32 + 4;
+        let title_w = text_width(&self.title, pixels(TITLE_SIZE)).ceil() as i32 + 2 * PAD;
+        let width = (bar_x + bar_w + PAD).max(title_w);
+        let height = (header + grid_rows * panel_h).max(bar_y + bar_h + PAD);
         Layout {
-            width: (self.columns * panel_w).max(title_w),
-            height: header + grid_rows * panel_h,
+            width,
+            height,
+            cell,
+            label_size,
+            vertical_src,
             header,
-            panel_w,
-            panel_h,
+            title_band,
             top_band,
             left_band,
-            title_band,
+            panel_w,
+            panel_h,
             columns: self.columns,
-        }
-    }
-
-    /// Calls the drawing callbacks for every element, in base pixels. Both
-    /// renderings go through here, so they cannot disagree on placement.
-    fn draw(&self, d: &mut dyn Draw) {
-        let l = self.layout();
-        d.text(PAD, PAD, &self.title, Anchor::Start);
-        d.text(PAD, PAD + GLYPH + 4, LEGEND, Anchor::Start);
-        for (p, panel) in self.panels.iter().enumerate() {
-            let (x0, y0) = l.grid_origin(p);
-            let grid_w = panel.cols * CELL;
-            let title_y = y0 - l.top_band - l.title_band;
-            d.text(x0 + grid_w / 2, title_y, &panel.title, Anchor::Middle);
-            for (j, label) in self.src.iter().enumerate() {
-                d.text_up(x0 + j * CELL + (CELL - GLYPH) / 2, y0 - 3, label);
-            }
-            for (i, label) in self.out.iter().enumerate() {
-                d.text(
-                    x0 - 4,
-                    y0 + i * CELL + (CELL - GLYPH) / 2,
-                    label,
-                    Anchor::End,
-                );
-            }
-            for i in 0..panel.rows {
-                for j in 0..panel.cols {
-                    let w = panel.weights[i * panel.cols + j];
-                    let hint = format!("{} → {}: {w:.3}", self.src[j], self.out[i]);
-                    d.cell(x0 + j * CELL, y0 + i * CELL, shade(w), &hint);
-                }
-            }
-            d.frame(x0, y0, grid_w, panel.rows * CELL);
+            bar: (bar_x, bar_y, bar_h),
         }
     }
 
     /// The figure as an SVG document.
-    pub fn to_svg(&self) -> String {
+    pub fn to_svg(&self) -> Result<String, String> {
         let l = self.layout();
-        let (w, h) = (l.width * SCALE, l.height * SCALE);
-        let mut svg = Svg(String::new());
-        let _ = writeln!(
-            svg.0,
-            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="monospace" font-size="{FONT_PX}">"#
-        );
-        let _ = writeln!(svg.0, r#"<rect width="{w}" height="{h}" fill="white"/>"#);
-        self.draw(&mut svg);
-        svg.0.push_str("</svg>\n");
-        svg.0
-    }
-
-    /// The figure as a PNG file (8-bit greyscale).
-    pub fn to_png(&self) -> Result<Vec<u8>, png::EncodingError> {
-        self.to_canvas().to_png()
-    }
-
-    /// The figure drawn on a canvas, at output size.
-    pub fn to_canvas(&self) -> Canvas {
-        let l = self.layout();
-        let mut canvas = Canvas::new(l.width, l.height, 255);
-        self.draw(&mut canvas);
-        canvas.upscale(SCALE)
-    }
-}
-
-/// The line under the figure title.
-const LEGEND: &str = "attention weight: black 0 … white 1";
-/// SVG font size: a monospace glyph is about 0.6 em wide, which keeps
-/// labels inside the 8-pixel-per-character bands the layout reserves.
-const FONT_PX: usize = GLYPH * SCALE * 4 / 5;
-
-/// Horizontal alignment of a text at its x.
-#[derive(Clone, Copy)]
-enum Anchor {
-    Start,
-    Middle,
-    End,
-}
-
-/// What [`Figure::draw`] needs from a renderer. Coordinates are base
-/// pixels; a text's y is the top of its glyphs.
-trait Draw {
-    fn text(&mut self, x: usize, y: usize, text: &str, anchor: Anchor);
-    /// Text reading bottom-up, (x, y) the bottom-left of its first glyph.
-    fn text_up(&mut self, x: usize, y: usize, text: &str);
-    fn cell(&mut self, x: usize, y: usize, grey: u8, hint: &str);
-    fn frame(&mut self, x: usize, y: usize, w: usize, h: usize);
-}
-
-struct Svg(String);
-
-impl Draw for Svg {
-    fn text(&mut self, x: usize, y: usize, text: &str, anchor: Anchor) {
-        if text.is_empty() {
-            return;
+        let mut svg = String::new();
+        {
+            let root = SVGBackend::with_string(&mut svg, (l.width as u32, l.height as u32))
+                .into_drawing_area();
+            self.draw(&root, &l)
+                .map_err(|e| format!("cannot draw the attention heatmap: {e}"))?;
+            root.present()
+                .map_err(|e| format!("cannot draw the attention heatmap: {e}"))?;
         }
-        let anchor = match anchor {
-            Anchor::Start => "start",
-            Anchor::Middle => "middle",
-            Anchor::End => "end",
+        Ok(svg)
+    }
+
+    /// The figure as a PNG file: the SVG, rendered.
+    pub fn to_png(&self) -> Result<Vec<u8>, String> {
+        super::png::svg_to_png(&self.to_svg()?)
+    }
+
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, plotters::coord::Shift>,
+        l: &Layout,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+        root.fill(&WHITE)?;
+        let text = |size: f64, h: HPos, v: VPos| {
+            TextStyle::from((FONT, size).into_font()).pos(Pos::new(h, v))
         };
-        // The baseline sits near the bottom of the 8-pixel glyph box.
-        let _ = writeln!(
-            self.0,
-            r#"<text x="{}" y="{}" text-anchor="{anchor}">{}</text>"#,
-            x * SCALE,
-            (y + GLYPH - 1) * SCALE,
-            escape(text)
-        );
+        root.draw(&Text::new(
+            self.title.clone(),
+            (PAD, PAD),
+            text(TITLE_SIZE, HPos::Left, VPos::Top),
+        ))?;
+        let label = text(l.label_size, HPos::Right, VPos::Center);
+        let vertical =
+            text(l.label_size, HPos::Left, VPos::Center).transform(FontTransform::Rotate270);
+        let horizontal = text(l.label_size, HPos::Center, VPos::Bottom);
+        let fits = |token: &str| text_width(token, pixels(l.label_size)) <= (l.cell - 2) as f64;
+        for (p, panel) in self.panels.iter().enumerate() {
+            let (x0, y0) = l.grid_origin(p);
+            let (grid_w, grid_h) = (panel.cols as i32 * l.cell, panel.rows as i32 * l.cell);
+            root.draw(&Text::new(
+                panel.title.clone(),
+                (x0 + grid_w / 2, y0 - l.top_band - l.title_band + 4),
+                text(PANEL_TITLE_SIZE, HPos::Center, VPos::Top),
+            ))?;
+            for (j, token) in self.src.iter().enumerate() {
+                let x = x0 + j as i32 * l.cell + l.cell / 2;
+                let style = if fits(token) { &horizontal } else { &vertical };
+                root.draw(&Text::new(token.clone(), (x, y0 - 4), style.clone()))?;
+            }
+            for (i, token) in self.out.iter().enumerate() {
+                let y = y0 + i as i32 * l.cell + l.cell / 2;
+                root.draw(&Text::new(token.clone(), (x0 - 5, y), label.clone()))?;
+            }
+            for i in 0..panel.rows {
+                for j in 0..panel.cols {
+                    let (x, y) = (x0 + j as i32 * l.cell, y0 + i as i32 * l.cell);
+                    let w = panel.weights[i * panel.cols + j];
+                    root.draw(&Rectangle::new(
+                        [(x, y), (x + l.cell, y + l.cell)],
+                        colour(w).filled(),
+                    ))?;
+                }
+            }
+            root.draw(&Rectangle::new(
+                [(x0 - 1, y0 - 1), (x0 + grid_w + 1, y0 + grid_h + 1)],
+                FRAME,
+            ))?;
+        }
+        self.draw_colour_bar(root, l)
     }
 
-    fn text_up(&mut self, x: usize, y: usize, text: &str) {
-        let _ = writeln!(
-            self.0,
-            r#"<text transform="translate({} {}) rotate(-90)">{}</text>"#,
-            (x + GLYPH - 1) * SCALE,
-            y * SCALE,
-            escape(text)
-        );
-    }
-
-    fn cell(&mut self, x: usize, y: usize, grey: u8, hint: &str) {
-        let _ = writeln!(
-            self.0,
-            r#"<rect x="{}" y="{}" width="{s}" height="{s}" fill="rgb({grey},{grey},{grey})"><title>{}</title></rect>"#,
-            x * SCALE,
-            y * SCALE,
-            escape(hint),
-            s = CELL * SCALE,
-        );
-    }
-
-    fn frame(&mut self, x: usize, y: usize, w: usize, h: usize) {
-        let _ = writeln!(
-            self.0,
-            r#"<rect x="{}" y="{}" width="{}" height="{}" fill="none" stroke="rgb({FRAME},{FRAME},{FRAME})"/>"#,
-            x * SCALE,
-            y * SCALE,
-            w * SCALE,
-            h * SCALE
-        );
-    }
-}
-
-impl Draw for Canvas {
-    fn text(&mut self, x: usize, y: usize, text: &str, anchor: Anchor) {
-        let width = text.chars().count() * GLYPH;
-        let x = match anchor {
-            Anchor::Start => x as i64,
-            Anchor::Middle => x as i64 - width as i64 / 2,
-            Anchor::End => x as i64 - width as i64,
-        };
-        Canvas::text(self, x, y as i64, text, 0);
-    }
-
-    fn text_up(&mut self, x: usize, y: usize, text: &str) {
-        Canvas::text_up(self, x as i64, y as i64, text, 0);
-    }
-
-    fn cell(&mut self, x: usize, y: usize, grey: u8, _hint: &str) {
-        self.fill_rect(x as i64, y as i64, CELL, CELL, grey);
-    }
-
-    fn frame(&mut self, x: usize, y: usize, w: usize, h: usize) {
-        self.stroke_rect(x as i64 - 1, y as i64 - 1, w + 2, h + 2, FRAME);
+    /// The key: weight 1 at the top to 0 at the bottom, one row of pixels
+    /// per step, ticks every 0.25.
+    fn draw_colour_bar<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, plotters::coord::Shift>,
+        l: &Layout,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+        let (x, y, h) = l.bar;
+        for k in 0..h {
+            let w = 1.0 - k as f32 / (h - 1).max(1) as f32;
+            root.draw(&Rectangle::new(
+                [(x, y + k), (x + BAR_W, y + k + 1)],
+                colour(w).filled(),
+            ))?;
+        }
+        root.draw(&Rectangle::new([(x, y), (x + BAR_W, y + h)], FRAME))?;
+        let tick =
+            TextStyle::from((FONT, TICK_SIZE).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
+        for (k, value) in ["1", "0.75", "0.5", "0.25", "0"].iter().enumerate() {
+            let ty = y + ((h - 1) as f64 * k as f64 / 4.0).round() as i32;
+            root.draw(&PathElement::new(
+                vec![(x + BAR_W, ty), (x + BAR_W + 4, ty)],
+                FRAME,
+            ))?;
+            root.draw(&Text::new(
+                value.to_string(),
+                (x + BAR_W + 6, ty),
+                tick.clone(),
+            ))?;
+        }
+        let label_x = x + BAR_W + 6 + text_width("0.75", pixels(TICK_SIZE)).ceil() as i32 + 8;
+        root.draw(&Text::new(
+            BAR_LABEL,
+            (label_x + pixels(TICK_SIZE) as i32 / 2, y + h / 2),
+            TextStyle::from((FONT, TICK_SIZE).into_font())
+                .pos(Pos::new(HPos::Center, VPos::Center))
+                .transform(FontTransform::Rotate90),
+        ))?;
+        Ok(())
     }
 }
 
@@ -440,15 +436,52 @@ mod tests {
         assert!(stack.is_empty(), "unclosed {stack:?}");
     }
 
+    /// The text of every `<text>` element.
+    fn texts(svg: &str) -> Vec<String> {
+        svg.split("<text")
+            .skip(1)
+            .map(|t| {
+                let body = &t[t.find('>').unwrap() + 1..];
+                body[..body.find("</text>").unwrap()].trim().to_string()
+            })
+            .collect()
+    }
+
+    /// (x, y, width, height, fill) of every filled `<rect>`.
+    fn rects(svg: &str) -> Vec<(i32, i32, i32, i32, String)> {
+        let attr = |l: &str, name: &str| -> String {
+            let at = l.find(&format!(" {name}=\"")).unwrap() + name.len() + 3;
+            l[at..at + l[at..].find('"').unwrap()].to_string()
+        };
+        svg.lines()
+            .filter(|l| l.starts_with("<rect") && !l.contains("fill=\"none\""))
+            .map(|l| {
+                let n = |name| attr(l, name).parse().unwrap();
+                (n("x"), n("y"), n("width"), n("height"), attr(l, "fill"))
+            })
+            .collect()
+    }
+
+    fn hex(c: RGBColor) -> String {
+        format!("#{:02X}{:02X}{:02X}", c.0, c.1, c.2)
+    }
+
     #[test]
     fn svg_is_well_formed_with_escaped_labels() {
-        let svg = figure().to_svg();
-        assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+        let svg = figure().to_svg().unwrap();
+        assert!(svg.starts_with("<svg"));
         check_xml(&svg);
-        assert!(svg.contains("&lt;&amp;&quot;&gt;"), "{svg}");
-        assert!(svg.contains("Tom &amp; &quot;Marie&quot; &lt;3"));
-        assert!(svg.contains("l&apos;été") && svg.contains("&lt;eos&gt;"));
-        assert!(svg.contains(">layer 1, head 2<"));
+        let t = texts(&svg);
+        for want in [
+            "Tom &amp; &quot;Marie&quot; &lt;3",
+            "&lt;&amp;&quot;&gt;",
+            "l&apos;été",
+            "&lt;eos&gt;",
+            "layer 1, head 2",
+            "attention weight",
+        ] {
+            assert!(t.iter().any(|x| x == want), "no text {want:?} in {t:?}");
+        }
         // The checker itself rejects what it should.
         for bad in ["<a><b></a></b>", "<a>x < y</a>", "<a t=\"&x\"/>", "<a>"] {
             assert!(
@@ -459,79 +492,157 @@ mod tests {
     }
 
     #[test]
-    fn svg_cells_follow_the_weights() {
+    fn cells_follow_the_weights_and_the_labels_their_tokens() {
         let f = figure();
-        let svg = f.to_svg();
-        let fills: Vec<u8> = svg
-            .lines()
-            .filter(|l| l.starts_with("<rect x") && l.contains("<title>"))
-            .map(|l| {
-                let rgb = &l[l.find("rgb(").unwrap() + 4..];
-                rgb[..rgb.find(',').unwrap()].parse().unwrap()
-            })
+        let l = f.layout();
+        let svg = f.to_svg().unwrap();
+        let cells: Vec<_> = rects(&svg)
+            .into_iter()
+            .filter(|r| r.2 == l.cell && r.3 == l.cell)
             .collect();
         let weights: Vec<f32> = f.panels.iter().flat_map(|p| p.weights.clone()).collect();
-        assert_eq!(fills, weights.iter().map(|&w| shade(w)).collect::<Vec<_>>());
-        assert_eq!(&fills[..3], &[255, 0, 0]);
-        assert_eq!(fills[4], 128); // 0.5 → mid-grey
-                                   // Each cell carries its weight as a tooltip.
-        assert!(svg.contains("<title>l&apos;été → summer: 1.000</title>"));
+        assert_eq!(cells.len(), weights.len());
+        for (k, (cell, w)) in cells.iter().zip(&weights).enumerate() {
+            assert_eq!(cell.4, hex(colour(*w)), "cell {k}");
+            let (p, i, j) = (k / 6, k % 6 / 3, k % 3);
+            let (cx, cy) = l.cell_center(p, i, j);
+            assert_eq!((cell.0 + l.cell / 2, cell.1 + l.cell / 2), (cx, cy));
+        }
+        // Each panel repeats its labels: every source token twice, the
+        // output tokens twice (plus the source "<eos>").
+        let t = texts(&svg);
+        assert_eq!(t.iter().filter(|x| *x == "summer").count(), 2);
+        assert_eq!(t.iter().filter(|x| *x == "&lt;eos&gt;").count(), 4);
     }
 
     #[test]
-    fn png_decodes_with_the_layout_size_and_weight_shades() {
+    fn the_colour_bar_runs_from_one_to_zero() {
         let f = figure();
-        let bytes = f.to_png().unwrap();
-        let mut reader = png::Decoder::new(std::io::Cursor::new(&bytes))
-            .read_info()
-            .unwrap();
-        let mut buf = vec![0; reader.output_buffer_size().unwrap()];
-        let info = reader.next_frame(&mut buf).unwrap();
         let l = f.layout();
+        let svg = f.to_svg().unwrap();
+        let (x, y, h) = l.bar;
+        let bar: Vec<_> = rects(&svg)
+            .into_iter()
+            .filter(|r| r.0 == x && r.2 == BAR_W)
+            .collect();
+        assert_eq!(bar.len() as i32, h);
+        assert_eq!((bar[0].1, bar[0].4.clone()), (y, hex(colour(1.0))));
+        assert_eq!(bar.last().unwrap().4, hex(colour(0.0)));
+        let t = texts(&svg);
+        for tick in ["0", "0.25", "0.5", "0.75", "1"] {
+            assert!(t.iter().any(|x| x == tick), "no tick {tick}");
+        }
+        // Viridis: dark violet at 0, yellow at 1, lighter all the way.
+        assert_eq!(colour(0.0), RGBColor(68, 1, 84));
+        assert_eq!(colour(1.0), RGBColor(254, 232, 37));
+        let lightness = |c: RGBColor| 0.3 * c.0 as f32 + 0.59 * c.1 as f32 + 0.11 * c.2 as f32;
+        let steps: Vec<f32> = (0..=10)
+            .map(|k| lightness(colour(k as f32 / 10.0)))
+            .collect();
+        assert!(steps.windows(2).all(|w| w[1] > w[0]), "{steps:?}");
         assert_eq!(
-            (info.width as usize, info.height as usize),
-            (l.width * SCALE, l.height * SCALE)
+            (colour(-0.5), colour(2.0), colour(f32::NAN)),
+            (colour(0.0), colour(1.0), colour(0.0))
         );
-        assert_eq!(info.color_type, png::ColorType::Grayscale);
-        let w = info.width as usize;
+    }
+
+    #[test]
+    fn the_canvas_is_tight() {
+        // One 10 × 10 map with short labels: the grid fills a good part of
+        // the canvas, and nothing is drawn past its edges.
+        let words: Vec<String> = (0..10).map(|k| format!("w{k}")).collect();
+        let panel = Panel {
+            title: "attention".into(),
+            rows: 10,
+            cols: 10,
+            weights: vec![0.1; 100],
+        };
+        let f = Figure::new("a → b", words.clone(), words, vec![panel], 1).unwrap();
+        let l = f.layout();
+        let grid = (10 * l.cell) as f64 * (10 * l.cell) as f64;
+        let canvas = l.width as f64 * l.height as f64;
+        assert!(
+            grid / canvas > 0.45,
+            "the grid fills {:.0}% of the canvas",
+            100.0 * grid / canvas
+        );
+        for r in rects(&f.to_svg().unwrap()) {
+            assert!(
+                r.0 >= 0 && r.1 >= 0 && r.0 + r.2 <= l.width && r.1 + r.3 <= l.height,
+                "{r:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn long_sentences_get_small_cells_and_vertical_labels() {
+        let src: Vec<String> = (0..60).map(|k| format!("Wort{k}")).collect();
+        let out: Vec<String> = (0..50).map(|k| format!("word{k}")).collect();
+        let panel = Panel {
+            title: "attention".into(),
+            rows: 50,
+            cols: 60,
+            weights: vec![1.0 / 60.0; 3000],
+        };
+        let f = Figure::new("long", src, out, vec![panel], 1).unwrap();
+        let l = f.layout();
+        assert_eq!(l.cell, MIN_CELL);
+        assert!(l.vertical_src);
+        // Every label has its own row or column: 60 × 12 pixels of grid.
+        assert!(l.width < 60 * MIN_CELL + 250, "width {}", l.width);
+        let svg = f.to_svg().unwrap();
+        assert_eq!(svg.matches("rotate(270").count(), 60);
+        assert!(texts(&svg).iter().any(|x| x == "Wort59"));
+        // Characters stay horizontal; only the wide "<eos>" beside them
+        // turns.
+        let chars = strings(&["2", "0", "1", "5", "<eos>"]);
+        let panel = Panel {
+            title: "attention".into(),
+            rows: 1,
+            cols: 5,
+            weights: vec![0.2; 5],
+        };
+        let f = Figure::new("t", chars, strings(&["x"]), vec![panel], 1).unwrap();
+        assert!(f.layout().vertical_src);
+        assert_eq!(f.to_svg().unwrap().matches("rotate(270").count(), 1);
+    }
+
+    #[test]
+    fn png_decodes_with_the_layout_size_and_weight_colours() {
+        let f = figure();
+        let l = f.layout();
+        let pixmap = super::super::png::render(&f.to_svg().unwrap()).unwrap();
+        let s = super::super::png::SCALE as i32;
+        assert_eq!(
+            (pixmap.width() as i32, pixmap.height() as i32),
+            (l.width * s, l.height * s)
+        );
+        let at = |x: i32, y: i32| pixmap.pixel((x * s) as u32, (y * s) as u32).unwrap();
         for (p, panel) in f.panels.iter().enumerate() {
             for i in 0..panel.rows {
                 for j in 0..panel.cols {
                     let (x, y) = l.cell_center(p, i, j);
-                    let want = shade(panel.weights[i * panel.cols + j]);
-                    assert_eq!(buf[y * w + x], want, "panel {p} cell ({i}, {j})");
+                    let want = colour(panel.weights[i * panel.cols + j]);
+                    let got = at(x, y);
+                    assert_eq!(
+                        (got.red(), got.green(), got.blue()),
+                        (want.0, want.1, want.2),
+                        "panel {p} cell ({i}, {j})"
+                    );
                 }
             }
         }
         // Labels are drawn: the band left of the first panel's grid has ink.
-        let (x0, y0) = l.cell_center(0, 0, 0);
-        let ink = (0..x0 - CELL * SCALE)
-            .filter(|&x| (y0 - 8..y0 + 8).any(|y| buf[y * w + x] == 0))
+        let (x0, y0) = l.grid_origin(0);
+        let ink = (0..x0)
+            .flat_map(|x| (y0..y0 + l.cell).map(move |y| (x, y)))
+            .filter(|&(x, y)| at(x, y).red() < 128)
             .count();
-        assert!(ink > 10, "no label to the left of row 0");
+        assert!(ink > 5, "no label to the left of row 0");
     }
 
     #[test]
-    fn grid_places_panels_in_rows_and_rejects_mismatched_maps() {
-        let one = |t: &str| Panel {
-            title: t.into(),
-            rows: 1,
-            cols: 2,
-            weights: vec![0.3, 0.7],
-        };
-        let panels: Vec<Panel> = (0..5).map(|k| one(&format!("head {k}"))).collect();
-        let f = Figure::new("t", strings(&["a", "b"]), strings(&["x"]), panels, 2).unwrap();
-        let l = f.layout();
-        // Five panels two to a row: three grid rows, panel 2 under panel 0.
-        assert_eq!(l.height, l.header + 3 * l.panel_h);
-        let (c0, c2, c3) = (
-            l.cell_center(0, 0, 0),
-            l.cell_center(2, 0, 0),
-            l.cell_center(3, 0, 0),
-        );
-        assert_eq!(c0.0, c2.0);
-        assert_eq!(c2.1 - c0.1, l.panel_h * SCALE);
-        assert_eq!(c3.0 - c2.0, l.panel_w * SCALE);
+    fn mismatched_maps_are_refused() {
         let bad = Panel {
             title: "bad".into(),
             rows: 2,
@@ -541,14 +652,31 @@ mod tests {
         let e = Figure::new("t", strings(&["a", "b"]), strings(&["x"]), vec![bad], 1);
         assert!(e.unwrap_err().contains("2×2"));
         assert!(Figure::new("t", vec![], vec![], vec![], 1).is_err());
-    }
-
-    #[test]
-    fn long_labels_are_shortened_and_shades_clamped() {
         assert_eq!(shorten("abc"), "abc");
         let s = shorten("internationalisation");
         assert_eq!(s.chars().count(), MAX_LABEL);
         assert!(s.ends_with('…'));
-        assert_eq!((shade(-0.5), shade(2.0), shade(f32::NAN)), (0, 255, 0));
+    }
+
+    #[test]
+    fn panels_are_placed_in_rows() {
+        let one = |t: &str| Panel {
+            title: t.into(),
+            rows: 1,
+            cols: 2,
+            weights: vec![0.3, 0.7],
+        };
+        let panels: Vec<Panel> = (0..5).map(|k| one(&format!("head {k}"))).collect();
+        let f = Figure::new("t", strings(&["a", "b"]), strings(&["x"]), panels, 2).unwrap();
+        let l = f.layout();
+        let (c0, c2, c3) = (
+            l.cell_center(0, 0, 0),
+            l.cell_center(2, 0, 0),
+            l.cell_center(3, 0, 0),
+        );
+        assert_eq!(c0.0, c2.0);
+        assert_eq!(c2.1 - c0.1, l.panel_h);
+        assert_eq!(c3.0 - c2.0, l.panel_w);
+        assert!(l.height >= l.header + 3 * l.panel_h);
     }
 }

@@ -1,10 +1,13 @@
-//! Figures the CLI draws itself: attention heatmaps, as SVG (text, written
-//! by hand) and PNG (a greyscale raster with an embedded 8×8 bitmap font).
+//! Figures the CLI draws: attention heatmaps and benchmark charts, drawn
+//! as SVG with the `plotters` crate, and rendered to PNG from that SVG.
+//! (The loss curve of a run is drawn by `seq2seq::train::svg`, since
+//! training writes it.)
 //!
-//! * [`heatmap`]: the figure — one or more attention maps laid out as a
-//!   titled grid, and its two renderings.
-//! * [`raster`]: the pixel canvas behind the PNG: rectangles, 8×8 glyphs
-//!   (horizontal and rotated) and the PNG encoding.
+//! * [`heatmap`]: one or more attention maps as a titled grid, with a
+//!   colour bar.
+//! * [`png`]: SVG → PNG with `resvg`.
+//! * [`font`]: the embedded font the PNG text is set in, and label widths.
 
+pub mod font;
 pub mod heatmap;
-pub mod raster;
+pub mod png;

@@ -21,6 +21,7 @@ use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// Fonts of every text: DejaVu Sans where installed (the PNG renderer of
 /// the CLI embeds it), else the viewer's sans-serif.
@@ -35,7 +36,7 @@ const WIDTH: u32 = 760;
 const LOSS_HEIGHT: u32 = 440;
 const BLEU_HEIGHT: u32 = 190;
 /// At most this many epoch lines are labelled; the rest are drawn bare.
-const EPOCH_LABELS: usize = 12;
+const EPOCH_LABELS: usize = 10;
 
 /// How to draw a loss curve.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -159,6 +160,8 @@ fn plot_error<E: std::fmt::Display>(e: E) -> String {
 
 /// Label areas shared by both panels, so that their step axes line up.
 const LEFT_AXIS: u32 = 70;
+/// The band above the loss panel where the epoch lines are labelled.
+const EPOCH_BAND: u32 = 18;
 const RIGHT_AXIS: u32 = 75;
 
 /// The loss panel: losses on `y` (whose bounds are `bounds`), the learning
@@ -178,6 +181,7 @@ where
     let max_lr = if max_lr > 0.0 { max_lr * 1.15 } else { 1.0 };
     let mut chart = ChartBuilder::on(area)
         .margin(8)
+        .margin_top(8 + EPOCH_BAND)
         .x_label_area_size(40)
         .y_label_area_size(LEFT_AXIS)
         .right_y_label_area_size(RIGHT_AXIS)
@@ -215,14 +219,18 @@ where
             EPOCH_COLOR,
         )))?;
         if k % every == 0 {
-            chart.draw_series(std::iter::once(Text::new(
+            // Above the frame, where no curve or legend can be.
+            // (The chart speaks in canvas pixels, the area in its own.)
+            let (x, y) = chart.backend_coord(&(step, bounds.1));
+            let (x, y) = (x - area.get_base_pixel().0, y - area.get_base_pixel().1);
+            area.draw(&Text::new(
                 format!("epoch {epoch}"),
-                (step, bounds.1),
-                (FONT, 11)
+                (x, y - 3),
+                (FONT, 12)
                     .into_font()
                     .color(&RGBColor(0x77, 0x77, 0x77))
-                    .transform(FontTransform::Rotate90),
-            )))?;
+                    .pos(Pos::new(HPos::Center, VPos::Bottom)),
+            ))?;
         }
     }
     if !s.lr.is_empty() {
@@ -273,18 +281,19 @@ fn bleu_panel<DB: DrawingBackend>(
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     let best = s.bleu.iter().map(|p| p.1).fold(0.0, f64::max);
     let top = (best * 1.1).clamp(1.0, 100.0);
+    // No right axis, but its width as margin: the step axes line up.
     let mut chart = ChartBuilder::on(area)
         .margin(8)
+        .margin_right(8 + RIGHT_AXIS)
         .x_label_area_size(40)
         .y_label_area_size(LEFT_AXIS)
-        .right_y_label_area_size(RIGHT_AXIS)
         .build_cartesian_2d(0.0..s.max_step, 0.0..top)?;
     chart
         .configure_mesh()
         .x_desc("step")
         .y_desc("validation BLEU")
         .label_style((FONT, 13))
-        .axis_desc_style((FONT, 14).into_font().color(&BLEU_COLOR))
+        .axis_desc_style((FONT, 14))
         .light_line_style(WHITE)
         .bold_line_style(RGBColor(0xe8, 0xe8, 0xe8))
         .y_labels(5)
