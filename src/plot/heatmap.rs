@@ -132,6 +132,22 @@ pub fn colour(w: f32) -> RGBColor {
     ViridisRGB.get_color(w)
 }
 
+/// Text for XML content.
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Pixel width of the widest of `labels` at `plotters` size `size`.
 fn widest(labels: &[String], size: f64) -> i32 {
     labels
@@ -251,7 +267,49 @@ impl Figure {
             root.present()
                 .map_err(|e| format!("cannot draw the attention heatmap: {e}"))?;
         }
-        Ok(svg)
+        Ok(self.with_tooltips(svg, l.cell))
+    }
+
+    /// Gives every cell its weight as a tooltip (a `<title>`, which
+    /// browsers show on hover and `plotters` has no element for). The cells
+    /// are the filled squares of the cell's size, in the order drawn; should
+    /// their count not match, the figure is left without tooltips.
+    fn with_tooltips(&self, svg: String, cell: i32) -> String {
+        let hints: Vec<String> = self
+            .panels
+            .iter()
+            .flat_map(|p| {
+                (0..p.rows * p.cols).map(move |k| {
+                    let (i, j) = (k / p.cols, k % p.cols);
+                    format!("{} → {}: {:.3}", self.src[j], self.out[i], p.weights[k])
+                })
+            })
+            .collect();
+        let square = format!(r#" width="{cell}" height="{cell}""#);
+        let is_cell = |l: &str| {
+            l.starts_with("<rect")
+                && l.ends_with("/>")
+                && l.contains(&square)
+                && !l.contains(r#"fill="none""#)
+        };
+        if svg.lines().filter(|l| is_cell(l)).count() != hints.len() {
+            return svg;
+        }
+        let mut hints = hints.iter();
+        let mut out = String::with_capacity(svg.len() * 2);
+        for line in svg.lines() {
+            match is_cell(line) {
+                true => {
+                    let hint = escape(hints.next().expect("one hint per cell"));
+                    out += &format!("{}><title>{hint}</title></rect>\n", &line[..line.len() - 2]);
+                }
+                false => {
+                    out += line;
+                    out.push('\n');
+                }
+            }
+        }
+        out
     }
 
     /// The figure as a PNG file: the SVG, rendered.
@@ -482,6 +540,12 @@ mod tests {
         ] {
             assert!(t.iter().any(|x| x == want), "no text {want:?} in {t:?}");
         }
+        // Each cell carries its weight as a tooltip.
+        assert!(
+            svg.contains("<title>l&apos;été → summer: 1.000</title>"),
+            "{svg}"
+        );
+        assert_eq!(svg.matches("<title>").count(), 12);
         // The checker itself rejects what it should.
         for bad in ["<a><b></a></b>", "<a>x < y</a>", "<a t=\"&x\"/>", "<a>"] {
             assert!(
