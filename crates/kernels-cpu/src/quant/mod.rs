@@ -57,8 +57,9 @@ pub(crate) const GROUP: usize = 4;
 pub(crate) const ZERO_POINT: i32 = 128;
 
 /// The longest dot product whose u8 × s8 sum cannot overflow an i32:
-/// 65536 · 255 · 127 < 2^31.
-const MAX_DEPTH: usize = 1 << 16;
+/// 65536 · 255 · 127 < 2^31. [`QuantizedMatrix::quantize`] refuses wider
+/// matrices.
+pub const INT8_MAX_DEPTH: usize = 1 << 16;
 
 /// Products with fewer multiply-adds than this stay on one thread.
 const PAR_MACS: usize = 1 << 20;
@@ -87,6 +88,10 @@ impl QuantizedMatrix {
             rows * cols,
             "QuantizedMatrix::quantize: {} floats for a {rows} x {cols} matrix",
             w.len()
+        );
+        assert!(
+            cols <= INT8_MAX_DEPTH,
+            "QuantizedMatrix::quantize: {cols} columns; the i32 sums hold at most {INT8_MAX_DEPTH}"
         );
         let depth = cols.next_multiple_of(GROUP);
         let panels = rows.div_ceil(PANEL);
@@ -400,10 +405,6 @@ pub fn linear_int8(x: &[f32], m: usize, w: &QuantizedMatrix, bias: Option<&[f32]
             b.len()
         );
     }
-    assert!(
-        k <= MAX_DEPTH,
-        "linear_int8: {k} input features; the i32 accumulators hold at most {MAX_DEPTH}"
-    );
     if m == 0 || n == 0 {
         return;
     }
