@@ -56,7 +56,7 @@ pub use loss::{cross_entropy, cross_entropy_backward};
 pub use movement::strided_copy;
 pub use optim::{adam_step, scale, sgd_step, AdamParams};
 pub use par::{serially, warm_workers};
-pub use quant::{int8_kernel, linear_int8, Int8Kernel, QuantizedMatrix};
+pub use quant::{int8_kernel, linear_int8, Int8Kernel, QuantizedMatrix, INT8_MAX_DEPTH};
 pub use reduce::{argmax, reduce, sum_all, sum_squares, ReduceOp};
 pub use rng::{dropout_apply, dropout_mask, fill_normal, fill_uniform, hash_uniform};
 pub use softmax::{log_softmax, log_softmax_backward, softmax, softmax_backward};

@@ -21,9 +21,10 @@
 //! `vpmaddubsw` would saturate its 16-bit pair sums at 2 · 255 · 127).
 //!
 //! Files:
-//! * this one: [`QuantizedMatrix`] (quantizing and packing a weight), the
-//!   activation quantization, the choice of kernel and the split across
-//!   rayon threads;
+//! * `weights.rs`: [`QuantizedMatrix`], quantizing and packing a weight;
+//! * `activations.rs`: quantizing x at each call;
+//! * this one: the choice of kernel, the blocks they compute and the split
+//!   across rayon threads;
 //! * `portable.rs`, `vnni.rs`, `avx2.rs`: one block kernel each, over the
 //!   same packed weights; chosen at run time from [`isa()`](crate::isa())
 //!   and the CPU's VNNI support ([`int8_kernel`]).
@@ -39,14 +40,19 @@
 //! `127 / max|·|`; the reference (`reference::linear_int8`) uses the same
 //! formula, so kernels and reference agree to the bit.
 
+mod activations;
 #[cfg(target_arch = "x86_64")]
 mod avx2;
 mod portable;
 #[cfg(target_arch = "x86_64")]
 mod vnni;
+mod weights;
+
+pub use weights::QuantizedMatrix;
 
 use crate::isa::isa;
 use crate::Isa;
+use activations::{quantize_rows, QuantizedRows};
 use rayon::prelude::*;
 
 /// Output rows of W per packed panel (one `zmm` of i32 accumulators).
@@ -57,231 +63,12 @@ pub(crate) const GROUP: usize = 4;
 pub(crate) const ZERO_POINT: i32 = 128;
 
 /// The longest dot product whose u8 × s8 sum cannot overflow an i32:
-/// 65536 · 255 · 127 < 2^31.
-const MAX_DEPTH: usize = 1 << 16;
+/// 65536 · 255 · 127 < 2^31. [`QuantizedMatrix::quantize`] refuses wider
+/// matrices.
+pub const INT8_MAX_DEPTH: usize = 1 << 16;
 
 /// Products with fewer multiply-adds than this stay on one thread.
 const PAR_MACS: usize = 1 << 20;
-
-/// A weight matrix `[rows, cols]` (a Linear layer's `[out, in]`) quantized to
-/// int8 per row and packed for the kernels; immutable once built.
-#[derive(Clone, Debug)]
-pub struct QuantizedMatrix {
-    rows: usize,
-    cols: usize,
-    /// `cols` rounded up to a multiple of [`GROUP`].
-    depth: usize,
-    /// Per row `max|W_r·| / 127`; zero in the padding rows.
-    scales: Vec<f32>,
-    /// Per row `Σ_p qw_rp`; zero in the padding rows.
-    row_sums: Vec<i32>,
-    /// See the module header for the order.
-    packed: Vec<i8>,
-}
-
-impl QuantizedMatrix {
-    /// Quantizes `w` (`rows x cols`, row-major) row by row.
-    pub fn quantize(w: &[f32], rows: usize, cols: usize) -> QuantizedMatrix {
-        assert_eq!(
-            w.len(),
-            rows * cols,
-            "QuantizedMatrix::quantize: {} floats for a {rows} x {cols} matrix",
-            w.len()
-        );
-        let depth = cols.next_multiple_of(GROUP);
-        let panels = rows.div_ceil(PANEL);
-        let padded = panels * PANEL;
-        let mut scales = vec![0.0f32; padded];
-        let mut row_sums = vec![0i32; padded];
-        let mut packed = vec![0i8; padded * depth];
-        let mut q = vec![0i8; cols];
-        for r in 0..rows {
-            scales[r] = quantize_row_into(&w[r * cols..][..cols], &mut q, |v| v);
-            row_sums[r] = q.iter().map(|&v| v as i32).sum();
-            let (panel, lane) = (r / PANEL, r % PANEL);
-            let base = panel * PANEL * depth;
-            for (p, &v) in q.iter().enumerate() {
-                let (g, t) = (p / GROUP, p % GROUP);
-                packed[base + (g * PANEL + lane) * GROUP + t] = v;
-            }
-        }
-        QuantizedMatrix {
-            rows,
-            cols,
-            depth,
-            scales,
-            row_sums,
-            packed,
-        }
-    }
-
-    /// Output features (rows of W, columns of y).
-    pub fn rows(&self) -> usize {
-        self.rows
-    }
-
-    /// Input features (columns of W and of x).
-    pub fn cols(&self) -> usize {
-        self.cols
-    }
-
-    /// The per-row scales `sw_r`.
-    pub fn scales(&self) -> &[f32] {
-        &self.scales[..self.rows]
-    }
-
-    /// The quantized weight `qw_rc`.
-    pub fn get(&self, r: usize, c: usize) -> i8 {
-        assert!(
-            r < self.rows && c < self.cols,
-            "QuantizedMatrix::get: ({r}, {c}) out of range"
-        );
-        let base = (r / PANEL) * PANEL * self.depth;
-        self.packed[base + ((c / GROUP) * PANEL + r % PANEL) * GROUP + c % GROUP]
-    }
-
-    /// `sw_r · qw_rc` for every element: what the kernels multiply by.
-    pub fn dequantize(&self) -> Vec<f32> {
-        let mut out = Vec::with_capacity(self.rows * self.cols);
-        for r in 0..self.rows {
-            out.extend((0..self.cols).map(|c| self.scales[r] * self.get(r, c) as f32));
-        }
-        out
-    }
-
-    /// Bytes held (packed weights, scales and row sums).
-    pub fn bytes(&self) -> usize {
-        self.packed.len() + 4 * (self.scales.len() + self.row_sums.len())
-    }
-
-    fn panels(&self) -> usize {
-        self.scales.len() / PANEL
-    }
-}
-
-/// Writes the symmetric quantization of `row`, mapped by `store`, into `q`
-/// and returns its scale (0 for an all-zero row, NaN when the row holds a
-/// NaN or an infinity; its values are then those of 0).
-///
-/// Written to vectorise inside a `#[target_feature]` trampoline: the largest
-/// magnitude is an integer maximum over the bits of `|v|` (for finite
-/// non-negative floats the order of the bits is the order of the values,
-/// and NaN and infinity have the largest bits, which is also the test for
-/// them), and the rounding of a finite value needs no saturating cast.
-#[inline(always)]
-fn quantize_row_into<T>(row: &[f32], q: &mut [T], store: impl Fn(i8) -> T) -> f32 {
-    let amax_bits = row
-        .iter()
-        .fold(0u32, |m, v| m.max(v.to_bits() & 0x7fff_ffff));
-    if amax_bits >= f32::INFINITY.to_bits() {
-        q.iter_mut().for_each(|q| *q = store(0));
-        return f32::NAN;
-    }
-    let amax = f32::from_bits(amax_bits);
-    let inv = if amax > 0.0 { 127.0 / amax } else { 0.0 };
-    for (q, &v) in q.iter_mut().zip(row) {
-        let r = (v * inv).round_ties_even().clamp(-127.0, 127.0);
-        // SAFETY: `r` is finite (so is the row) and within [-127, 127].
-        *q = store(unsafe { r.to_int_unchecked::<i32>() } as i8);
-    }
-    amax / 127.0
-}
-
-/// Activations quantized for one call: `m` rows of `depth` bytes
-/// `ux = qx + 128`, and their scales. The padding bytes of a row (after its
-/// k values) are left as they were: the packed weights are zero there, so
-/// they add nothing. The buffers come from, and return to, a per-thread
-/// cache (decoding calls this hundreds of times per sentence batch).
-pub(crate) struct QuantizedRows {
-    pub(crate) data: Vec<u8>,
-    pub(crate) scales: Vec<f32>,
-    pub(crate) depth: usize,
-}
-
-thread_local! {
-    /// The buffers of the last `QuantizedRows` dropped on this thread.
-    static SCRATCH: std::cell::Cell<(Vec<u8>, Vec<f32>)> =
-        const { std::cell::Cell::new((Vec::new(), Vec::new())) };
-}
-
-impl Drop for QuantizedRows {
-    fn drop(&mut self) {
-        let buffers = (
-            std::mem::take(&mut self.data),
-            std::mem::take(&mut self.scales),
-        );
-        SCRATCH.with(|s| s.set(buffers));
-    }
-}
-
-/// Quantizes the rows of `x` (`m x k`) to u8 with zero point 128, in rayon
-/// tasks of whole rows when there are many.
-fn quantize_rows(isa: Isa, x: &[f32], m: usize, k: usize, depth: usize) -> QuantizedRows {
-    let (mut data, mut scales) = SCRATCH.with(|s| s.take());
-    // Growing writes the new bytes; shrinking or keeping writes nothing.
-    data.resize(m * depth, ZERO_POINT as u8);
-    scales.clear();
-    scales.resize(m, 0.0);
-    if k > 0 {
-        if crate::par::worth_parallel(m * k) {
-            let per = crate::par::rows_per_task(k);
-            x.par_chunks(per * k)
-                .zip(data.par_chunks_mut(per * depth))
-                .zip(scales.par_chunks_mut(per))
-                .for_each(|((x, data), scales)| quantize_chunk(isa, x, k, depth, data, scales));
-        } else {
-            quantize_chunk(isa, x, k, depth, &mut data, &mut scales);
-        }
-    }
-    QuantizedRows {
-        data,
-        scales,
-        depth,
-    }
-}
-
-/// [`quantize_rows`] for the rows of one task, compiled for `isa`.
-fn quantize_chunk(
-    isa: Isa,
-    x: &[f32],
-    k: usize,
-    depth: usize,
-    data: &mut [u8],
-    scales: &mut [f32],
-) {
-    match isa {
-        // SAFETY: `isa` came from `isa()`, which only returns supported ISAs.
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => unsafe {
-            crate::simd::avx512::run(
-                #[inline(always)]
-                || quantize_chunk_body(x, k, depth, data, scales),
-            )
-        },
-        // SAFETY: as above.
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx2Fma => unsafe {
-            crate::simd::avx2::run(
-                #[inline(always)]
-                || quantize_chunk_body(x, k, depth, data, scales),
-            )
-        },
-        _ => quantize_chunk_body(x, k, depth, data, scales),
-    }
-}
-
-#[inline(always)]
-fn quantize_chunk_body(x: &[f32], k: usize, depth: usize, data: &mut [u8], scales: &mut [f32]) {
-    let rows = x.chunks_exact(k).zip(data.chunks_exact_mut(depth));
-    for ((row, out), scale) in rows.zip(scales.iter_mut()) {
-        *scale = quantize_row_into(
-            row,
-            &mut out[..k],
-            #[inline(always)]
-            |v| (v as i32 + ZERO_POINT) as u8,
-        );
-    }
-}
 
 /// Which int8 kernel runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -400,10 +187,6 @@ pub fn linear_int8(x: &[f32], m: usize, w: &QuantizedMatrix, bias: Option<&[f32]
             b.len()
         );
     }
-    assert!(
-        k <= MAX_DEPTH,
-        "linear_int8: {k} input features; the i32 accumulators hold at most {MAX_DEPTH}"
-    );
     if m == 0 || n == 0 {
         return;
     }

@@ -36,6 +36,16 @@ impl QuantizedWeight {
                 "expected a matrix [out, in]",
             ));
         };
+        if *cols > kernels_cpu::INT8_MAX_DEPTH {
+            return Err(Error::bad_shape(
+                op,
+                weight.shape(),
+                format!(
+                    "{cols} input features; int8 sums stay exact up to {}",
+                    kernels_cpu::INT8_MAX_DEPTH
+                ),
+            ));
+        }
         let data = weight.to_vec();
         Ok(QuantizedWeight(Arc::new(QuantizedMatrix::quantize(
             &data, *rows, *cols,
