@@ -8,7 +8,6 @@ mod common;
 use common::*;
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 fn scratch(name: &str) -> PathBuf {
     scratch_dir("cli-bench-translate", name)
@@ -16,12 +15,7 @@ fn scratch(name: &str) -> PathBuf {
 
 /// A 1+1-layer Transformer of the dates task (once per test binary).
 fn model() -> &'static Path {
-    static RUN: OnceLock<PathBuf> = OnceLock::new();
-    RUN.get_or_init(|| {
-        let out = scratch("model").join("run");
-        tiny_dates_model(&out, &TINY_TRANSFORMER);
-        out
-    })
+    tiny_dates_transformer("cli-bench-translate")
 }
 
 /// Seven dates, with blank lines among them (skipped).

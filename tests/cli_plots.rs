@@ -4,71 +4,13 @@
 //! must show (series, axes, legend), and each PNG for its size and ink.
 
 mod common;
+use common::figures::*;
 use common::*;
 
 use std::path::Path;
 
 fn scratch(name: &str) -> std::path::PathBuf {
     scratch_dir("cli-plots", name)
-}
-
-/// The text of every `<text>` element of an SVG.
-fn texts(svg: &str) -> Vec<String> {
-    svg.split("<text")
-        .skip(1)
-        .map(|t| {
-            let body = &t[t.find('>').unwrap() + 1..];
-            body[..body.find("</text>").unwrap()].trim().to_string()
-        })
-        .collect()
-}
-
-/// The number of points of each polyline drawn in `stroke`.
-fn polylines(svg: &str, stroke: &str) -> Vec<usize> {
-    let stroke = format!("stroke=\"{stroke}\"");
-    svg.lines()
-        .filter(|l| l.starts_with("<polyline") && l.contains(&stroke))
-        .map(|l| {
-            let points = &l[l.find("points=\"").unwrap() + 8..];
-            points[..points.find('"').unwrap()]
-                .split_whitespace()
-                .count()
-        })
-        .collect()
-}
-
-/// The width and height an SVG declares.
-fn svg_size(svg: &str) -> (u32, u32) {
-    let head = &svg[..svg.find('>').unwrap()];
-    let attr = |name: &str| -> u32 {
-        let at = head.find(&format!(" {name}=\"")).unwrap() + name.len() + 3;
-        head[at..at + head[at..].find('"').unwrap()]
-            .parse()
-            .unwrap()
-    };
-    (attr("width"), attr("height"))
-}
-
-/// A PNG file decoded: (width, height, distinct colours, share of pixels
-/// that are not white).
-fn png_summary(path: &Path) -> (u32, u32, usize, f64) {
-    let file = std::io::BufReader::new(std::fs::File::open(path).unwrap());
-    let mut reader = png::Decoder::new(file).read_info().expect("a PNG");
-    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
-    let info = reader.next_frame(&mut buf).expect("PNG image data");
-    let pixels: Vec<&[u8]> = buf[..info.buffer_size()]
-        .chunks(info.color_type.samples())
-        .collect();
-    let inked = pixels.iter().filter(|p| p[..3] != [255, 255, 255]).count();
-    let mut colours = pixels.clone();
-    colours.sort();
-    colours.dedup();
-    (
-        info.width,
-        info.height,
-        colours.len(),
-        inked as f64 / pixels.len() as f64,
-    )
 }
 
 /// A log of two epochs of 3 logged steps each and a validation at the end
@@ -112,7 +54,7 @@ fn plot_loss_redraws_a_run_from_its_log() {
     assert!(o.status.success(), "{err}");
     assert!(err.contains("8 log rows"), "{err}");
     let doc = std::fs::read_to_string(&svg).unwrap();
-    let t = texts(&doc);
+    let t = svg_texts(&doc);
     for want in [
         "loss per target token",
         "loss per token (log scale)",
@@ -127,9 +69,9 @@ fn plot_loss_redraws_a_run_from_its_log() {
     }
     // Six training rows, two validations, each line with its legend sample;
     // BLEU in its own panel.
-    assert_eq!(polylines(&doc, "#1F77B4"), [6, 2]);
-    assert_eq!(polylines(&doc, "#FF7F0E"), [2, 2]);
-    assert_eq!(polylines(&doc, "#2CA02C"), [2]);
+    assert_eq!(svg_polylines(&doc, "#1F77B4"), [6, 2]);
+    assert_eq!(svg_polylines(&doc, "#FF7F0E"), [2, 2]);
+    assert_eq!(svg_polylines(&doc, "#2CA02C"), [2]);
 
     let png = dir.join("loss.png");
     let o = s2s(&[
@@ -142,45 +84,34 @@ fn plot_loss_redraws_a_run_from_its_log() {
         png.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", text(&o).1);
-    let (w, h, colours, inked) = png_summary(&png);
+    let image = png_summary(&png);
     let (sw, sh) = svg_size(&doc);
     assert_eq!(
-        (w, h),
+        (image.width, image.height),
         (2 * sw, 2 * sh),
         "the PNG is the SVG at twice its size"
     );
-    assert!(colours > 20, "{colours} colours");
-    assert!((0.01..0.5).contains(&inked), "{:.1}% inked", 100.0 * inked);
+    assert!(image.colours > 20, "{} colours", image.colours);
+    assert!(
+        (0.01..0.5).contains(&image.inked),
+        "{:.1}% inked",
+        100.0 * image.inked
+    );
 }
 
 #[test]
 fn plot_loss_names_what_is_wrong() {
     let dir = scratch("loss-errors");
     let out = dir.join("x.svg");
-    let (_, err) = text(&s2s(&[
-        "plot",
-        "loss",
-        dir.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]));
+    // The standard error of `s2s plot loss DIR --out OUT`.
+    let plot_loss =
+        |out: &str| text(&s2s(&["plot", "loss", dir.to_str().unwrap(), "--out", out])).1;
+    let err = plot_loss(out.to_str().unwrap());
     assert!(err.contains("log.jsonl"), "{err}");
     std::fs::write(dir.join("log.jsonl"), "{\"kind\":\"train\"}\n").unwrap();
-    let (_, err) = text(&s2s(&[
-        "plot",
-        "loss",
-        dir.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]));
+    let err = plot_loss(out.to_str().unwrap());
     assert!(err.contains("line 1"), "{err}");
-    let (_, err) = text(&s2s(&[
-        "plot",
-        "loss",
-        dir.to_str().unwrap(),
-        "--out",
-        "x.pdf",
-    ]));
+    let err = plot_loss("x.pdf");
     assert!(
         err.contains("x.pdf") && err.contains(".svg or .png"),
         "{err}"
@@ -212,7 +143,7 @@ fn bench_plot_has_a_legend_a_value_axis_and_its_bars() {
         assert!(o.status.success(), "{out}\n{err}");
     }
     let doc = std::fs::read_to_string(dir.join("bench.svg")).unwrap();
-    let t = texts(&doc);
+    let t = svg_texts(&doc);
     for want in [
         "GB/s (s2s bench, median of rounds)",
         "GB/s",
@@ -225,10 +156,10 @@ fn bench_plot_has_a_legend_a_value_axis_and_its_bars() {
     }
     // One bar per kernel and a legend swatch, in the one thread count's colour.
     assert_eq!(doc.matches("fill=\"#4E79A7\"").count(), 2 + 1);
-    let (w, h, colours, _) = png_summary(&dir.join("bench.png"));
-    assert_eq!((w, h), {
+    let image = png_summary(&dir.join("bench.png"));
+    assert_eq!((image.width, image.height), {
         let (sw, sh) = svg_size(&doc);
         (2 * sw, 2 * sh)
     });
-    assert!(colours > 10, "{colours} colours");
+    assert!(image.colours > 10, "{} colours", image.colours);
 }

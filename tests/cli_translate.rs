@@ -5,6 +5,7 @@
 //! on a missing or damaged model directory.
 
 mod common;
+use common::figures::*;
 use common::*;
 
 use std::io::{BufRead, BufReader, Write};
@@ -32,8 +33,7 @@ fn gru_attn() -> &'static Path {
 
 /// A 1+1-layer Transformer with 2 heads (two cross-attention maps).
 fn transformer() -> &'static Path {
-    static RUN: OnceLock<PathBuf> = OnceLock::new();
-    RUN.get_or_init(|| tiny_model("transformer", &TINY_TRANSFORMER))
+    tiny_dates_transformer("cli-translate")
 }
 
 fn translate(model: &Path, extra: &[&str]) -> Output {
@@ -128,59 +128,6 @@ fn translates_standard_input_as_it_arrives() {
     assert!(!rest[1].is_empty());
 }
 
-/// Checks that every tag of an SVG closes, in order.
-fn assert_balanced_svg(svg: &str) {
-    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
-    let mut stack = Vec::new();
-    for piece in svg.split('<').skip(1) {
-        let tag = &piece[..piece.find('>').expect("a closed tag")];
-        if let Some(name) = tag.strip_prefix('/') {
-            assert_eq!(stack.pop(), Some(name.to_string()), "mismatched </{name}>");
-        } else if !tag.ends_with('/') {
-            stack.push(tag.split_whitespace().next().unwrap().to_string());
-        }
-    }
-    assert!(stack.is_empty(), "unclosed {stack:?}");
-}
-
-/// Decodes a PNG file: (width, height, the number of distinct colours).
-fn png_summary(path: &Path) -> (u32, u32, usize) {
-    let file = std::fs::File::open(path).unwrap();
-    let mut reader = png::Decoder::new(BufReader::new(file))
-        .read_info()
-        .expect("a PNG");
-    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
-    let info = reader.next_frame(&mut buf).expect("PNG image data");
-    let channels = info.color_type.samples();
-    let mut colours: Vec<&[u8]> = buf[..info.buffer_size()].chunks(channels).collect();
-    colours.sort();
-    colours.dedup();
-    (info.width, info.height, colours.len())
-}
-
-/// The width and height an SVG document declares.
-fn svg_size(svg: &str) -> (u32, u32) {
-    let attr = |name: &str| -> u32 {
-        let head = &svg[..svg.find('>').unwrap()];
-        let at = head.find(&format!(" {name}=\"")).unwrap() + name.len() + 3;
-        head[at..at + head[at..].find('"').unwrap()]
-            .parse()
-            .unwrap()
-    };
-    (attr("width"), attr("height"))
-}
-
-/// The text of every `<text>` element.
-fn svg_texts(svg: &str) -> Vec<String> {
-    svg.split("<text")
-        .skip(1)
-        .map(|t| {
-            let body = &t[t.find('>').unwrap() + 1..];
-            body[..body.find("</text>").unwrap()].trim().to_string()
-        })
-        .collect()
-}
-
 #[test]
 fn writes_attention_heatmaps_as_svg_and_png() {
     let dir = scratch("plots");
@@ -235,10 +182,11 @@ fn writes_attention_heatmaps_as_svg_and_png() {
     for n in [1, 2] {
         let path = dir.join(format!("att-{n}.png"));
         assert!(err.contains(path.to_str().unwrap()), "{err}");
-        let (w, h, colours) = png_summary(&path);
+        let image = png_summary(&path);
+        let (w, h) = (image.width, image.height);
         assert!(w > 100 && h > 100, "{w}×{h}");
         // Not blank: the colour map, text and frames.
-        assert!(colours > 20, "{colours} colours");
+        assert!(image.colours > 20, "{} colours", image.colours);
     }
     // The PNG is the SVG, rendered at twice its size.
     let one = dir.join("one.svg");
@@ -248,8 +196,8 @@ fn writes_attention_heatmaps_as_svg_and_png() {
     );
     assert!(o.status.success(), "{}", text(&o).1);
     let (w, h) = svg_size(&std::fs::read_to_string(&one).unwrap());
-    let (pw, ph, _) = png_summary(&dir.join("att-2.png"));
-    assert_eq!((pw, ph), (2 * w, 2 * h));
+    let png_2 = png_summary(&dir.join("att-2.png"));
+    assert_eq!((png_2.width, png_2.height), (2 * w, 2 * h));
     assert!(!png.exists());
 
     // The Transformer: one panel per decoder layer and head.

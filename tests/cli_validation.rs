@@ -5,6 +5,7 @@
 //! surviving `--resume` exactly and reproduced from the run's config.toml.
 
 mod common;
+use common::figures::svg_polylines;
 use common::*;
 
 use std::path::{Path, PathBuf};
@@ -67,20 +68,6 @@ fn kept(run: &Path) -> Vec<String> {
     names
 }
 
-/// The number of points of each polyline of `loss.svg` drawn in `stroke`.
-fn polyline_points(svg: &str, stroke: &str) -> Vec<usize> {
-    let stroke = format!("stroke=\"{stroke}\"");
-    svg.lines()
-        .filter(|l| l.starts_with("<polyline") && l.contains(&stroke))
-        .map(|l| {
-            let points = &l[l.find("points=\"").unwrap() + 8..];
-            points[..points.find('"').unwrap()]
-                .split_whitespace()
-                .count()
-        })
-        .collect()
-}
-
 #[test]
 fn bleu_is_validated_every_n_steps_logged_and_plotted() {
     let run = scratch("bleu").join("run");
@@ -119,11 +106,11 @@ fn bleu_is_validated_every_n_steps_logged_and_plotted() {
     let svg = std::fs::read_to_string(run.join("loss.svg")).unwrap();
     assert!(svg.contains("validation BLEU"), "no BLEU in the plot");
     // The BLEU panel's line goes through the three validations.
-    let bleu = polyline_points(&svg, "#2CA02C");
+    let bleu = svg_polylines(&svg, "#2CA02C");
     assert_eq!(bleu, [3], "one BLEU line of 3 points");
     // The loss panel: train and validation loss, each with a legend sample.
-    assert_eq!(polyline_points(&svg, "#FF7F0E"), [3, 2]);
-    assert_eq!(polyline_points(&svg, "#1F77B4").len(), 2);
+    assert_eq!(svg_polylines(&svg, "#FF7F0E"), [3, 2]);
+    assert_eq!(svg_polylines(&svg, "#1F77B4").len(), 2);
 
     // Without --valid-bleu nothing is decoded: no BLEU anywhere.
     let plain = scratch("no-bleu").join("run");

@@ -10,10 +10,11 @@
 //! label, and no text leaves the canvas.
 
 use super::Record;
-use crate::plot::font::{pixels, text_width, FONT};
+use crate::plot::canvas::{svg_document, text_style, Drawn};
+use crate::plot::font::{pixels, text_width, widest, FONT};
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
+use plotters::style::text_anchor::{HPos, VPos};
 
 const WIDTH: u32 = 960;
 /// Height of one bar's slot, and the gap between groups in slots.
@@ -108,31 +109,19 @@ pub fn svg(records: &[Record]) -> Result<String, String> {
         .map(|g| (slots(g) * ROW as f64).ceil() as u32 + SECTION_CHROME)
         .collect();
     let height = LEGEND_ROW + heights.iter().sum::<u32>().max(SECTION_CHROME);
-    let label_w = grouped
-        .iter()
-        .flatten()
-        .map(|g| text_width(&g.label, pixels(LABEL_SIZE)))
-        .fold(0.0, f64::max)
-        .ceil() as u32
-        + 16;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
-        root.fill(&WHITE).map_err(plot_error)?;
-        draw_legend(&root, &threads).map_err(plot_error)?;
+    let labels = grouped.iter().flatten().map(|g| &g.label);
+    let label_w = widest(labels, LABEL_SIZE).ceil() as u32 + 16;
+    svg_document((WIDTH, height), "the benchmark chart", |root| {
+        root.fill(&WHITE)?;
+        draw_legend(root, &threads)?;
         let (_, mut rest) = root.split_vertically(LEGEND_ROW);
         for ((section, groups), h) in sections.iter().zip(&grouped).zip(&heights) {
             let (area, below) = rest.split_vertically(*h);
-            draw_section(&root, &area, section, groups, &threads, label_w).map_err(plot_error)?;
+            draw_section(root, &area, section, groups, &threads, label_w)?;
             rest = below;
         }
-        root.present().map_err(plot_error)?;
-    }
-    Ok(svg)
-}
-
-fn plot_error<E: std::fmt::Display>(e: E) -> String {
-    format!("cannot draw the benchmark chart: {e}")
+        Ok(())
+    })
 }
 
 fn thread_name(t: usize) -> String {
@@ -149,7 +138,7 @@ fn draw_section<DB: DrawingBackend>(
     groups: &[Group],
     threads: &[usize],
     label_w: u32,
-) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+) -> Drawn<DB> {
     let max = section
         .records
         .iter()
@@ -183,10 +172,8 @@ fn draw_section<DB: DrawingBackend>(
         |t: usize| COLORS[threads.iter().position(|&x| x == t).unwrap_or(0) % COLORS.len()];
     // Slots from the top: y = n - slot.
     let mut slot = 0.0;
-    let value_style =
-        TextStyle::from((FONT, 13).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
-    let label_style =
-        TextStyle::from((FONT, LABEL_SIZE).into_font()).pos(Pos::new(HPos::Right, VPos::Center));
+    let value_style = text_style(13.0, HPos::Left, VPos::Center);
+    let label_style = text_style(LABEL_SIZE, HPos::Right, VPos::Center);
     for g in groups {
         let top = n - slot;
         for (k, r) in g.bars.iter().enumerate() {
@@ -220,16 +207,12 @@ fn draw_section<DB: DrawingBackend>(
 
 /// The legend: a row at the top right of the canvas, one swatch per
 /// thread count (where no bar or value can be under it).
-fn draw_legend<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    threads: &[usize],
-) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+fn draw_legend<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, threads: &[usize]) -> Drawn<DB> {
     let px = pixels(LEGEND_SIZE);
     let entry_w = |t: usize| 16 + 6 + text_width(&thread_name(t), px).ceil() as i32 + 18;
     let mut x = WIDTH as i32 - 10 - threads.iter().map(|&t| entry_w(t)).sum::<i32>();
     let y = LEGEND_ROW as i32 / 2 + 2;
-    let style =
-        TextStyle::from((FONT, LEGEND_SIZE).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
+    let style = text_style(LEGEND_SIZE, HPos::Left, VPos::Center);
     for (k, &t) in threads.iter().enumerate() {
         let c = COLORS[k % COLORS.len()];
         root.draw(&Rectangle::new([(x, y - 6), (x + 16, y + 6)], c.filled()))?;
@@ -242,6 +225,7 @@ fn draw_legend<DB: DrawingBackend>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plot::inspect::{attr, hex, text_elements, texts};
 
     fn record(
         kernel: &str,
@@ -273,28 +257,16 @@ mod tests {
         ]
     }
 
-    fn texts(svg: &str) -> Vec<String> {
-        svg.split("<text")
-            .skip(1)
-            .map(|t| {
-                let body = &t[t.find('>').unwrap() + 1..];
-                body[..body.find("</text>").unwrap()].trim().to_string()
-            })
-            .collect()
-    }
-
-    /// (x, y, text-anchor, text) of every text.
+    /// (x, text-anchor, text) of every text.
     fn placed_texts(svg: &str) -> Vec<(f64, String, String)> {
-        svg.split("<text")
-            .skip(1)
-            .map(|t| {
-                let attr = |name: &str| {
-                    let at = t.find(&format!(" {name}=\"")).unwrap() + name.len() + 3;
-                    t[at..at + t[at..].find('"').unwrap()].to_string()
-                };
-                let body = &t[t.find('>').unwrap() + 1..];
-                let body = body[..body.find("</text>").unwrap()].trim().to_string();
-                (attr("x").parse().unwrap(), attr("text-anchor"), body)
+        text_elements(svg)
+            .into_iter()
+            .map(|(tag, body)| {
+                (
+                    attr(tag, "x").parse().unwrap(),
+                    attr(tag, "text-anchor"),
+                    body,
+                )
             })
             .collect()
     }
@@ -322,7 +294,7 @@ mod tests {
         // One bar per record, each in its thread count's colour, and one
         // legend swatch per thread count.
         for (k, c) in COLORS[..2].iter().enumerate() {
-            let fill = format!(r##"fill="#{:02X}{:02X}{:02X}""##, c.0, c.1, c.2);
+            let fill = format!(r#"fill="{}""#, hex(*c));
             assert_eq!(svg.matches(&fill).count(), 3 + 1, "thread colour {k}");
         }
     }

@@ -36,6 +36,15 @@ pub fn text_width(text: &str, px: f64) -> f64 {
         .sum()
 }
 
+/// The width in pixels of the widest of `labels` at `plotters` size
+/// `size` (0 for no labels): the room a column of them needs.
+pub fn widest<S: AsRef<str>>(labels: impl IntoIterator<Item = S>, size: f64) -> f64 {
+    labels
+        .into_iter()
+        .map(|l| text_width(l.as_ref(), pixels(size)))
+        .fold(0.0, f64::max)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

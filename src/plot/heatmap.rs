@@ -26,9 +26,10 @@
 //! Drawn with `plotters` on its SVG backend; the PNG is that SVG rendered
 //! by `resvg` ([`super::png`]).
 
-use super::font::{pixels, text_width, FONT};
+use super::canvas::{svg_document, text_style, Drawn};
+use super::font::{pixels, text_width};
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
+use plotters::style::text_anchor::{HPos, VPos};
 
 /// Labels longer than this many characters are shortened with "…".
 const MAX_LABEL: usize = 16;
@@ -149,12 +150,8 @@ fn escape(s: &str) -> String {
 }
 
 /// Pixel width of the widest of `labels` at `plotters` size `size`.
-fn widest(labels: &[String], size: f64) -> i32 {
-    labels
-        .iter()
-        .map(|l| text_width(l, pixels(size)))
-        .fold(0.0, f64::max)
-        .ceil() as i32
+fn widest<S: AsRef<str>>(labels: impl IntoIterator<Item = S>, size: f64) -> i32 {
+    super::font::widest(labels, size).ceil() as i32
 }
 
 impl Figure {
@@ -218,12 +215,7 @@ impl Figure {
         let top_band = widest(&vertical, label_size).max(label_px.ceil() as i32) + 8;
         let left_band = widest(&self.out, label_size) + 8;
         let title_band = pixels(PANEL_TITLE_SIZE).ceil() as i32 + 8;
-        let panel_title_w = self
-            .panels
-            .iter()
-            .map(|p| text_width(&p.title, pixels(PANEL_TITLE_SIZE)))
-            .fold(0.0, f64::max)
-            .ceil() as i32;
+        let panel_title_w = widest(self.panels.iter().map(|p| &p.title), PANEL_TITLE_SIZE);
         let panel_w = left_band + (cols * cell).max(panel_title_w) + PAD;
         let panel_h = title_band + top_band + rows * cell + PAD;
         let header = PAD + pixels(TITLE_SIZE).ceil() as i32 + 8;
@@ -258,15 +250,8 @@ impl Figure {
     /// The figure as an SVG document.
     pub fn to_svg(&self) -> Result<String, String> {
         let l = self.layout();
-        let mut svg = String::new();
-        {
-            let root = SVGBackend::with_string(&mut svg, (l.width as u32, l.height as u32))
-                .into_drawing_area();
-            self.draw(&root, &l)
-                .map_err(|e| format!("cannot draw the attention heatmap: {e}"))?;
-            root.present()
-                .map_err(|e| format!("cannot draw the attention heatmap: {e}"))?;
-        }
+        let size = (l.width as u32, l.height as u32);
+        let svg = svg_document(size, "the attention heatmap", |root| self.draw(root, &l))?;
         Ok(self.with_tooltips(svg, l.cell))
     }
 
@@ -321,20 +306,17 @@ impl Figure {
         &self,
         root: &DrawingArea<DB, plotters::coord::Shift>,
         l: &Layout,
-    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    ) -> Drawn<DB> {
         root.fill(&WHITE)?;
-        let text = |size: f64, h: HPos, v: VPos| {
-            TextStyle::from((FONT, size).into_font()).pos(Pos::new(h, v))
-        };
         root.draw(&Text::new(
             self.title.clone(),
             (PAD, PAD),
-            text(TITLE_SIZE, HPos::Left, VPos::Top),
+            text_style(TITLE_SIZE, HPos::Left, VPos::Top),
         ))?;
-        let label = text(l.label_size, HPos::Right, VPos::Center);
+        let label = text_style(l.label_size, HPos::Right, VPos::Center);
         let vertical =
-            text(l.label_size, HPos::Left, VPos::Center).transform(FontTransform::Rotate270);
-        let horizontal = text(l.label_size, HPos::Center, VPos::Bottom);
+            text_style(l.label_size, HPos::Left, VPos::Center).transform(FontTransform::Rotate270);
+        let horizontal = text_style(l.label_size, HPos::Center, VPos::Bottom);
         let fits = |token: &str| text_width(token, pixels(l.label_size)) <= (l.cell - 2) as f64;
         for (p, panel) in self.panels.iter().enumerate() {
             let (x0, y0) = l.grid_origin(p);
@@ -342,7 +324,7 @@ impl Figure {
             root.draw(&Text::new(
                 panel.title.clone(),
                 (x0 + grid_w / 2, y0 - l.top_band - l.title_band + 4),
-                text(PANEL_TITLE_SIZE, HPos::Center, VPos::Top),
+                text_style(PANEL_TITLE_SIZE, HPos::Center, VPos::Top),
             ))?;
             for (j, token) in self.src.iter().enumerate() {
                 let x = x0 + j as i32 * l.cell + l.cell / 2;
@@ -377,7 +359,7 @@ impl Figure {
         &self,
         root: &DrawingArea<DB, plotters::coord::Shift>,
         l: &Layout,
-    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    ) -> Drawn<DB> {
         let (x, y, h) = l.bar;
         for k in 0..h {
             let w = 1.0 - k as f32 / (h - 1).max(1) as f32;
@@ -387,8 +369,7 @@ impl Figure {
             ))?;
         }
         root.draw(&Rectangle::new([(x, y), (x + BAR_W, y + h)], FRAME))?;
-        let tick =
-            TextStyle::from((FONT, TICK_SIZE).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
+        let tick = text_style(TICK_SIZE, HPos::Left, VPos::Center);
         for (k, value) in ["1", "0.75", "0.5", "0.25", "0"].iter().enumerate() {
             let ty = y + ((h - 1) as f64 * k as f64 / 4.0).round() as i32;
             root.draw(&PathElement::new(
@@ -405,9 +386,7 @@ impl Figure {
         root.draw(&Text::new(
             BAR_LABEL,
             (label_x + pixels(TICK_SIZE) as i32 / 2, y + h / 2),
-            TextStyle::from((FONT, TICK_SIZE).into_font())
-                .pos(Pos::new(HPos::Center, VPos::Center))
-                .transform(FontTransform::Rotate90),
+            text_style(TICK_SIZE, HPos::Center, VPos::Center).transform(FontTransform::Rotate90),
         ))?;
         Ok(())
     }
@@ -415,6 +394,7 @@ impl Figure {
 
 #[cfg(test)]
 mod tests {
+    use super::super::inspect::{attr, hex, texts};
     use super::*;
 
     fn strings(s: &[&str]) -> Vec<String> {
@@ -494,23 +474,8 @@ mod tests {
         assert!(stack.is_empty(), "unclosed {stack:?}");
     }
 
-    /// The text of every `<text>` element.
-    fn texts(svg: &str) -> Vec<String> {
-        svg.split("<text")
-            .skip(1)
-            .map(|t| {
-                let body = &t[t.find('>').unwrap() + 1..];
-                body[..body.find("</text>").unwrap()].trim().to_string()
-            })
-            .collect()
-    }
-
     /// (x, y, width, height, fill) of every filled `<rect>`.
     fn rects(svg: &str) -> Vec<(i32, i32, i32, i32, String)> {
-        let attr = |l: &str, name: &str| -> String {
-            let at = l.find(&format!(" {name}=\"")).unwrap() + name.len() + 3;
-            l[at..at + l[at..].find('"').unwrap()].to_string()
-        };
         svg.lines()
             .filter(|l| l.starts_with("<rect") && !l.contains("fill=\"none\""))
             .map(|l| {
@@ -518,10 +483,6 @@ mod tests {
                 (n("x"), n("y"), n("width"), n("height"), attr(l, "fill"))
             })
             .collect()
-    }
-
-    fn hex(c: RGBColor) -> String {
-        format!("#{:02X}{:02X}{:02X}", c.0, c.1, c.2)
     }
 
     #[test]

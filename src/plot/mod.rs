@@ -7,7 +7,11 @@
 //!   colour bar.
 //! * [`png`]: SVG → PNG with `resvg`.
 //! * [`font`]: the embedded font the PNG text is set in, and label widths.
+//! * [`canvas`]: the SVG canvas and the text styles every figure uses.
 
+pub mod canvas;
 pub mod font;
 pub mod heatmap;
+#[cfg(test)]
+pub mod inspect;
 pub mod png;

@@ -1,9 +1,13 @@
 //! What the CLI tests share: running the built `s2s`, its output as text,
-//! and a fresh scratch directory per test.
+//! a fresh scratch directory per test, the tiny models they train, and (in
+//! [`figures`]) what they read back from the figures it draws.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+pub mod figures;
+
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 
 /// Runs the `s2s` binary of this build with `args`.
 pub fn s2s(args: &[&str]) -> Output {
@@ -88,4 +92,16 @@ pub fn tiny_dates_model(out: &std::path::Path, extra: &[&str]) {
     ];
     flags.extend_from_slice(extra);
     train_ok(out, &flags);
+}
+
+/// The tiny dates model with [`TINY_TRANSFORMER`]'s layers, trained on the
+/// first call into the scratch directory `model` of the test file `file`,
+/// and shared by every later call of the test binary.
+pub fn tiny_dates_transformer(file: &str) -> &'static Path {
+    static RUN: OnceLock<PathBuf> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let out = scratch_dir(file, "model").join("run");
+        tiny_dates_model(&out, &TINY_TRANSFORMER);
+        out
+    })
 }

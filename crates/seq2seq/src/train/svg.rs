@@ -234,34 +234,25 @@ where
         }
     }
     if !s.lr.is_empty() {
+        let line = LR_COLOR.stroke_width(1);
         chart
-            .draw_secondary_series(LineSeries::new(
-                s.lr.iter().copied(),
-                LR_COLOR.stroke_width(1),
-            ))?
+            .draw_secondary_series(LineSeries::new(s.lr.iter().copied(), line))?
             .label("learning rate")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], LR_COLOR.stroke_width(1)));
+            .legend(legend_sample(line));
     }
     if !s.train.is_empty() {
+        let line = TRAIN_COLOR.stroke_width(2);
         chart
-            .draw_series(LineSeries::new(
-                s.train.iter().copied(),
-                TRAIN_COLOR.stroke_width(2),
-            ))?
+            .draw_series(LineSeries::new(s.train.iter().copied(), line))?
             .label("train")
-            .legend(|(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], TRAIN_COLOR.stroke_width(2))
-            });
+            .legend(legend_sample(line));
     }
     if !s.valid.is_empty() {
+        let line = VALID_COLOR.stroke_width(2);
         chart
-            .draw_series(
-                LineSeries::new(s.valid.iter().copied(), VALID_COLOR.stroke_width(2)).point_size(3),
-            )?
+            .draw_series(LineSeries::new(s.valid.iter().copied(), line).point_size(3))?
             .label("validation")
-            .legend(|(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], VALID_COLOR.stroke_width(2))
-            });
+            .legend(legend_sample(line));
     }
     chart
         .configure_series_labels()
@@ -271,6 +262,11 @@ where
         .border_style(RGBColor(0xaa, 0xaa, 0xaa))
         .draw()?;
     Ok(())
+}
+
+/// A legend's sample of a line drawn in `line`: a stroke 20 pixels long.
+fn legend_sample(line: ShapeStyle) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
+    move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], line)
 }
 
 /// The BLEU panel: validation BLEU on 0 to a little above the best score,
