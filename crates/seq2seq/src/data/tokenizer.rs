@@ -9,11 +9,14 @@
 //!   digit.
 //! * `Word`: [`tokenize`](super::tokenize::tokenize) (punctuation split off).
 //! * `Bpe`: words, then byte-pair-encoded subwords (Sennrich et al. 2016).
+//! * `HuggingFace`: a BPE `tokenizer.json` made elsewhere (hf_tokenizer.rs).
 //!
-//! [`Tokenizer::save`] writes the choice (and the BPE merges) as JSON.
+//! [`Tokenizer::save`] writes the choice (and the BPE merges, or the whole
+//! `tokenizer.json`) as JSON, so a run needs no file from outside itself.
 
 use super::bpe::Bpe;
 use super::error::{DataError, Result};
+use super::hf_tokenizer::HfTokenizer;
 use super::tokenize::{detokenize, tokenize};
 use std::path::Path;
 
@@ -26,6 +29,7 @@ pub enum Tokenizer {
     Char,
     Word,
     Bpe(Bpe),
+    HuggingFace(Box<HfTokenizer>),
 }
 
 impl Tokenizer {
@@ -47,6 +51,7 @@ impl Tokenizer {
             }
             Tokenizer::Word => tokenize(text),
             Tokenizer::Bpe(bpe) => bpe.encode(&tokenize(text)),
+            Tokenizer::HuggingFace(hf) => hf.encode(text),
         }
     }
 
@@ -59,19 +64,22 @@ impl Tokenizer {
                 .collect(),
             Tokenizer::Word => detokenize(tokens),
             Tokenizer::Bpe(_) => detokenize(&Bpe::decode(tokens)),
+            Tokenizer::HuggingFace(hf) => hf.decode(tokens),
         }
     }
 
-    /// "char", "word" or "bpe".
+    /// "char", "word", "bpe" or "huggingface".
     pub fn kind(&self) -> &'static str {
         match self {
             Tokenizer::Char => "char",
             Tokenizer::Word => "word",
             Tokenizer::Bpe(_) => "bpe",
+            Tokenizer::HuggingFace(_) => "huggingface",
         }
     }
 
-    /// Writes the tokenizer as JSON (with its merges, for BPE).
+    /// Writes the tokenizer as JSON (with its merges, for BPE; with the
+    /// whole `tokenizer.json`, for Hugging Face).
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         let merges = match self {
             Tokenizer::Bpe(bpe) => bpe.merges().to_vec(),
@@ -82,6 +90,10 @@ impl Tokenizer {
             version: 1,
             kind: self.kind().into(),
             merges,
+            huggingface: match self {
+                Tokenizer::HuggingFace(hf) => Some(hf.json().clone()),
+                _ => None,
+            },
         };
         super::write_json(path.as_ref(), &file)
     }
@@ -101,9 +113,18 @@ impl Tokenizer {
             "char" => Ok(Tokenizer::Char),
             "word" => Ok(Tokenizer::Word),
             "bpe" => Ok(Tokenizer::Bpe(Bpe::from_merges(file.merges))),
+            "huggingface" => match file.huggingface {
+                Some(json) => Ok(Tokenizer::HuggingFace(Box::new(HfTokenizer::from_json(
+                    json, path,
+                )?))),
+                None => Err(DataError::bad_file(
+                    path,
+                    "kind \"huggingface\" without its \"huggingface\" tokenizer.json",
+                )),
+            },
             other => Err(DataError::bad_file(
                 path,
-                format!("unknown tokenizer kind {other:?} (char, word or bpe)"),
+                format!("unknown tokenizer kind {other:?} (char, word, bpe or huggingface)"),
             )),
         }
     }
@@ -116,4 +137,7 @@ struct TokenizerFile {
     kind: String,
     #[serde(default)]
     merges: Vec<(String, String)>,
+    /// The `tokenizer.json` of a Hugging Face tokenizer, verbatim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    huggingface: Option<serde_json::Value>,
 }
