@@ -14,6 +14,7 @@ static ALLOC: tensor::HugePageAlloc = tensor::HugePageAlloc;
 
 mod average_cmd;
 mod bench;
+mod bpe_codes_cmd;
 mod checks;
 mod detok;
 mod eval_cmd;
@@ -69,6 +70,8 @@ enum Command {
     /// Average the weights of checkpoints of one model into a new checkpoint
     /// (as fairseq's average_checkpoints.py; docs/training.md).
     Average(average_cmd::AverageArgs),
+    /// Write a run's BPE merges as a subword-nmt codes file.
+    BpeCodes(bpe_codes_cmd::BpeCodesArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell):
     /// `s2s completions bash > ~/.local/share/bash-completion/completions/s2s`.
     Completions {
@@ -105,6 +108,7 @@ fn main() -> Result<()> {
         Command::Eval(args) => in_pool(|| eval_cmd::run(args)),
         Command::Bench(args) => bench::run(args),
         Command::Average(args) => average_cmd::run(args),
+        Command::BpeCodes(args) => bpe_codes_cmd::run(args),
         Command::Completions { shell } => completions(shell),
     }
 }

@@ -130,3 +130,111 @@ fn a_tokenizer_we_cannot_apply_is_refused_naming_file_and_json_path() {
         "{err}"
     );
 }
+
+/// Whether `python3 -m subword_nmt` can run here (pip install subword-nmt).
+fn has_subword_nmt() -> bool {
+    std::process::Command::new("python3")
+        .args(["-c", "import subword_nmt.apply_bpe"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn bpe_codes_make_subword_nmt_segment_as_the_run_does() {
+    let dir = scratch_dir("cli-subwords", "codes");
+    let run = dir.join("run");
+    let mut flags = corpus(&dir);
+    for f in ["--epochs", "1", "--batch-size", "8", "--bpe-merges", "40"] {
+        flags.push(f.to_string());
+    }
+    flags.extend(WIDTH_8.iter().map(|s| s.to_string()));
+    train_ok(&run, &flags.iter().map(String::as_str).collect::<Vec<_>>());
+
+    let codes = dir.join("codes.src");
+    let o = s2s(&[
+        "bpe-codes",
+        "--run",
+        run.to_str().unwrap(),
+        "--out",
+        codes.to_str().unwrap(),
+    ]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}\n{err}");
+    let text_of_codes = std::fs::read_to_string(&codes).unwrap();
+    let lines: Vec<&str> = text_of_codes.lines().collect();
+    assert_eq!(lines[0], "#version: 0.2");
+    assert!(
+        lines.len() > 10 && lines[1..].iter().all(|l| l.split(' ').count() == 2),
+        "{text_of_codes}"
+    );
+
+    let tokenizer = seq2seq::data::Tokenizer::load(run.join("last/src_tokenizer.json")).unwrap();
+    let sentences = [
+        "a man is standing",
+        "two children are playing in the sand",
+        "the blue standing children",
+    ];
+    let ours: Vec<String> = sentences
+        .iter()
+        .map(|s| seq2seq::data::subword_nmt_segments(&tokenizer.encode(s)).join(" "))
+        .collect();
+    assert!(
+        ours.iter().any(|s| s.contains("@@")),
+        "some word is split: {ours:?}"
+    );
+
+    // A directory that is not a run is named.
+    let o = s2s(&[
+        "bpe-codes",
+        "--run",
+        dir.join("nowhere").to_str().unwrap(),
+        "--out",
+        "x",
+    ]);
+    let (_, err) = text(&o);
+    assert!(
+        !o.status.success() && err.contains("nowhere") && err.contains("src_tokenizer.json"),
+        "{err}"
+    );
+
+    if !has_subword_nmt() {
+        eprintln!("skipped the subword-nmt comparison: `pip install subword-nmt` to run it");
+        return;
+    }
+    let input = dir.join("input.txt");
+    std::fs::write(&input, sentences.join("\n") + "\n").unwrap();
+    let o = std::process::Command::new("python3")
+        .args([
+            "-m",
+            "subword_nmt.apply_bpe",
+            "-c",
+            codes.to_str().unwrap(),
+            "-i",
+            input.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let (theirs, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert_eq!(theirs.lines().collect::<Vec<_>>(), ours);
+}
+
+#[test]
+fn bpe_codes_refuses_a_run_without_bpe() {
+    let dir = scratch_dir("cli-subwords", "nobpe");
+    let run = dir.join("run");
+    let flags = tiny(&dir, &fixture("hf_metaspace.json"));
+    train_ok(&run, &flags.iter().map(String::as_str).collect::<Vec<_>>());
+    let o = s2s(&[
+        "bpe-codes",
+        "--run",
+        run.to_str().unwrap(),
+        "--out",
+        dir.join("c").to_str().unwrap(),
+    ]);
+    let (_, err) = text(&o);
+    assert!(
+        !o.status.success() && err.contains("not BPE") && err.contains("huggingface"),
+        "{err}"
+    );
+}

@@ -30,6 +30,7 @@ pub mod hf_tokenizer;
 pub mod normalize;
 pub mod reader;
 pub mod split;
+pub mod subword_nmt;
 pub mod tokenize;
 pub mod tokenizer;
 pub mod tutorial;
@@ -46,6 +47,7 @@ pub use reader::{
     parse_tsv, read_parallel, read_tsv, Corpus, Pair, ReadOptions, ReadSummary, TsvColumns,
 };
 pub use split::{split_by_seed, Splits};
+pub use subword_nmt::subword_nmt_segments;
 pub use tokenize::{detokenize, join_tokens, tokenize};
 pub use tokenizer::Tokenizer;
 pub use tutorial::{tutorial_vocab_sizes, TutorialFilter, ENGLISH_PREFIXES};
