@@ -251,7 +251,7 @@ impl<'a> Detokenizer<'a> {
         match self.tokenizer {
             Tokenizer::Word => tokens,
             Tokenizer::Bpe(_) => Bpe::decode(&tokens),
-            Tokenizer::Char | Tokenizer::HuggingFace(_) => {
+            Tokenizer::Char | Tokenizer::HuggingFace(_) | Tokenizer::SentencePiece(_) => {
                 seq2seq::data::tokenize::tokenize(&self.tokenizer.decode(&tokens))
             }
         }
@@ -266,7 +266,9 @@ impl<'a> Detokenizer<'a> {
     /// replacement).
     pub fn text_of(&self, tokens: Vec<String>) -> String {
         match self.tokenizer {
-            Tokenizer::Char | Tokenizer::HuggingFace(_) => self.tokenizer.decode(&tokens),
+            Tokenizer::Char | Tokenizer::HuggingFace(_) | Tokenizer::SentencePiece(_) => {
+                self.tokenizer.decode(&tokens)
+            }
             _ => detokenize(&self.words_of(tokens), self.lang),
         }
     }

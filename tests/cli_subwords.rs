@@ -103,6 +103,41 @@ fn trains_translates_and_resumes_with_a_hugging_face_tokenizer() {
 }
 
 #[test]
+fn trains_and_translates_with_a_sentencepiece_model() {
+    let dir = scratch_dir("cli-subwords", "sp");
+    let run = dir.join("run");
+    let mut flags = tiny(&dir, &fixture("sp_bpe.model"));
+    let at = flags.iter().position(|f| f == "--tokenizer-json").unwrap();
+    flags[at] = "--sentencepiece".into();
+    train_ok(&run, &flags.iter().map(String::as_str).collect::<Vec<_>>());
+    let saved = std::fs::read_to_string(run.join("last/tgt_tokenizer.json")).unwrap();
+    assert!(saved.contains("\"sentencepiece\""), "{saved}");
+    let o = s2s(&[
+        "translate",
+        "--device",
+        "cpu",
+        "--model",
+        run.to_str().unwrap(),
+        "two children",
+    ]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert_eq!(out.lines().count(), 1, "{out}");
+
+    // A file that is neither JSON nor a model is named.
+    let bad = dir.join("bad.model");
+    std::fs::write(&bad, [0x0a, 0x40, 1, 2]).unwrap();
+    let mut flags = tiny(&dir, &bad);
+    flags[at] = "--sentencepiece".into();
+    let o = train(
+        &dir.join("run2"),
+        &flags.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let (_, err) = text(&o);
+    assert!(!o.status.success() && err.contains("bad.model"), "{err}");
+}
+
+#[test]
 fn a_tokenizer_we_cannot_apply_is_refused_naming_file_and_json_path() {
     let dir = scratch_dir("cli-subwords", "refused");
     let mut json: serde_json::Value =

@@ -28,7 +28,9 @@ pub mod error;
 mod hf_pretokenize;
 pub mod hf_tokenizer;
 pub mod normalize;
+mod protobuf;
 pub mod reader;
+pub mod sentencepiece;
 pub mod split;
 pub mod subword_nmt;
 pub mod tokenize;
@@ -46,6 +48,7 @@ pub use normalize::{ascii_fold, nfc, tutorial_normalize, Normalization};
 pub use reader::{
     parse_tsv, read_parallel, read_tsv, Corpus, Pair, ReadOptions, ReadSummary, TsvColumns,
 };
+pub use sentencepiece::SentencePiece;
 pub use split::{split_by_seed, Splits};
 pub use subword_nmt::subword_nmt_segments;
 pub use tokenize::{detokenize, join_tokens, tokenize};

@@ -9,8 +9,8 @@
 pub use super::lexicon::Lexicon;
 use crate::data::{
     generate_dates, read_parallel, read_tsv, split_by_seed, Bpe, DataError, DateTaskConfig,
-    Example, HfTokenizer, Normalization, Pair, ReadOptions, Side, Splits, Tokenizer, TsvColumns,
-    TutorialFilter, Vocab,
+    Example, Normalization, Pair, ReadOptions, Side, Splits, Tokenizer, TsvColumns, TutorialFilter,
+    Vocab,
 };
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -112,7 +112,8 @@ pub struct DataConfig {
     pub tokenizer: TokenizerKind,
     /// BPE merges learned on the training side (0: no BPE).
     pub bpe_merges: usize,
-    /// A tokenizer made elsewhere (a Hugging Face `tokenizer.json`) for
+    /// A tokenizer made elsewhere (a Hugging Face `tokenizer.json` or a
+    /// SentencePiece `.model`) for
     /// both sides, instead of learning one; read once, then saved with the run.
     #[serde(default)]
     pub tokenizer_file: Option<PathBuf>,
@@ -347,7 +348,7 @@ impl TaskData {
             Some(lexicon) => lexicon,
             None => {
                 let given = match &cfg.tokenizer_file {
-                    Some(path) => Some(Tokenizer::HuggingFace(Box::new(HfTokenizer::load(path)?))),
+                    Some(path) => Some(Tokenizer::from_file(path)?),
                     None => None,
                 };
                 learn_lexicon(cfg, &splits.train, given)
