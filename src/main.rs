@@ -14,6 +14,7 @@ static ALLOC: tensor::HugePageAlloc = tensor::HugePageAlloc;
 
 mod average_cmd;
 mod bench;
+mod bpe_codes_cmd;
 mod checks;
 mod detok;
 mod eval_cmd;
@@ -78,6 +79,8 @@ enum Command {
     /// vocabularies) to train it further there, e.g. with torchrun on many
     /// GPUs (docs/training.md, "Continuing in PyTorch").
     Export(export_cmd::ExportArgs),
+    /// Write a run's BPE merges as a subword-nmt codes file.
+    BpeCodes(bpe_codes_cmd::BpeCodesArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell):
     /// `s2s completions bash > ~/.local/share/bash-completion/completions/s2s`.
     Completions {
@@ -116,6 +119,7 @@ fn main() -> Result<()> {
         Command::Average(args) => average_cmd::run(args),
         Command::Export(args) => in_pool(|| export_cmd::run(args)),
         Command::Plot(args) => plot_cmd::run(args),
+        Command::BpeCodes(args) => bpe_codes_cmd::run(args),
         Command::Completions { shell } => completions(shell),
     }
 }

@@ -122,6 +122,19 @@ pub struct TrainArgs {
     /// Learn this many BPE merges on the training side (0: whole words).
     #[arg(long, default_value_t = 0, help_heading = "Data")]
     pub bpe_merges: usize,
+    /// Use this Hugging Face tokenizer.json (a BPE model) for both sides
+    /// instead of learning one; it is saved with the run.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "bpe_merges",
+        help_heading = "Data"
+    )]
+    pub tokenizer_json: Option<PathBuf>,
+    /// Use this SentencePiece .model (unigram or BPE) for both sides
+    /// instead of learning one; it is saved with the run.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["bpe_merges", "tokenizer_json"], help_heading = "Data")]
+    pub sentencepiece: Option<PathBuf>,
     /// Drop tokens seen fewer times than this in training (they become <unk>).
     #[arg(long, default_value_t = 1, help_heading = "Data")]
     pub min_freq: usize,

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 /// Options that name files: relative paths in a config file are read from
 /// the file's own directory, and written configurations store them absolute.
-const PATH_OPTIONS: [&str; 8] = [
+const PATH_OPTIONS: [&str; 10] = [
     "data",
     "train-src",
     "train-tgt",
@@ -24,6 +24,8 @@ const PATH_OPTIONS: [&str; 8] = [
     "test-src",
     "test-tgt",
     "out",
+    "tokenizer-json",
+    "sentencepiece",
 ];
 
 /// Options that are never read from, nor written to, a configuration: they

@@ -136,6 +136,7 @@ pub fn data_config(a: &TrainArgs) -> Result<(DataConfig, String)> {
         skip_bad_lines: a.skip_bad_lines,
         tokenizer,
         bpe_merges: a.bpe_merges,
+        tokenizer_file: a.tokenizer_json.clone().or_else(|| a.sentencepiece.clone()),
         min_freq: a.min_freq,
         max_vocab: a.max_vocab,
         joint_vocab: a.share_embeddings,

@@ -301,7 +301,9 @@ impl<'a> Detokenizer<'a> {
         match self.tokenizer {
             Tokenizer::Word => tokens,
             Tokenizer::Bpe(_) => Bpe::decode(&tokens),
-            Tokenizer::Char => seq2seq::data::tokenize::tokenize(&self.tokenizer.decode(&tokens)),
+            Tokenizer::Char | Tokenizer::HuggingFace(_) | Tokenizer::SentencePiece(_) => {
+                seq2seq::data::tokenize::tokenize(&self.tokenizer.decode(&tokens))
+            }
         }
     }
 
@@ -314,7 +316,9 @@ impl<'a> Detokenizer<'a> {
     /// replacement).
     pub fn text_of(&self, tokens: Vec<String>) -> String {
         match self.tokenizer {
-            Tokenizer::Char => self.tokenizer.decode(&tokens),
+            Tokenizer::Char | Tokenizer::HuggingFace(_) | Tokenizer::SentencePiece(_) => {
+                self.tokenizer.decode(&tokens)
+            }
             _ => detokenize(&self.words_of(tokens), self.lang),
         }
     }

@@ -7,7 +7,8 @@
 //!   Normalization               NFC, or the PyTorch tutorial's ASCII folding (normalize.rs)
 //!   TutorialFilter              optional: the tutorial's 11,445-pair subset (tutorial.rs)
 //!   split_by_seed               train / valid / test by seed (split.rs)
-//! Tokenizer                     chars, words, or BPE learned on training text (tokenizer.rs, bpe.rs)
+//! Tokenizer                     chars, words, or BPE learned on training text (tokenizer.rs, bpe.rs),
+//!                               or a Hugging Face tokenizer.json (hf_tokenizer.rs)
 //! Vocab                         token ↔ id, <pad> <bos> <eos> <unk> = 0 1 2 3 (vocab.rs)
 //! Batcher                       length-bucketed, padded, masked batches (batch.rs)
 //! ```
@@ -24,9 +25,14 @@ mod bpe_learn;
 pub mod calendar;
 pub mod dates;
 pub mod error;
+mod hf_pretokenize;
+pub mod hf_tokenizer;
 pub mod normalize;
+mod protobuf;
 pub mod reader;
+pub mod sentencepiece;
 pub mod split;
+pub mod subword_nmt;
 pub mod tokenize;
 pub mod tokenizer;
 pub mod tutorial;
@@ -37,11 +43,14 @@ pub use bpe::{Bpe, END_OF_WORD};
 pub use calendar::Date;
 pub use dates::{generate_dates, DateFormat, DateTaskConfig};
 pub use error::{BadLine, DataError, Result, Side};
+pub use hf_tokenizer::HfTokenizer;
 pub use normalize::{ascii_fold, nfc, tutorial_normalize, Normalization};
 pub use reader::{
     parse_tsv, read_parallel, read_tsv, Corpus, Pair, ReadOptions, ReadSummary, TsvColumns,
 };
+pub use sentencepiece::SentencePiece;
 pub use split::{split_by_seed, Splits};
+pub use subword_nmt::subword_nmt_segments;
 pub use tokenize::{detokenize, join_tokens, tokenize};
 pub use tokenizer::Tokenizer;
 pub use tutorial::{tutorial_vocab_sizes, TutorialFilter, ENGLISH_PREFIXES};

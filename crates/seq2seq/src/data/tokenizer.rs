@@ -9,11 +9,16 @@
 //!   digit.
 //! * `Word`: [`tokenize`](super::tokenize::tokenize) (punctuation split off).
 //! * `Bpe`: words, then byte-pair-encoded subwords (Sennrich et al. 2016).
+//! * `HuggingFace`: a BPE `tokenizer.json` made elsewhere (hf_tokenizer.rs).
+//! * `SentencePiece`: a unigram or BPE `.model` made elsewhere (sentencepiece.rs).
 //!
-//! [`Tokenizer::save`] writes the choice (and the BPE merges) as JSON.
+//! [`Tokenizer::save`] writes the choice (and the BPE merges, or the whole
+//! `tokenizer.json`) as JSON, so a run needs no file from outside itself.
 
 use super::bpe::Bpe;
 use super::error::{DataError, Result};
+use super::hf_tokenizer::HfTokenizer;
+use super::sentencepiece::SentencePiece;
 use super::tokenize::{detokenize, tokenize};
 use std::path::Path;
 
@@ -26,6 +31,8 @@ pub enum Tokenizer {
     Char,
     Word,
     Bpe(Bpe),
+    HuggingFace(Box<HfTokenizer>),
+    SentencePiece(Box<SentencePiece>),
 }
 
 impl Tokenizer {
@@ -47,6 +54,8 @@ impl Tokenizer {
             }
             Tokenizer::Word => tokenize(text),
             Tokenizer::Bpe(bpe) => bpe.encode(&tokenize(text)),
+            Tokenizer::HuggingFace(hf) => hf.encode(text),
+            Tokenizer::SentencePiece(sp) => sp.encode(text),
         }
     }
 
@@ -59,19 +68,24 @@ impl Tokenizer {
                 .collect(),
             Tokenizer::Word => detokenize(tokens),
             Tokenizer::Bpe(_) => detokenize(&Bpe::decode(tokens)),
+            Tokenizer::HuggingFace(hf) => hf.decode(tokens),
+            Tokenizer::SentencePiece(sp) => sp.decode(tokens),
         }
     }
 
-    /// "char", "word" or "bpe".
+    /// "char", "word", "bpe", "huggingface" or "sentencepiece".
     pub fn kind(&self) -> &'static str {
         match self {
             Tokenizer::Char => "char",
             Tokenizer::Word => "word",
             Tokenizer::Bpe(_) => "bpe",
+            Tokenizer::HuggingFace(_) => "huggingface",
+            Tokenizer::SentencePiece(_) => "sentencepiece",
         }
     }
 
-    /// Writes the tokenizer as JSON (with its merges, for BPE).
+    /// Writes the tokenizer as JSON (with its merges, for BPE; with the
+    /// whole `tokenizer.json`, for Hugging Face).
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         let merges = match self {
             Tokenizer::Bpe(bpe) => bpe.merges().to_vec(),
@@ -82,8 +96,29 @@ impl Tokenizer {
             version: 1,
             kind: self.kind().into(),
             merges,
+            huggingface: match self {
+                Tokenizer::HuggingFace(hf) => Some(hf.json().clone()),
+                _ => None,
+            },
+            sentencepiece: match self {
+                Tokenizer::SentencePiece(sp) => Some(hex(sp.bytes())),
+                _ => None,
+            },
         };
         super::write_json(path.as_ref(), &file)
+    }
+
+    /// A tokenizer made elsewhere: a Hugging Face `tokenizer.json` (a file
+    /// that starts with `{`) or a SentencePiece `.model`.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Tokenizer> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+            Ok(Tokenizer::HuggingFace(Box::new(HfTokenizer::load(path)?)))
+        } else {
+            let sp = SentencePiece::from_bytes(bytes, path)?;
+            Ok(Tokenizer::SentencePiece(Box::new(sp)))
+        }
     }
 
     /// Reads a tokenizer written by [`Tokenizer::save`].
@@ -101,9 +136,27 @@ impl Tokenizer {
             "char" => Ok(Tokenizer::Char),
             "word" => Ok(Tokenizer::Word),
             "bpe" => Ok(Tokenizer::Bpe(Bpe::from_merges(file.merges))),
+            "huggingface" => match file.huggingface {
+                Some(json) => Ok(Tokenizer::HuggingFace(Box::new(HfTokenizer::from_json(
+                    json, path,
+                )?))),
+                None => Err(DataError::bad_file(
+                    path,
+                    "kind \"huggingface\" without its \"huggingface\" tokenizer.json",
+                )),
+            },
+            "sentencepiece" => {
+                let bytes = file.sentencepiece.as_deref().and_then(unhex).ok_or_else(|| {
+                    DataError::bad_file(path, "kind \"sentencepiece\" without its model in hex")
+                })?;
+                let sp = SentencePiece::from_bytes(bytes, path)?;
+                Ok(Tokenizer::SentencePiece(Box::new(sp)))
+            }
             other => Err(DataError::bad_file(
                 path,
-                format!("unknown tokenizer kind {other:?} (char, word or bpe)"),
+                format!(
+                    "unknown tokenizer kind {other:?} (char, word, bpe, huggingface or sentencepiece)"
+                ),
             )),
         }
     }
@@ -116,4 +169,24 @@ struct TokenizerFile {
     kind: String,
     #[serde(default)]
     merges: Vec<(String, String)>,
+    /// The `tokenizer.json` of a Hugging Face tokenizer, verbatim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    huggingface: Option<serde_json::Value>,
+    /// The `.model` of a SentencePiece tokenizer, its bytes in hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sentencepiece: Option<String>,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
 }

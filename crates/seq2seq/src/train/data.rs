@@ -112,6 +112,11 @@ pub struct DataConfig {
     pub tokenizer: TokenizerKind,
     /// BPE merges learned on the training side (0: no BPE).
     pub bpe_merges: usize,
+    /// A tokenizer made elsewhere (a Hugging Face `tokenizer.json` or a
+    /// SentencePiece `.model`) for
+    /// both sides, instead of learning one; read once, then saved with the run.
+    #[serde(default)]
+    pub tokenizer_file: Option<PathBuf>,
     pub min_freq: usize,
     pub max_vocab: Option<usize>,
     /// One vocabulary (and BPE) for both sides, for shared embeddings.
@@ -173,6 +178,7 @@ impl DataConfig {
             skip_bad_lines: false,
             tokenizer: TokenizerKind::Char,
             bpe_merges: 0,
+            tokenizer_file: None,
             min_freq: 1,
             max_vocab: None,
             joint_vocab: false,
@@ -261,7 +267,8 @@ fn load_pairs(cfg: &DataConfig) -> Result<(Splits<Pair>, String), DataError> {
 }
 
 /// Learns tokenizers and vocabularies from the training pairs.
-fn learn_lexicon(cfg: &DataConfig, train: &[Pair]) -> Lexicon {
+/// `given`: a tokenizer read from a file, used for both sides.
+fn learn_lexicon(cfg: &DataConfig, train: &[Pair], given: Option<Tokenizer>) -> Lexicon {
     let base = match cfg.tokenizer {
         TokenizerKind::Char => Tokenizer::Char,
         TokenizerKind::Word => Tokenizer::Word,
@@ -280,10 +287,11 @@ fn learn_lexicon(cfg: &DataConfig, train: &[Pair]) -> Lexicon {
     let bpe =
         |sents: &[Vec<String>]| Tokenizer::Bpe(Bpe::learn_from_sentences(sents, cfg.bpe_merges, 2));
     let use_bpe = cfg.bpe_merges > 0 && cfg.tokenizer == TokenizerKind::Word;
-    let (src_tok, tgt_tok) = match (use_bpe, cfg.joint_vocab) {
-        (false, _) => (base.clone(), base),
-        (true, false) => (bpe(&src_words), bpe(&tgt_words)),
-        (true, true) => {
+    let (src_tok, tgt_tok) = match (given, use_bpe, cfg.joint_vocab) {
+        (Some(tok), _, _) => (tok.clone(), tok),
+        (None, false, _) => (base.clone(), base),
+        (None, true, false) => (bpe(&src_words), bpe(&tgt_words)),
+        (None, true, true) => {
             let joint = bpe(&[src_words.clone(), tgt_words.clone()].concat());
             (joint.clone(), joint)
         }
@@ -336,7 +344,16 @@ impl TaskData {
             );
             return Err(DataError::Invalid(msg));
         }
-        let lexicon = lexicon.unwrap_or_else(|| learn_lexicon(cfg, &splits.train));
+        let lexicon = match lexicon {
+            Some(lexicon) => lexicon,
+            None => {
+                let given = match &cfg.tokenizer_file {
+                    Some(path) => Some(Tokenizer::from_file(path)?),
+                    None => None,
+                };
+                learn_lexicon(cfg, &splits.train, given)
+            }
+        };
         let fits = |e: &Example| {
             cfg.max_len
                 .is_none_or(|m| e.src.len() <= m && e.tgt.len() <= m)
