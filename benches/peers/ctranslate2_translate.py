@@ -34,10 +34,12 @@ With `--s2s BIN --s2s-model RUN --test-src FILE`, every round also runs
 `BIN bench translate --rounds 1` on the same file (the one the dump was made
 from) with the same beams, threads and translators, so that both engines
 meet the machine in the same state; ours is then part of the table (compute
-"s2s", f32) and of the JSON, its per-case rounds gathered over the rounds
-(each still after its own untimed warm-up batch), and the last column gives
-each CTranslate2 case's speed over ours at the same beam, threads and
-translators (above 1: CTranslate2 is faster).
+"s2s-f32", and "s2s-int8" with `--s2s-quantize f32,int8`) and of the JSON,
+its per-case rounds gathered over the rounds (each still after its own
+untimed warm-up batch), and the last column gives each CTranslate2 case's
+speed over ours at the same weight type (float32 against f32, int8 against
+int8, else against f32), beam, threads and translators (above 1:
+CTranslate2 is faster).
 """
 
 import argparse
@@ -112,6 +114,10 @@ def translate_round(translator, batches, beam, length_penalty):
     return sum(len(r.result().hypotheses[0]) for job in jobs for r in job)
 
 
+# Our weight types by the CTranslate2 compute type each is compared with.
+WEIGHTS_OF = {"f32": "float32", "int8": "int8"}
+
+
 def run_ours(args, n, ours):
     """One round of `s2s bench translate` over every (beam, threads,
     translators) case; adds each case's seconds to `ours`."""
@@ -122,7 +128,8 @@ def run_ours(args, n, ours):
                "--beam", ",".join(map(str, args.beam)),
                "--threads", ",".join(map(str, args.threads)),
                "--inter-threads", ",".join(map(str, args.inter_threads)),
-               "--batch-size", str(args.batch_size)]
+               "--batch-size", str(args.batch_size),
+               "--quantize", args.s2s_quantize]
         done = subprocess.run(cmd, capture_output=True, text=True)
         if done.returncode != 0:
             sys.exit(f"{' '.join(cmd)} failed:\n{done.stdout}{done.stderr}")
@@ -131,8 +138,9 @@ def run_ours(args, n, ours):
     for r in records:
         if r["sentences"] != n:
             sys.exit(f"{args.test_src}: s2s read {r['sentences']} sentences, the dump has {n}")
-        key = (r["beam"], r["threads"], r["inter_threads"])
-        case = ours.setdefault(key, {"compute_type": "s2s", "beam": r["beam"],
+        weights = r.get("weights", "f32")
+        key = (WEIGHTS_OF[weights], r["beam"], r["threads"], r["inter_threads"])
+        case = ours.setdefault(key, {"compute_type": "s2s-" + weights, "beam": r["beam"],
                                      "threads": r["threads"], "inter": r["inter_threads"],
                                      "secs": [], "tokens": 0})
         case["secs"].append(r["seconds"])
@@ -154,6 +162,10 @@ def main():
     parser.add_argument("--s2s", help="the s2s binary: also time `s2s bench translate` each round")
     parser.add_argument("--s2s-model", help="with --s2s: our run or checkpoint directory")
     parser.add_argument("--test-src", help="with --s2s: the sentences the dump was made from")
+    parser.add_argument("--s2s-quantize", default="f32",
+                        help="with --s2s: our weight types (f32, int8 or f32,int8); each "
+                             "CTranslate2 case is compared with ours of the same type "
+                             "(float32 with f32, int8 with int8), else with our f32")
     args = parser.parse_args()
     if args.s2s and not (args.s2s_model and args.test_src):
         sys.exit("--s2s needs --s2s-model RUN and --test-src FILE")
@@ -189,7 +201,7 @@ def main():
     print(f"ctranslate2 {ctranslate2.__version__}: {args.model}, {n} sentence(s) of "
           f"{args.dump}, batch {args.batch_size}, {args.rounds} round(s), median time per round")
 
-    ours = {}  # (beam, threads, inter) -> our case, with "secs" over the rounds
+    ours = {}  # (compute type, beam, threads, inter) -> our case, with "secs" over the rounds
     for case in cases:  # warm-up: one batch, untimed
         translate_round(case["translator"], batches[:1], case["beam"], length_penalty)
     for _ in range(max(args.rounds, 1)):
@@ -207,21 +219,23 @@ def main():
     out = open(args.json, "a", encoding="utf-8") if args.json else None
     for case in cases:
         seconds = statistics.median(case["secs"])
-        mine = ours.get((case["beam"], case["threads"], case["inter"]))
+        shape = (case["beam"], case["threads"], case["inter"])
+        mine = ours.get((case["compute_type"], *shape)) or ours.get(("float32", *shape))
         ratio = ""
-        if mine and mine is not case:
+        if mine and not case["compute_type"].startswith("s2s"):
             ratio = f" {statistics.median(mine['secs']) / seconds:>6.2f}x"
         print(f"{case['compute_type']:<8} {case['beam']:>5} {case['threads']:>7} "
               f"{case['inter']:>6} {seconds * 1e3:>8.1f}ms {n / seconds:>11.1f} "
               f"{case['tokens'] / seconds:>11.0f} {case['tokens']:>10}{ratio}")
         if out:
-            is_ours = case["compute_type"] == "s2s"
+            is_ours = case["compute_type"].startswith("s2s")
             out.write(json.dumps({
                 "bench": "translate", "engine": "s2s" if is_ours else "ctranslate2",
                 "engine_version": None if is_ours else ctranslate2.__version__,
                 "model": args.s2s_model if is_ours else args.model,
                 "test_src": args.test_src if is_ours else args.dump, "device": "cpu",
-                "compute_type": "float32" if is_ours else case["compute_type"],
+                "compute_type": (WEIGHTS_OF[case["compute_type"][4:]] if is_ours
+                                 else case["compute_type"]),
                 "beam": case["beam"], "threads": case["threads"],
                 "inter_threads": case["inter"], "batch_size": args.batch_size,
                 "sentences": n, "rounds": len(case["secs"]), "seconds": seconds,
