@@ -82,17 +82,7 @@ fn trains_translates_and_resumes_with_a_hugging_face_tokenizer() {
     let config = std::fs::read_to_string(run.join("config.toml")).unwrap();
     assert!(config.contains("tokenizer-json"), "{config}");
 
-    let o = s2s(&[
-        "translate",
-        "--device",
-        "cpu",
-        "--model",
-        run.to_str().unwrap(),
-        "a man is playing",
-    ]);
-    let (out, err) = text(&o);
-    assert!(o.status.success(), "{err}");
-    assert_eq!(out.lines().count(), 1, "{out}");
+    translate_one(&run, "a man is playing");
 
     let run = run.to_str().unwrap();
     let o = s2s(&[
@@ -112,17 +102,7 @@ fn trains_and_translates_with_a_sentencepiece_model() {
     train_ok(&run, &flags.iter().map(String::as_str).collect::<Vec<_>>());
     let saved = std::fs::read_to_string(run.join("last/tgt_tokenizer.json")).unwrap();
     assert!(saved.contains("\"sentencepiece\""), "{saved}");
-    let o = s2s(&[
-        "translate",
-        "--device",
-        "cpu",
-        "--model",
-        run.to_str().unwrap(),
-        "two children",
-    ]);
-    let (out, err) = text(&o);
-    assert!(o.status.success(), "{err}");
-    assert_eq!(out.lines().count(), 1, "{out}");
+    translate_one(&run, "two children");
 
     // A file that is neither JSON nor a model is named.
     let bad = dir.join("bad.model");

@@ -25,6 +25,17 @@ pub fn text(o: &Output) -> (String, String) {
     )
 }
 
+/// `s2s translate --device cpu --model RUN SENTENCE`, which must succeed and
+/// print one line; its (stdout, stderr).
+pub fn translate_one(run: &Path, sentence: &str) -> (String, String) {
+    let model = run.to_str().unwrap();
+    let o = s2s(&["translate", "--device", "cpu", "--model", model, sentence]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert_eq!(out.lines().count(), 1, "{out}");
+    (out, err)
+}
+
 /// An empty directory for test `name` of the test file `file`, unique to
 /// this process.
 pub fn scratch_dir(file: &str, name: &str) -> PathBuf {
