@@ -51,31 +51,28 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
+from check_ctranslate2 import read_dump  # noqa: E402  (one reader of the dump for both scripts)
+
 
 def csv_ints(text):
     return [int(x) for x in text.split(",") if x]
 
 
 def read_sources(path):
-    """(index, source ids, cap) of every sentence of the dump, in file order."""
-    by_index = {}
-    beam_seen = None
+    """(index, source ids, cap, length penalty) of every sentence of the dump,
+    in file order, from the records of its first beam width (the sources are
+    the same for every width)."""
     with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                r = json.loads(line)
-            except json.JSONDecodeError as e:
-                sys.exit(f"{path}:{number}: not a JSON record ({e})")
-            if beam_seen is None:
-                beam_seen = r["beam"]
-            if r["beam"] == beam_seen:
-                by_index[r["index"]] = (r["source_ids"], r["max_output_len"],
-                                        r.get("length_penalty", 0.6))
-    if not by_index:
+        first = next((line for line in f if line.strip()), None)
+    if first is None:
         sys.exit(f"{path}: no sentence")
-    return [(i, *by_index[i]) for i in sorted(by_index)]
+    try:
+        beam = json.loads(first)["beam"]
+    except (json.JSONDecodeError, KeyError) as e:
+        sys.exit(f"{path}:1: not a --dump-tokens record ({e})")
+    return [(r["index"], r["source_ids"], r["max_output_len"], r.get("length_penalty", 0.6))
+            for r in read_dump(path, beam)]
 
 
 def read_vocabularies(model_dir):
