@@ -98,6 +98,79 @@ pub fn index_select(
     }
 }
 
+/// The sizes of a [`select_cat`]: `past` is `[rows, outer, len, inner]`,
+/// `new` `[picked, outer, extra, inner]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SelectCat {
+    pub rows: usize,
+    pub picked: usize,
+    pub outer: usize,
+    pub len: usize,
+    pub extra: usize,
+    pub inner: usize,
+}
+
+/// `out[i] = cat(past[ids[i]], new[i])` along the `len` axis: rows of
+/// `past` (`ids` `None`: every row, in order) each followed by its new
+/// positions. A decoder's key/value cache after a beam step (the rows the
+/// beams continue) with this step's keys appended, in one copy instead
+/// of an `index_select` and a `cat`.
+pub fn select_cat(past: &[f32], ids: Option<&[f32]>, new: &[f32], s: SelectCat, out: &mut [f32]) {
+    let (run_past, run_new) = (s.len * s.inner, s.extra * s.inner);
+    let run_out = run_past + run_new;
+    assert_eq!(
+        past.len(),
+        s.rows * s.outer * run_past,
+        "select_cat: past length"
+    );
+    assert_eq!(
+        new.len(),
+        s.picked * s.outer * run_new,
+        "select_cat: new length"
+    );
+    assert_eq!(
+        out.len(),
+        s.picked * s.outer * run_out,
+        "select_cat: out length"
+    );
+    match ids {
+        Some(ids) => {
+            assert_eq!(
+                ids.len(),
+                s.picked,
+                "select_cat: {} ids for {} rows",
+                ids.len(),
+                s.picked
+            );
+            for i in 0..ids.len() {
+                id_at(ids, i, s.rows, "select_cat");
+            }
+        }
+        None => assert_eq!(s.picked, s.rows, "select_cat: every row kept without ids"),
+    }
+    if out.is_empty() {
+        return;
+    }
+    // Output block q = i * outer + o: row ids[i]'s block o, then new block q.
+    let body = |q0: usize, out: &mut [f32]| {
+        for (k, block) in out.chunks_exact_mut(run_out).enumerate() {
+            let (i, o) = ((q0 + k) / s.outer, (q0 + k) % s.outer);
+            let from = ids.map_or(i, |ids| ids[i] as usize) * s.outer + o;
+            let (old, added) = block.split_at_mut(run_past);
+            old.copy_from_slice(&past[from * run_past..][..run_past]);
+            added.copy_from_slice(&new[(q0 + k) * run_new..][..run_new]);
+        }
+    };
+    if worth_parallel(out.len()) {
+        let per = rows_per_task(run_out);
+        out.par_chunks_mut(per * run_out)
+            .enumerate()
+            .for_each(|(t, o)| body(t * per, o));
+    } else {
+        body(0, out);
+    }
+}
+
 /// `gx[o, ids[j], :] += grad[o, j, :]` (accumulates); the gradient of
 /// [`index_select`].
 pub fn index_add(

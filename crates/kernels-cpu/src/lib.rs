@@ -47,7 +47,9 @@ mod topk;
 pub use accumulate::add_into_block;
 pub use additive::{additive_score, additive_score_backward, Additive};
 pub use elementwise::{binary, unary, where_select, BinaryOp, UnaryOp};
-pub use embedding::{gather_rows, index_add, index_select, scatter_add_rows};
+pub use embedding::{
+    gather_rows, index_add, index_select, scatter_add_rows, select_cat, SelectCat,
+};
 pub use gemm::{sgemm, sgemm_batched, sgemm_bias, sgemm_heads, with_packed_gemm, HeadMats};
 pub use gru_cell::{gru_cell, gru_cell_backward};
 pub use isa::{available_isas, isa, with_isa, Isa};
@@ -60,4 +62,4 @@ pub use quant::{int8_kernel, linear_int8, Int8Kernel, QuantizedMatrix, INT8_MAX_
 pub use reduce::{argmax, reduce, sum_all, sum_squares, ReduceOp};
 pub use rng::{dropout_apply, dropout_mask, fill_normal, fill_uniform, hash_uniform};
 pub use softmax::{log_softmax, log_softmax_backward, softmax, softmax_backward};
-pub use topk::{topk_rows, TOPK_NONE};
+pub use topk::{log_softmax_topk, topk_rows, TOPK_NONE};

@@ -18,7 +18,7 @@ pub use erf::erf;
 pub use linalg::{sgemm, sgemm_batched};
 pub use misc::{
     add_into_block, dropout_apply, dropout_mask, fill_normal, fill_uniform, gather_rows,
-    hash_uniform, index_add, index_select, scatter_add_rows, strided_copy,
+    hash_uniform, index_add, index_select, scatter_add_rows, strided_copy, topk_rows,
 };
 pub use nn::{
     additive_score, additive_score_backward, argmax, cross_entropy, cross_entropy_backward,

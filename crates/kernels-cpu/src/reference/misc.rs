@@ -133,3 +133,17 @@ pub fn dropout_apply(seed: u64, offset: u64, p: f32, x: &[f32], out: &mut [f32])
         *o = xi * m;
     }
 }
+
+/// The k best entries of each row by sorting it: higher first, the lower
+/// index on ties, a non-finite entry as `TOPK_NONE` below every finite one.
+pub fn topk_rows(x: &[f32], cols: usize, k: usize, values: &mut [f32], indices: &mut [f32]) {
+    for (r, row) in x.chunks_exact(cols).enumerate() {
+        let key = |v: f32| if v.is_finite() { v } else { crate::TOPK_NONE };
+        let mut order: Vec<usize> = (0..cols).collect();
+        order.sort_by(|&a, &b| key(row[b]).total_cmp(&key(row[a])).then(a.cmp(&b)));
+        for (j, &c) in order.iter().take(k).enumerate() {
+            values[r * k + j] = key(row[c]);
+            indices[r * k + j] = c as f32;
+        }
+    }
+}

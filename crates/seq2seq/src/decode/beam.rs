@@ -268,12 +268,13 @@ fn best_first(a: &Candidate, b: &Candidate) -> Ordering {
 
 /// The `n` best extensions of every row of `logits` `[R, V]` as (token,
 /// log p), best first, the lower token first on ties, a non-finite log p as
-/// -∞. Chosen where the logits are (`Tensor::topk`: on the GPU, a kernel),
-/// so R · n candidates come back to the host instead of R · V numbers.
+/// -∞. Chosen where the logits are (`Tensor::log_softmax_topk`: on the
+/// CPU one pass over the logits, on the GPU a kernel), so R · n candidates
+/// come back to the host instead of R · V numbers.
 fn best_extensions(logits: &Tensor, n: usize) -> Result<Vec<Vec<(u32, f32)>>> {
     let vocab = logits.dims().last().copied().unwrap_or(0);
     let n = n.min(vocab);
-    let (values, tokens) = logits.log_softmax(-1)?.topk(n)?;
+    let (values, tokens) = logits.log_softmax_topk(n)?;
     let both = Tensor::cat(&[values, tokens], -1)?.try_to_vec()?; // [R, 2n], one read
     Ok(both
         .chunks_exact(2 * n)

@@ -21,7 +21,9 @@
 //! step) and those of its cross-attention over the memory (computed once,
 //! in [`Seq2Seq::start`]). No past position is recomputed, and step t gives
 //! the logits `forward` gives at position t. [`Seq2Seq::reorder`] (beam
-//! search) picks rows of the self-attention caches; the memory's keys and
+//! search) records which rows of the self-attention caches the beams
+//! continue, and the next step picks them as it appends its position (one
+//! copy of the cache per step, `Tensor::select_cat`); the memory's keys and
 //! values are gathered again only when a row's source changes. Each step
 //! also returns the
 //! cross-attention weights of every layer, `[B, h, S]`, named
@@ -273,12 +275,7 @@ impl Seq2Seq for TransformerSeq2Seq {
             .layers
             .iter()
             .zip(memory)
-            .map(|(c, memory)| {
-                Ok(DecoderLayerCache {
-                    self_attn: c.self_attn.as_ref().map(|kv| kv.select(rows)).transpose()?,
-                    memory,
-                })
-            })
+            .map(|(c, memory)| c.reorder(rows, memory))
             .collect::<Result<_>>()?;
         Ok(TransformerState {
             layers,

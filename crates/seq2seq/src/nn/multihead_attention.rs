@@ -420,11 +420,13 @@ impl MultiheadAttention {
 
     /// Self-attention of the new position `x` `[B, 1, E]` over the cached
     /// past (`None` at the first step) and itself → (output `[B, 1, E]`,
-    /// the cache with this position appended).
+    /// the cache with this position appended). The past comes with the
+    /// rows `[B]` of it that these B positions continue (`None`: row i
+    /// continues row i): beam search's reorder, done as the cache grows.
     pub fn step_self(
         &self,
         x: &Tensor,
-        past: Option<&KeyValue>,
+        past: Option<(&KeyValue, Option<&Tensor>)>,
         ctx: &mut Ctx,
     ) -> Result<(Tensor, KeyValue)> {
         let h = self.num_heads;
@@ -436,9 +438,9 @@ impl MultiheadAttention {
             split_heads(&v, h)?,
         ); // [B, h, 1, d]
         let cache = match past {
-            Some(p) => KeyValue {
-                keys: Tensor::cat(&[p.keys.clone(), k], 2)?, // [B, h, t+1, d]
-                values: Tensor::cat(&[p.values.clone(), v], 2)?, // [B, h, t+1, d]
+            Some((p, rows)) => KeyValue {
+                keys: p.keys.select_cat(rows, &k, 2)?,     // [B, h, t+1, d]
+                values: p.values.select_cat(rows, &v, 2)?, // [B, h, t+1, d]
             },
             None => KeyValue { keys: k, values: v },
         };

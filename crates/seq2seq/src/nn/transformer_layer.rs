@@ -223,21 +223,34 @@ pub struct DecoderLayerCache {
     /// Self-attention keys and values of the positions so far,
     /// `[B, h, t, d]` (`None` before the first step).
     pub self_attn: Option<KeyValue>,
+    /// The rows of `self_attn` the next step continues, `[B']` (ids as
+    /// f32; `None`: every row, in order). Beam search reorders the cache
+    /// after every step; picking the rows when the next position is
+    /// appended copies the cache once per step instead of twice.
+    pub rows: Option<Tensor>,
     /// Cross-attention keys and values of the memory, `[B, h, S, d]`.
     pub memory: KeyValue,
 }
 
 impl DecoderLayerCache {
+    /// The cache continued by rows `rows` `[B']` of this one (ids as f32),
+    /// with the memory `memory` for them. The self-attention's rows are
+    /// picked when the next position is appended.
+    pub fn reorder(&self, rows: &Tensor, memory: KeyValue) -> Result<DecoderLayerCache> {
+        let rows = match &self.rows {
+            Some(earlier) => earlier.index_select(0, rows)?,
+            None => rows.clone(),
+        };
+        Ok(DecoderLayerCache {
+            self_attn: self.self_attn.clone(),
+            rows: Some(rows),
+            memory,
+        })
+    }
+
     /// Rows `rows` `[B']` (ids as f32) of every tensor, in that order.
     pub fn select(&self, rows: &Tensor) -> Result<DecoderLayerCache> {
-        Ok(DecoderLayerCache {
-            self_attn: self
-                .self_attn
-                .as_ref()
-                .map(|kv| kv.select(rows))
-                .transpose()?,
-            memory: self.memory.select(rows)?,
-        })
+        self.reorder(rows, self.memory.select(rows)?)
     }
 }
 
@@ -247,6 +260,7 @@ impl TransformerDecoderLayer {
     pub fn start(&self, memory: &Tensor) -> Result<DecoderLayerCache> {
         Ok(DecoderLayerCache {
             self_attn: None,
+            rows: None,
             memory: self.multihead_attn.project_key_value(memory)?,
         })
     }
@@ -267,7 +281,8 @@ impl TransformerDecoderLayer {
         // attending to the cached positions and this one
         let mut self_kv = None;
         let y = p.residual(y, &self.norm1, |y| {
-            let (a, kv) = self.self_attn.step_self(y, cache.self_attn.as_ref(), ctx)?;
+            let past = cache.self_attn.as_ref().map(|kv| (kv, cache.rows.as_ref()));
+            let (a, kv) = self.self_attn.step_self(y, past, ctx)?;
             self_kv = Some(kv);
             p.dropout.forward(&a, ctx)
         })?; // [B, 1, E]
@@ -290,6 +305,7 @@ impl TransformerDecoderLayer {
         let y = p.residual(&y, &self.norm3, |y| p.feed_forward(y, ctx))?; // [B, 1, E]
         let cache = DecoderLayerCache {
             self_attn: self_kv,
+            rows: None,
             memory: cache.memory.clone(),
         };
         let weights = weights.expect("step_cross returns weights when asked");

@@ -3,7 +3,7 @@
 //! Each runs on any backend, one primitive per equation; a backend with a
 //! faster kernel overrides the method (backend/cpu.rs).
 
-use super::{Backend, BinaryOp, Gemm, Heads, ReduceOp, UnaryOp};
+use super::{Backend, BinaryOp, Gemm, Heads, ReduceOp, SelectCat, UnaryOp};
 use crate::{Error, Result};
 use kernels_cpu::Additive;
 
@@ -188,6 +188,42 @@ fn additive_tanh<B: Backend>(b: &B, z: Additive, q: &B::Buf, k: &B::Buf) -> Resu
         &[z.batch, tq, s, a],
     )?;
     b.unary(UnaryOp::Tanh, &sum)
+}
+
+/// The k best of `log_softmax(x)`: the distribution, then its top k.
+pub(super) fn log_softmax_topk<B: Backend>(
+    b: &B,
+    x: &B::Buf,
+    rows: usize,
+    cols: usize,
+    k: usize,
+) -> Result<(B::Buf, B::Buf)> {
+    let log_p = b.softmax(x, rows, cols, true)?;
+    b.topk_rows(&log_p, cols, k)
+}
+
+/// `cat([past[ids], new])`: an `index_select` of whole rows, then a `cat`
+/// along the `len` axis.
+pub(super) fn select_cat<B: Backend>(
+    b: &B,
+    past: &B::Buf,
+    ids: Option<&B::Buf>,
+    new: &B::Buf,
+    s: SelectCat,
+) -> Result<B::Buf> {
+    let picked;
+    let past = match ids {
+        Some(ids) => {
+            picked = b.index_select(past, (1, s.rows, s.outer * s.len * s.inner), ids)?;
+            &picked
+        }
+        None => past,
+    };
+    b.cat(
+        &[(past, s.len), (new, s.extra)],
+        s.picked * s.outer,
+        s.inner,
+    )
 }
 
 pub(super) fn additive_score<B: Backend>(

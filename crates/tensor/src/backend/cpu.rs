@@ -3,7 +3,7 @@
 //! LSTM cell), because on the host a pass over memory costs more than the
 //! arithmetic it feeds.
 
-use super::{Backend, Gemm, Heads, NormGrads, SgdParams};
+use super::{Backend, Gemm, Heads, NormGrads, SelectCat, SgdParams};
 use crate::host_pool;
 use crate::storage::HostBuf;
 use crate::Result;
@@ -436,6 +436,33 @@ impl Backend for Cpu {
     }
 
     /// Never writes the `[B, Tq, S, A]` tanh (kernels-cpu additive.rs).
+    fn log_softmax_topk(
+        &self,
+        x: &HostBuf,
+        rows: usize,
+        cols: usize,
+        k: usize,
+    ) -> Result<(HostBuf, HostBuf)> {
+        let x = x.read();
+        let (mut values, mut indices) = (host_pool::take(rows * k), host_pool::take(rows * k));
+        cpu::log_softmax_topk(&x, cols, k, &mut values, &mut indices);
+        Ok((HostBuf::new(values), HostBuf::new(indices)))
+    }
+
+    fn select_cat(
+        &self,
+        past: &HostBuf,
+        ids: Option<&HostBuf>,
+        new: &HostBuf,
+        s: SelectCat,
+    ) -> Result<HostBuf> {
+        let (past, new) = (past.read(), new.read());
+        let ids = ids.map(HostBuf::read);
+        let n = s.picked * s.outer * (s.len + s.extra) * s.inner;
+        let ids = ids.as_ref().map(|g| g.as_slice());
+        Ok(out(n, |o| cpu::select_cat(&past, ids, &new, s, o)))
+    }
+
     fn additive_score(
         &self,
         sizes: Additive,

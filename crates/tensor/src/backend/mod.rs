@@ -35,7 +35,7 @@ pub(crate) use gpu::Gpu;
 use crate::storage::{HostBuf, Storage};
 use crate::{Device, Error, Result, Tensor};
 pub(crate) use kernels_cpu::{AdamParams, Additive, HeadMats};
-pub use kernels_cpu::{BinaryOp, ReduceOp, UnaryOp};
+pub use kernels_cpu::{BinaryOp, ReduceOp, SelectCat, UnaryOp};
 use kernels_gpu::{GpuBuffer, GpuError};
 
 /// The settings of one SGD update (PyTorch's `torch.optim.SGD`).
@@ -312,6 +312,33 @@ pub(crate) trait Backend: Sized {
     /// The per-head products of `h` (`seqs · h.c.per_seq` floats).
     fn head_product(&self, h: &Heads, a: &Self::Buf, b: &Self::Buf) -> Result<Self::Buf> {
         composed::head_product(self, h, a, b)
+    }
+
+    /// `(values, indices)` `[rows, k]` of the k best entries of each row of
+    /// `log_softmax(x)` (`x` `[rows, cols]`): `topk_rows` of `softmax(x,
+    /// log)`, same bits, without keeping the `[rows, cols]` distribution
+    /// (beam search's candidates).
+    fn log_softmax_topk(
+        &self,
+        x: &Self::Buf,
+        rows: usize,
+        cols: usize,
+        k: usize,
+    ) -> Result<(Self::Buf, Self::Buf)> {
+        composed::log_softmax_topk(self, x, rows, cols, k)
+    }
+
+    /// `cat([past[ids], new])` along the `len` axis (kernels_cpu::select_cat):
+    /// the rows `ids` of `past` (`None`: all, in order), each followed by
+    /// its rows of `new`. A decoder cache after a beam step, in one copy.
+    fn select_cat(
+        &self,
+        past: &Self::Buf,
+        ids: Option<&Self::Buf>,
+        new: &Self::Buf,
+        sizes: SelectCat,
+    ) -> Result<Self::Buf> {
+        composed::select_cat(self, past, ids, new, sizes)
     }
 
     /// `e[b,t,s] = vᵀ tanh(q[b,t] + k[b,s])` (ops/additive.rs).
@@ -642,6 +669,27 @@ pub(crate) fn reduce(
 
 pub(crate) fn topk_rows(x: &Storage, cols: usize, k: usize) -> Result<(Storage, Storage)> {
     on!(x.device(), |d| d.topk_rows(buf(x)?, cols, k))
+}
+
+pub(crate) fn log_softmax_topk(
+    x: &Storage,
+    rows: usize,
+    cols: usize,
+    k: usize,
+) -> Result<(Storage, Storage)> {
+    on!(x.device(), |d| d.log_softmax_topk(buf(x)?, rows, cols, k))
+}
+
+pub(crate) fn select_cat(
+    past: &Storage,
+    ids: Option<&Storage>,
+    new: &Storage,
+    sizes: SelectCat,
+) -> Result<Storage> {
+    on!(past.device(), |d| {
+        let ids = ids.map(buf).transpose()?;
+        d.select_cat(buf(past)?, ids, buf(new)?, sizes)
+    })
 }
 
 pub(crate) fn argmax(x: &Storage, outer: usize, len: usize, inner: usize) -> Result<Storage> {

@@ -156,6 +156,80 @@ impl Tensor {
         ))
     }
 
+    /// `cat([self.index_select(0, ids), new], axis)`: the rows `ids` of
+    /// `self` (`None`: every row, in order), each with its row of `new`
+    /// appended along `axis` ≥ 1. A decoder's key/value cache after a beam
+    /// step with this step's keys added, in one copy instead of two when
+    /// no gradient is recorded (with one, it is the two ops).
+    pub fn select_cat(&self, ids: Option<&Tensor>, new: &Tensor, axis: isize) -> Result<Tensor> {
+        let a = self.shape().axis("select_cat", axis)?;
+        let rows = self.dims()[0];
+        let picked = match ids {
+            Some(ids) => {
+                backend::check_same_device("select_cat", self, ids)?;
+                if ids.rank() != 1 {
+                    return Err(Error::bad_shape(
+                        "select_cat",
+                        ids.shape(),
+                        "indices must be 1-D",
+                    ));
+                }
+                check_indices("select_cat", ids, rows, None)?;
+                ids.dims()[0]
+            }
+            None => rows,
+        };
+        if a == 0 {
+            return Err(Error::bad_shape(
+                "select_cat",
+                self.shape(),
+                "appends along an axis after the rows it selects (axis ≥ 1)",
+            ));
+        }
+        backend::check_same_device("select_cat", self, new)?;
+        let fits = new.rank() == self.rank()
+            && new.dims()[0] == picked
+            && (1..self.rank()).all(|i| i == a || new.dims()[i] == self.dims()[i]);
+        if !fits {
+            return Err(Error::shapes_because(
+                "select_cat",
+                self.shape(),
+                new.shape(),
+                format!(
+                    "new must have {picked} rows and agree with the past on every axis but {a}"
+                ),
+            ));
+        }
+        let tracked =
+            crate::autograd::is_grad_enabled() && (self.requires_grad() || new.requires_grad());
+        if tracked {
+            let past = match ids {
+                Some(ids) => self.index_select(0, ids)?,
+                None => self.clone(),
+            };
+            return Tensor::cat(&[past, new.clone()], axis);
+        }
+        let d = self.dims();
+        let sizes = backend::SelectCat {
+            rows,
+            picked,
+            outer: d[1..a].iter().product(),
+            len: d[a],
+            extra: new.dims()[a],
+            inner: d[a + 1..].iter().product(),
+        };
+        let storage = backend::select_cat(
+            self.storage(),
+            ids.map(|i| i.storage()),
+            new.storage(),
+            sizes,
+        )?;
+        let mut dims = d.to_vec();
+        dims[0] = picked;
+        dims[a] += new.dims()[a];
+        Ok(Tensor::from_storage(Arc::new(storage), dims.into()))
+    }
+
     /// `a` where `cond` is non-zero, else `b`; all three broadcast together.
     pub fn where_cond(cond: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
         backend::check_same_device("where", cond, a)?;

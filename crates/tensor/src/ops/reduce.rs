@@ -149,6 +149,26 @@ impl Tensor {
         Ok((wrap(values), wrap(indices)))
     }
 
+    /// [`topk`](Tensor::topk) of `log_softmax(-1)`, the same numbers,
+    /// without the whole distribution being written: beam search's
+    /// candidates straight from the logits `[.., V]`.
+    pub fn log_softmax_topk(&self, k: usize) -> Result<(Tensor, Tensor)> {
+        let cols = self.dims().last().copied().unwrap_or(0);
+        if self.rank() == 0 || k == 0 || k > cols || cols >= 1 << 24 {
+            return Err(Error::bad_shape(
+                "log_softmax_topk",
+                self.shape(),
+                format!("k = {k}: expected 1 ≤ k ≤ the last dimension (below 2^24)"),
+            ));
+        }
+        let rows = self.shape().numel() / cols;
+        let (values, indices) = backend::log_softmax_topk(self.storage(), rows, cols, k)?;
+        let mut dims = self.dims().to_vec();
+        *dims.last_mut().expect("rank ≥ 1") = k;
+        let wrap = |s| Tensor::from_storage(std::sync::Arc::new(s), dims.clone().into());
+        Ok((wrap(values), wrap(indices)))
+    }
+
     /// Index of the largest element along `axis` (first one on ties), as f32.
     pub fn argmax(&self, axis: isize, keepdim: bool) -> Result<Tensor> {
         let a = self.shape().axis("argmax", axis)?;

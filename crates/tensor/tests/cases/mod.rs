@@ -226,6 +226,15 @@ pub fn index(run: Run) {
         &|x| x[0].index_select(1, &x[1]),
         vec![x.clone(), pick],
     );
+    // With a gradient recorded, select_cat is index_select then cat.
+    let past = param(&[3, 2, 4, 2], -1.0, 1.0, 84);
+    let new = param(&[4, 2, 1, 2], -1.0, 1.0, 85);
+    let beams = t(&[2.0, 0.0, 0.0, 1.0], &[4]);
+    run(
+        "select_cat",
+        &|x| x[0].select_cat(Some(&x[2]), &x[1], 2),
+        vec![past, new, beams],
+    );
     let cond = t(&[1.0, 0.0, 0.0, 1.0, 1.0], &[5, 1]);
     let y = param(&[5, 2], -1.0, 1.0, 82);
     let a = param(&[5, 2], -1.0, 1.0, 83);
