@@ -107,3 +107,19 @@ fn log_softmax_topk_is_log_softmax_then_topk() -> Result<()> {
     }
     Ok(())
 }
+
+/// A permutation that moves only dimensions of size 1 keeps the buffer
+/// (no copy) and reads as the copying permutation would.
+#[test]
+fn permuting_a_size_one_dimension_shares_the_buffer() -> Result<()> {
+    let x = Tensor::rand([3, 1, 4, 2], -1.0, 1.0, &mut Rng::new(2), &Device::Cpu)?;
+    let y = x.permute(&[0, 2, 1, 3])?;
+    assert!(y.same_storage(&x));
+    assert_eq!(y.dims(), [3, 4, 1, 2]);
+    assert_eq!(y.to_vec(), x.to_vec());
+    let z = x.permute(&[2, 1, 0, 3])?;
+    assert!(!z.same_storage(&x), "a real permutation copies");
+    // z[i, 0, k, l] = x[k, 0, i, l]: [1, 0, 2, 1] is element ((1·1 + 0)·3 + 2)·2 + 1 = 11 of z
+    assert_eq!(z.to_vec()[11], x.to_vec()[((2 * 1) * 4 + 1) * 2 + 1]);
+    Ok(())
+}

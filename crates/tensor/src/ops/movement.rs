@@ -186,6 +186,22 @@ impl Tensor {
         }
         let strides = self.shape().strides();
         let dims: Vec<usize> = perm.iter().map(|&p| self.dims()[p]).collect();
+        // Moving only dimensions of size 1 leaves every element where it
+        // is (a decoding step's heads: [B, 1, h, d] ↔ [B, h, 1, d]): the
+        // result shares the buffer, as a reshape does.
+        let kept: Vec<usize> = perm
+            .iter()
+            .copied()
+            .filter(|&p| self.dims()[p] != 1)
+            .collect();
+        if kept.windows(2).all(|w| w[0] < w[1]) {
+            return Ok(Tensor::from_op_shared(
+                self.0.storage.clone(),
+                dims,
+                Permute(perm.to_vec()),
+                vec![self.clone()],
+            ));
+        }
         let view_strides: Vec<usize> = perm.iter().map(|&p| strides[p]).collect();
         let storage = backend::strided_copy(self.storage(), 0, &dims, &view_strides)?;
         Ok(Tensor::from_op(

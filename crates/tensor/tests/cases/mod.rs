@@ -255,6 +255,13 @@ pub fn movement(run: Run) {
     run("reshape", &|x| x[0].reshape([4, 6]), vec![x.clone()]);
     run("transpose", &|x| x[0].transpose(0, 2), vec![x.clone()]);
     run("permute", &|x| x[0].permute(&[1, 2, 0]), vec![x.clone()]);
+    // moving only a dimension of size 1: the buffer is shared
+    let heads = param(&[2, 1, 3, 2], -1.0, 1.0, 92);
+    run(
+        "permute of a size-1 dimension",
+        &|x| x[0].permute(&[0, 2, 1, 3])?.mul_scalar(2.0),
+        vec![heads],
+    );
     run("narrow", &|x| x[0].narrow(1, 1, 2), vec![x.clone()]);
     run("unsqueeze", &|x| x[0].unsqueeze(1), vec![x.clone()]);
     let row = param(&[1, 4], -1.0, 1.0, 91);
