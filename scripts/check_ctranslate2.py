@@ -17,11 +17,18 @@ may write `<eos>` first). Greedy outputs of the same weights should agree
 but for rounding: a near tie between two tokens can flip when the two
 engines add up products in another order, and the outputs part from there.
 
-Beam search is compared too, but the searches differ by design: ours ranks
-finished hypotheses by GNMT's length penalty ((5 + |Y|) / 6)^alpha and stops
-once no live beam can beat the best finished one; CTranslate2 divides by
-|Y|^alpha and stops when `beam` hypotheses have finished. So beam outputs
-can differ where both engines computed the same numbers.
+Beam search is compared under the length penalty the dump records
+("length_penalty" alpha and "length_norm" rule): CTranslate2 has only the
+power rule, log P / |Y|^alpha (|Y| counting the final <eos>, as ours), so
+for a like-for-like check make the dump with `s2s bench translate
+--length-norm power`. A dump made with our default GNMT rule, ((5 + |Y|) /
+6)^alpha, is still decoded (with a warning, and both rules printed with the
+count): beam outputs then differ where both engines computed the same
+numbers, since the rules rank lengths differently. Dumps older than the
+"length_norm" field were decoded with GNMT. Greedy search (beam 1) never
+compares lengths, so the rule does not matter there. Ours stops a sentence
+once no live beam can beat the best finished hypothesis, CTranslate2 when
+`beam` hypotheses have finished; both return the same best.
 
 Prints the count, the first few differences, and with --json a record; exits
 with status 1 when fewer than --require sentences (a fraction) agree.
@@ -57,6 +64,29 @@ def read_dump(path, beam):
         sys.exit(f"{path}: no record of beam {beam} (run s2s bench translate with --beam {beam})")
     records.sort(key=lambda r: r["index"])
     return records
+
+
+# The only length penalty rule CTranslate2 has (log P / |Y|^alpha).
+CT2_RULE = "power"
+
+
+def length_rule(path, records):
+    """(alpha, rule) of the length penalty the dumped records were decoded
+    with; the rule is "gnmt" for dumps older than the "length_norm" field."""
+    rules = {(r.get("length_penalty", 0.6), r.get("length_norm", "gnmt")) for r in records}
+    if len(rules) != 1:
+        sys.exit(f"{path}: the records mix length penalties {sorted(rules)}")
+    return rules.pop()
+
+
+def rule_warning(path, rule, beams):
+    """The warning to print when beam search in CTranslate2 cannot follow
+    the dump's rule, or None."""
+    if rule == CT2_RULE or max(beams) <= 1:
+        return None
+    return (f"warning: {path} was decoded with the {rule} length penalty; CTranslate2 has only "
+            f"the {CT2_RULE} rule (log P / |Y|^alpha), so beam outputs can differ by the rule "
+            f"alone (make the dump with s2s bench translate --length-norm {CT2_RULE})")
 
 
 def read_vocabularies(model_dir):
@@ -158,7 +188,10 @@ def main():
     translator = ctranslate2.Translator(args.model, device="cpu",
                                         compute_type=args.compute_type,
                                         inter_threads=1, intra_threads=args.threads)
-    penalty = records[0].get("length_penalty", 0.6)
+    penalty, rule = length_rule(args.dump, records)
+    warning = rule_warning(args.dump, rule, [args.beam])
+    if warning:
+        print(warning, file=sys.stderr)
     outputs = translate_records(translator, records, src_vocab, tgt_index, args.beam, penalty)
 
     same = 0
@@ -185,11 +218,13 @@ def main():
         write_lines(args.ours_out, [as_text([tgt_vocab[i] for i in r["output_ids"]], kind)
                                     for r in records])
     print(f"identical outputs: {same}/{n} ({100.0 * same / n:.1f}%), beam {args.beam}, "
-          f"compute_type {args.compute_type}, model {args.model}")
+          f"compute_type {args.compute_type}, model {args.model}, "
+          f"length penalty alpha {penalty:g}: s2s {rule}, ctranslate2 {CT2_RULE}")
     if args.json:
         with open(args.json, "a", encoding="utf-8") as f:
             f.write(json.dumps({"check": "ctranslate2", "model": args.model, "dump": args.dump,
                                 "beam": args.beam, "compute_type": args.compute_type,
+                                "length_penalty": penalty, "length_norm": rule,
                                 "sentences": n, "identical": same}) + "\n")
     if same < args.require * n:
         sys.exit(1)

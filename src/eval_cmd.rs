@@ -326,6 +326,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
             "sentences": n,
             "beam": args.decode.beam(),
             "length_penalty": shortest(args.decode.length_penalty),
+            "length_norm": args.decode.length_norm.rule().name(),
             "max_len_ratio": shortest(args.decode.max_len_ratio),
             "target_lang": lang.to_string(),
             "bleu": bleu,
@@ -339,8 +340,9 @@ pub fn run(args: EvalArgs) -> Result<()> {
         return Ok(());
     }
     println!(
-        "decoding: beam {}, length penalty α = {}, max length ratio {}, batch {}; {} target spacing",
+        "decoding: beam {}, length penalty {} α = {}, max length ratio {}, batch {}; {} target spacing",
         args.decode.beam(),
+        args.decode.length_norm.rule().name(),
         args.decode.length_penalty,
         args.decode.max_len_ratio,
         args.batch_size,

@@ -27,7 +27,8 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use seq2seq::data::{Bpe, Tokenizer, Vocab};
 use seq2seq::decode::{
-    alignment_attention, decode, decode_nbest, replace_unk, DecodeOptions, Hypothesis, Sampling,
+    alignment_attention, decode, decode_nbest, replace_unk, DecodeOptions, Hypothesis, LengthNorm,
+    Sampling,
 };
 use seq2seq::models::{ModelConfig, Source};
 use seq2seq::train::checkpoint::{self, Checkpoint};
@@ -49,10 +50,15 @@ pub struct DecodeArgs {
     /// step; 1 is greedy decoding [default: 5; 1 with --sample].
     #[arg(long, value_name = "K")]
     pub beam: Option<usize>,
-    /// α of the length penalty ((5 + |Y|) / 6)^α that divides a
-    /// hypothesis' log-probability (0: none; larger favours longer outputs).
+    /// α of the length penalty lp(Y) that divides a hypothesis'
+    /// log-probability (0: none; larger favours longer outputs).
     #[arg(long, default_value_t = 0.6, value_name = "ALPHA")]
     pub length_penalty: f32,
+    /// Which length penalty: gnmt, ((5 + |Y|) / 6)^α with |Y| counting
+    /// the final <eos>; or power, |Y|^α with |Y| the output tokens alone
+    /// (CTranslate2's and fairseq's rule).
+    #[arg(long, value_enum, default_value = "gnmt", value_name = "RULE")]
+    pub length_norm: LengthNormArg,
     /// Longest output as a multiple of the source length in tokens
     /// (0: no limit from the source).
     #[arg(long, default_value_t = 2.0, value_name = "RATIO")]
@@ -73,6 +79,26 @@ pub struct DecodeArgs {
     /// CPU only; docs/kernels/int8.md).
     #[arg(long, value_enum, default_value = "f32", value_name = "TYPE")]
     pub quantize: Quantize,
+}
+
+/// `--length-norm`: how the length penalty grows with the output's length
+/// (`seq2seq::decode::LengthNorm`).
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LengthNormArg {
+    /// ((5 + |Y|) / 6)^α, |Y| counting <eos> (Wu et al. 2016).
+    Gnmt,
+    /// |Y|^α, |Y| without <eos> (CTranslate2, fairseq).
+    Power,
+}
+
+impl LengthNormArg {
+    /// The library's rule.
+    pub fn rule(self) -> LengthNorm {
+        match self {
+            LengthNormArg::Gnmt => LengthNorm::Gnmt,
+            LengthNormArg::Power => LengthNorm::Power,
+        }
+    }
 }
 
 /// `--quantize`: the weights of the model's matrix products.
@@ -150,6 +176,7 @@ impl DecodeArgs {
         Ok(DecodeOptions {
             beam,
             length_penalty: self.length_penalty,
+            length_norm: self.length_norm.rule(),
             max_len_ratio: self.max_len_ratio,
             max_len: self.max_len,
             attention,

@@ -188,6 +188,7 @@ fn dumped_tokens_give_each_sentence_its_source_ids_cap_and_output_per_beam() {
         assert_eq!(r["max_output_len"].as_u64(), Some(cap), "{r}");
         let out = r["output_ids"].as_array().unwrap();
         assert!(out.len() as u64 <= cap, "{r}");
+        assert_eq!(r["length_norm"], "gnmt", "the default rule: {r}");
     }
     // The outputs are the ones counted in the records of the same beam.
     let cases = records(&json);
@@ -204,6 +205,46 @@ fn dumped_tokens_give_each_sentence_its_source_ids_cap_and_output_per_beam() {
             "{case}"
         );
     }
+}
+
+#[test]
+fn the_length_penalty_rule_is_dumped_and_recorded() {
+    let dir = scratch("rule");
+    let (src, json) = (test_file(&dir), dir.join("out.json"));
+    let dump = dir.join("tokens.jsonl");
+    let dump_arg = dump.to_str().unwrap();
+    let args = [
+        "--beam",
+        "3",
+        "--threads",
+        "1",
+        "--rounds",
+        "1",
+        "--dump-tokens",
+        dump_arg,
+    ];
+    bench_ok(
+        &src,
+        &json,
+        &[&args[..], &["--length-norm", "power"]].concat(),
+    );
+    let dumped = records(&dump);
+    assert_eq!(dumped.len(), SENTENCES);
+    for r in &dumped {
+        assert_eq!(r["length_norm"], "power", "{r}");
+        assert_eq!(
+            r["length_penalty"].as_f64().map(|a| a as f32),
+            Some(0.6),
+            "{r}"
+        );
+    }
+    let cases = records(&json);
+    assert_eq!(cases.len(), 1);
+    assert_eq!(cases[0]["length_norm"], "power", "{}", cases[0]);
+    // the same search under GNMT, recorded as such
+    bench_ok(&src, &json, &args);
+    assert!(records(&dump).iter().all(|r| r["length_norm"] == "gnmt"));
+    assert_eq!(records(&json)[1]["length_norm"], "gnmt");
 }
 
 /// Runs `s2s bench translate` with `args` and returns its error message,
@@ -268,8 +309,27 @@ fn bad_input_is_refused_with_the_option_or_file_named() {
     ]);
     assert!(e.contains("--max-sentences 0"), "{e}");
 
+    let e = refused(&[
+        "--model",
+        missing,
+        "--test-src",
+        src,
+        "--length-norm",
+        "gnmt2",
+    ]);
+    assert!(
+        e.contains("--length-norm") && e.contains("gnmt, power"),
+        "{e}"
+    );
+
     // The options of translate are not silently ignored by the others.
     let o = s2s(&["bench", "copy", "--beam", "5", "--rounds", "1"]);
     let (_, stderr) = text(&o);
     assert!(!o.status.success() && stderr.contains("--beam"), "{stderr}");
+    let o = s2s(&["bench", "copy", "--length-norm", "power", "--rounds", "1"]);
+    let (_, stderr) = text(&o);
+    assert!(
+        !o.status.success() && stderr.contains("--length-norm"),
+        "{stderr}"
+    );
 }

@@ -106,6 +106,7 @@ fn help_documents_the_options() {
         "--top-p",
         "--seed",
         "--replace-unk",
+        "--length-norm",
     ] {
         assert!(out.contains(opt), "--help does not mention {opt}:\n{out}");
     }
@@ -224,6 +225,60 @@ fn json_lines_hold_tokens_scores_nbest_and_attention() {
             assert_eq!(list[0][key], v[key], "{key}");
         }
     }
+}
+
+/// `--length-norm`: each hypothesis' score is its log-probability over
+/// the rule's lp, |Y| counting the `<eos>` (absent only at the length
+/// limit); a rule that is neither gnmt nor power is refused by name.
+#[test]
+fn length_norm_picks_the_length_penalty() {
+    let max_len = 30;
+    for model in [gru_attn(), transformer()] {
+        for (rule, alpha) in [("gnmt", 0.6), ("power", 0.6), ("power", 1.0)] {
+            let mut args = vec![
+                "--beam".to_string(),
+                "3".into(),
+                "--json".into(),
+                "--max-len-ratio".into(),
+                "0".into(),
+                "--max-len".into(),
+                max_len.to_string(),
+                "--length-penalty".into(),
+                alpha.to_string(),
+                "--length-norm".into(),
+                rule.into(),
+            ];
+            args.extend(SENTENCES.iter().map(|s| s.to_string()));
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let out = stdout_of(model, &args);
+            let lines = json_lines(&out);
+            assert_eq!(lines.len(), SENTENCES.len(), "{out}");
+            for v in &lines {
+                let words = v["tokens"].as_array().unwrap().len();
+                let len = match words < max_len {
+                    true => words + 1,
+                    false => words,
+                } as f64;
+                let lp = match rule {
+                    "gnmt" => ((5.0 + len) / 6.0).powf(alpha),
+                    _ => len.powf(alpha),
+                };
+                let (log_prob, score) = (
+                    v["log_prob"].as_f64().unwrap(),
+                    v["score"].as_f64().unwrap(),
+                );
+                assert!(
+                    (score - log_prob / lp).abs() < 1e-4 * score.abs().max(1.0),
+                    "{rule} α {alpha}: score {score}, log_prob {log_prob}, |Y| {len}: {v}"
+                );
+            }
+        }
+    }
+    let e = error_of(gru_attn(), &["--length-norm", "linear", "3/3/21"]);
+    assert!(
+        e.contains("--length-norm") && e.contains("linear") && e.contains("gnmt, power"),
+        "{e}"
+    );
 }
 
 #[test]

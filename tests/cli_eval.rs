@@ -96,6 +96,40 @@ fn evaluates_the_runs_own_test_pairs_and_writes_the_output() {
     }
     let lines = std::fs::read_to_string(&hyp).unwrap();
     assert_eq!(lines.lines().count(), 24, "{lines}");
+    assert!(
+        out.contains("decoding: beam 2, length penalty gnmt α = 0.6,"),
+        "{out}"
+    );
+}
+
+#[test]
+fn the_length_penalty_rule_is_reported_and_checked() {
+    let o = eval(&["--beam", "3", "--length-norm", "power"]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}\n{err}");
+    assert!(
+        out.contains("decoding: beam 3, length penalty power α = 0.6,"),
+        "{out}"
+    );
+    for (extra, rule) in [(None, "gnmt"), (Some("power"), "power")] {
+        let mut args = vec!["--beam", "3", "--json"];
+        if let Some(r) = extra {
+            args.extend(["--length-norm", r]);
+        }
+        let o = eval(&args);
+        let (out, err) = text(&o);
+        assert!(o.status.success(), "{out}\n{err}");
+        let v: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON object");
+        assert_eq!(v["length_norm"], rule, "{v}");
+        assert_eq!(v["length_penalty"], 0.6, "{v}");
+    }
+    let o = eval(&["--length-norm", "fairseq"]);
+    let (_, err) = text(&o);
+    assert!(!o.status.success(), "--length-norm fairseq accepted");
+    assert!(
+        err.contains("--length-norm") && err.contains("fairseq") && err.contains("gnmt, power"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -19,7 +19,10 @@ takes one max_decoding_length per call), min_decoding_length 0, the length
 penalty ours used, and no input truncation. Every batch of a round is
 submitted at once (asynchronous=True) and the round ends when the last one
 returns, so with `inter_threads` N the N translators take batches as they
-come free, as our `--inter-threads` does.
+come free, as our `--inter-threads` does. CTranslate2 has one length
+penalty rule, log P / |Y|^alpha: a dump made with ours (`--length-norm
+gnmt`, the default) is timed with a warning, and the header says which
+rule each engine ran; ours (with `--s2s`) runs under the dump's rule.
 
 A case is (compute_type, beam, threads, translators): one
 `ctranslate2.Translator` with intra_threads = threads / translators and
@@ -52,7 +55,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
-from check_ctranslate2 import read_dump  # noqa: E402  (one reader of the dump for both scripts)
+from check_ctranslate2 import (  # noqa: E402  (one reader of the dump for both scripts)
+    CT2_RULE, length_rule, read_dump, rule_warning)
 
 
 def csv_ints(text):
@@ -60,9 +64,9 @@ def csv_ints(text):
 
 
 def read_sources(path):
-    """(index, source ids, cap, length penalty) of every sentence of the dump,
-    in file order, from the records of its first beam width (the sources are
-    the same for every width)."""
+    """(index, source ids, cap) of every sentence of the dump, in file order,
+    and the (alpha, rule) of its length penalty, from the records of its
+    first beam width (the sources are the same for every width)."""
     with open(path, encoding="utf-8") as f:
         first = next((line for line in f if line.strip()), None)
     if first is None:
@@ -71,8 +75,9 @@ def read_sources(path):
         beam = json.loads(first)["beam"]
     except (json.JSONDecodeError, KeyError) as e:
         sys.exit(f"{path}:1: not a --dump-tokens record ({e})")
-    return [(r["index"], r["source_ids"], r["max_output_len"], r.get("length_penalty", 0.6))
-            for r in read_dump(path, beam)]
+    records = read_dump(path, beam)
+    return ([(r["index"], r["source_ids"], r["max_output_len"]) for r in records],
+            length_rule(path, records))
 
 
 def read_vocabularies(model_dir):
@@ -126,7 +131,8 @@ def run_ours(args, n, ours):
                "--threads", ",".join(map(str, args.threads)),
                "--inter-threads", ",".join(map(str, args.inter_threads)),
                "--batch-size", str(args.batch_size),
-               "--quantize", args.s2s_quantize]
+               "--quantize", args.s2s_quantize,
+               "--length-norm", args.length_norm]
         done = subprocess.run(cmd, capture_output=True, text=True)
         if done.returncode != 0:
             sys.exit(f"{' '.join(cmd)} failed:\n{done.stdout}{done.stderr}")
@@ -174,10 +180,13 @@ def main():
               file=sys.stderr)
         sys.exit(3)
 
-    sentences = read_sources(args.dump)
+    sentences, (length_penalty, rule) = read_sources(args.dump)
+    args.length_norm = rule  # ours runs under the dump's rule
+    warning = rule_warning(args.dump, rule, args.beam)
+    if warning:
+        print(warning, file=sys.stderr)
     src_vocab, _ = read_vocabularies(args.model)
     batches = make_batches(sentences, src_vocab, args.batch_size)
-    length_penalty = sentences[0][3]
     n = len(sentences)
 
     cases = []
@@ -196,7 +205,8 @@ def main():
     if not cases:
         sys.exit("no case: every --inter-threads must divide a --threads")
     print(f"ctranslate2 {ctranslate2.__version__}: {args.model}, {n} sentence(s) of "
-          f"{args.dump}, batch {args.batch_size}, {args.rounds} round(s), median time per round")
+          f"{args.dump}, batch {args.batch_size}, {args.rounds} round(s), median time per round; "
+          f"length penalty alpha {length_penalty:g}: s2s {rule}, ctranslate2 {CT2_RULE}")
 
     ours = {}  # (compute type, beam, threads, inter) -> our case, with "secs" over the rounds
     for case in cases:  # warm-up: one batch, untimed
@@ -234,6 +244,7 @@ def main():
                 "compute_type": (WEIGHTS_OF[case["compute_type"][4:]] if is_ours
                                  else case["compute_type"]),
                 "beam": case["beam"], "threads": case["threads"],
+                "length_penalty": length_penalty, "length_norm": rule if is_ours else CT2_RULE,
                 "inter_threads": case["inter"], "batch_size": args.batch_size,
                 "sentences": n, "rounds": len(case["secs"]), "seconds": seconds,
                 "seconds_per_round": case["secs"], "sentences_per_s": n / seconds,

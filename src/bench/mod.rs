@@ -145,6 +145,10 @@ pub struct BenchArgs {
     /// own batches on T / N threads; every N must divide every T [default: 1].
     #[arg(long, value_delimiter = ',', value_name = "N")]
     pub inter_threads: Vec<usize>,
+    /// translate: the length penalty's rule, gnmt or power (as `s2s
+    /// translate --length-norm`) [default: gnmt].
+    #[arg(long, value_enum, value_name = "RULE")]
+    pub length_norm: Option<crate::translate_cmd::LengthNormArg>,
     /// translate: write, per beam width and sentence, the source token ids
     /// the model read and the output ids it wrote, one JSON record a line
     /// (for comparing with another engine: scripts/check_ctranslate2.py).

@@ -25,7 +25,8 @@
 //! `--dump-tokens FILE` writes what another engine needs to decode the same
 //! input and be compared: per beam width and sentence (in file order), the
 //! source ids the model read, the output ids it wrote on the last round,
-//! and the length cap it decoded under (scripts/check_ctranslate2.py,
+//! and the length cap and length penalty (α and rule, `--length-norm`) it
+//! decoded under (scripts/check_ctranslate2.py,
 //! benches/peers/ctranslate2_translate.py).
 
 use super::{fmt_time, median, BenchArgs, DeviceSel};
@@ -33,7 +34,7 @@ use crate::translate_cmd::{load_model, quantize_model, source_ids, Quantize, MAX
 use crate::translators::{self, translate_batches};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use seq2seq::decode::{DecodeOptions, Hypothesis};
+use seq2seq::decode::{DecodeOptions, Hypothesis, LengthNorm};
 use seq2seq::train::checkpoint::Checkpoint;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -56,6 +57,7 @@ pub fn own_options(args: &BenchArgs) -> Vec<&'static str> {
         ("--inter-threads", !args.inter_threads.is_empty()),
         ("--dump-tokens", args.dump_tokens.is_some()),
         ("--quantize", !args.quantize.is_empty()),
+        ("--length-norm", args.length_norm.is_some()),
     ];
     given.iter().filter(|g| g.1).map(|g| g.0).collect()
 }
@@ -108,6 +110,7 @@ struct Case {
     device: Device,
     quantize: Quantize,
     beam: usize,
+    length_norm: LengthNorm,
     threads: usize,
     /// Translators, each on a pool of threads / inter threads.
     inter: usize,
@@ -120,10 +123,12 @@ struct Case {
     kept: Option<Vec<Vec<Hypothesis>>>,
 }
 
-/// How every case decodes, but for its beam width.
-fn decode_options(beam: usize) -> DecodeOptions {
+/// How a case decodes: the defaults of `s2s eval` but for its beam width
+/// and length penalty rule.
+fn decode_options(case: &Case) -> DecodeOptions {
     DecodeOptions {
-        beam,
+        beam: case.beam,
+        length_norm: case.length_norm,
         ..Default::default()
     }
 }
@@ -136,7 +141,7 @@ fn translate_all(
     case: &Case,
     bar: &ProgressBar,
 ) -> Result<Vec<Vec<Hypothesis>>> {
-    let opts = decode_options(case.beam);
+    let opts = decode_options(case);
     let done = |n: usize| bar.inc(n as u64);
     translate_batches(ck, batches, &opts, &case.device, &case.pools, &done)
 }
@@ -156,7 +161,7 @@ fn dump_tokens(
         for (&i, hyp) in order.iter().zip(kept.iter().flatten()) {
             outputs[i] = Some(hyp);
         }
-        let opts = decode_options(case.beam);
+        let opts = decode_options(case);
         for (i, (sentence, hyp)) in sentences.iter().zip(outputs).enumerate() {
             let hyp = hyp.context("a hypothesis for every sentence")?;
             let source = source_ids(ck, sentence);
@@ -167,6 +172,7 @@ fn dump_tokens(
                 "source_ids": source,
                 "max_output_len": opts.max_output_len(source.len()),
                 "length_penalty": opts.length_penalty,
+                "length_norm": opts.length_norm.name(),
                 "output_ids": hyp.tokens,
             });
             text.push_str(&record.to_string());
@@ -235,6 +241,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     if devices.contains(&Device::Gpu) {
         Device::gpu_available().context("--device gpu")?;
     }
+    let length_norm = args.length_norm.map_or(LengthNorm::default(), |r| r.rule());
     let sentences = read_sentences(test_src, args.max_sentences)?;
 
     // One checkpoint per device and weight type: its weights live there.
@@ -278,6 +285,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
                         device,
                         quantize,
                         beam,
+                        length_norm,
                         threads: t,
                         inter,
                         pools: translators::pools(t, inter)
@@ -381,6 +389,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
                 "device": case.device.to_string(),
                 "weights": case.quantize.name(),
                 "beam": case.beam,
+                "length_norm": case.length_norm.name(),
                 "threads": case.threads,
                 "inter_threads": case.inter,
                 "batch_size": batch_size,

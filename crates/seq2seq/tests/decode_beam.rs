@@ -5,12 +5,14 @@
 //! same tokens; a batch of sentences decodes as each sentence alone;
 //! attention maps are distributions over the real source tokens; the
 //! length limit ends hypotheses without `<eos>`; the GPU finds what the
-//! CPU finds. N-best lists start with the best hypothesis and are ranked;
+//! CPU finds. All of it under both length penalty rules, GNMT's and the
+//! power |Y|^α: the exhaustive optimum found under each says the early
+//! stop never loses the best. N-best lists start with the best hypothesis and are ranked;
 //! sampling with top-k 1 is greedy, reproducible from its seed, the same
 //! in a batch as alone, and reports the model's log-probability.
 
 use seq2seq::data::Vocab;
-use seq2seq::decode::{decode, decode_nbest, DecodeOptions, Hypothesis, Sampling};
+use seq2seq::decode::{decode, decode_nbest, DecodeOptions, Hypothesis, LengthNorm, Sampling};
 use seq2seq::models::{
     AttnConfig, CellKind, Model, ModelConfig, RnnSeq2SeqConfig, ScoreKind, Source, Target,
     TransformerSeq2SeqConfig,
@@ -186,9 +188,32 @@ fn options(beam: usize, length_penalty: f32, max_len: usize) -> DecodeOptions {
     }
 }
 
+/// [`options`] under the length penalty rule `rule`.
+fn options_with(
+    rule: LengthNorm,
+    beam: usize,
+    length_penalty: f32,
+    max_len: usize,
+) -> DecodeOptions {
+    DecodeOptions {
+        length_norm: rule,
+        ..options(beam, length_penalty, max_len)
+    }
+}
+
 /// The GNMT score, written out here independently of the library.
 fn gnmt(log_prob: f64, len: usize, alpha: f32) -> f64 {
-    log_prob / ((5.0 + len as f64) / 6.0).powf(alpha as f64)
+    normalised(log_prob, len, alpha, LengthNorm::Gnmt)
+}
+
+/// log P / lp(len) under `rule`, `len` counting the `<eos>` if any,
+/// written out here independently of the library.
+fn normalised(log_prob: f64, len: usize, alpha: f32, rule: LengthNorm) -> f64 {
+    let lp = match rule {
+        LengthNorm::Gnmt => (5.0 + len as f64) / 6.0,
+        LengthNorm::Power => len as f64,
+    };
+    log_prob / lp.powf(alpha as f64)
 }
 
 /// log P(y | x) of whole outputs by teacher forcing (`forward`), one
@@ -263,20 +288,21 @@ fn all_outputs(vocab: usize, limit: usize) -> Vec<Vec<u32>> {
     outputs
 }
 
-/// Exhaustive search: the best-scoring output and its score.
+/// Exhaustive search: the best-scoring output under `rule` and its score.
 fn brute_force(
     model: &Model,
     src: &Source,
     vocab: usize,
     limit: usize,
     alpha: f32,
+    rule: LengthNorm,
 ) -> (Vec<u32>, f64) {
     let outputs = all_outputs(vocab, limit);
     let lps = teacher_forced_log_probs(model, src, &outputs);
     let (best, score) = outputs
         .iter()
         .zip(&lps)
-        .map(|(y, &lp)| (y, gnmt(lp, y.len(), alpha)))
+        .map(|(y, &lp)| (y, normalised(lp, y.len(), alpha, rule)))
         .fold((None, f64::NEG_INFINITY), |(b, s), (y, sc)| match sc > s {
             true => (Some(y), sc),
             false => (b, s),
@@ -314,8 +340,14 @@ fn reported_log_prob_and_score_match_teacher_forcing() {
     let src = sources(&[4, 7, 2, 5, 1, 3], 11, &device);
     for (name, config) in configs(12) {
         let m = varied_model(&config, 3, &src, &device);
-        for (beam, alpha) in [(1, 0.0), (3, 0.6), (5, 1.0)] {
-            let hyps = decode(&m, &src, &options(beam, alpha, 10)).unwrap();
+        for (beam, alpha, rule) in [
+            (1, 0.0, LengthNorm::Gnmt),
+            (3, 0.6, LengthNorm::Gnmt),
+            (5, 1.0, LengthNorm::Gnmt),
+            (3, 0.6, LengthNorm::Power),
+            (5, 1.0, LengthNorm::Power),
+        ] {
+            let hyps = decode(&m, &src, &options_with(rule, beam, alpha, 10)).unwrap();
             for (r, h) in hyps.iter().enumerate() {
                 let y = scored_tokens(h, 10);
                 let lp = teacher_forced_log_probs(&m, &row(&src, r), std::slice::from_ref(&y))[0];
@@ -324,10 +356,10 @@ fn reported_log_prob_and_score_match_teacher_forcing() {
                     "{name} beam {beam} row {r}: log_prob {} but teacher forcing gives {lp}",
                     h.log_prob
                 );
-                let score = gnmt(lp, y.len(), alpha);
+                let score = normalised(lp, y.len(), alpha, rule);
                 assert!(
                     (h.score as f64 - score).abs() < 1e-4 * score.abs().max(1.0),
-                    "{name} beam {beam} row {r}: score {} but lp-normalised {score}",
+                    "{name} beam {beam} {rule:?} row {r}: score {} but lp-normalised {score}",
                     h.score
                 );
             }
@@ -344,14 +376,20 @@ fn wide_beam_finds_the_exhaustive_optimum() {
     let (vocab, limit) = (6, 4);
     let src = sources(&[3, 5, 2, 6], 5, &device);
     for (name, config) in configs(vocab) {
-        for (seed, alpha) in [(1, 0.0), (2, 0.6), (3, 2.0)] {
+        for (seed, alpha, rule) in [
+            (1, 0.0, LengthNorm::Gnmt),
+            (2, 0.6, LengthNorm::Gnmt),
+            (3, 2.0, LengthNorm::Gnmt),
+            (2, 0.6, LengthNorm::Power),
+            (3, 2.0, LengthNorm::Power),
+        ] {
             // the <eos> bias whose optima (found by brute force) have the
             // most different lengths, so that they are not all empty
             let (m, optima) = (0..=8)
                 .map(|i| {
                     let m = model(&config, seed, i as f32 - 3.0, &device);
                     let optima: Vec<_> = (0..src.rows())
-                        .map(|r| brute_force(&m, &row(&src, r), vocab, limit, alpha))
+                        .map(|r| brute_force(&m, &row(&src, r), vocab, limit, alpha, rule))
                         .collect();
                     (m, optima)
                 })
@@ -364,12 +402,12 @@ fn wide_beam_finds_the_exhaustive_optimum() {
                 .unwrap();
             let opts = DecodeOptions {
                 attention: true,
-                ..options(200, alpha, limit)
+                ..options_with(rule, 200, alpha, limit)
             };
             let hyps = decode(&m, &src, &opts).unwrap();
             for (r, h) in hyps.iter().enumerate() {
                 let (best, score) = optima[r].clone();
-                eprintln!("{name} seed {seed} α {alpha} row {r}: best {best:?}");
+                eprintln!("{name} seed {seed} α {alpha} {rule:?} row {r}: best {best:?}");
                 assert_same_maps(
                     h,
                     &replayed_attention(&m, &row(&src, r), &scored_tokens(h, limit)),
@@ -377,12 +415,13 @@ fn wide_beam_finds_the_exhaustive_optimum() {
                 );
                 assert_eq!(
                     h.tokens, best,
-                    "{name} seed {seed} α {alpha} row {r}: beam {} vs exhaustive {score}",
+                    "{name} seed {seed} α {alpha} {rule:?} row {r}: beam {} vs exhaustive {score}",
                     h.score
                 );
                 assert!((h.score as f64 - score).abs() < 1e-4 * score.abs().max(1.0));
                 // a narrow beam may miss it, but never beats it
-                let narrow = decode(&m, &row(&src, r), &options(2, alpha, limit)).unwrap();
+                let narrow =
+                    decode(&m, &row(&src, r), &options_with(rule, 2, alpha, limit)).unwrap();
                 assert!(narrow[0].score as f64 <= score + 1e-4 * score.abs().max(1.0));
             }
         }
@@ -401,7 +440,7 @@ fn beam_wider_than_the_vocabulary() {
         let m = model(&config, 4, 0.0, &device);
         let hyps = decode(&m, &src, &options(10, 0.6, limit)).unwrap();
         for (r, h) in hyps.iter().enumerate() {
-            let (best, score) = brute_force(&m, &row(&src, r), vocab, limit, 0.6);
+            let (best, score) = brute_force(&m, &row(&src, r), vocab, limit, 0.6, LengthNorm::Gnmt);
             assert_eq!(h.tokens, best, "{name} row {r}");
             assert!((h.score as f64 - score).abs() < 1e-4 * score.abs().max(1.0));
         }
@@ -717,11 +756,14 @@ fn gpu_beam_finds_what_the_cpu_finds() {
 fn nbest_lists_start_with_the_best_and_are_ranked() {
     let device = Device::Cpu;
     let src = sources(&[5, 2, 8, 3], 13, &device);
-    for (name, config) in configs(12) {
+    let cases = [LengthNorm::Gnmt, LengthNorm::Power]
+        .into_iter()
+        .flat_map(|rule| configs(12).into_iter().map(move |c| (rule, c)));
+    for (rule, (name, config)) in cases {
         let m = varied_model(&config, 4, &src, &device);
         let opts = DecodeOptions {
             attention: true,
-            ..options(4, 0.6, 10)
+            ..options_with(rule, 4, 0.6, 10)
         };
         let best = decode(&m, &src, &opts).unwrap();
         let nbest = decode_nbest(
@@ -735,7 +777,7 @@ fn nbest_lists_start_with_the_best_and_are_ranked() {
         .unwrap();
         assert_eq!(nbest.len(), best.len());
         for (r, (list, b)) in nbest.iter().zip(&best).enumerate() {
-            let what = format!("{name} row {r}");
+            let what = format!("{name} {rule:?} row {r}");
             assert_eq!(list.len(), 4, "{what}");
             assert_eq!(&list[0], b, "{what}: the n-best list starts elsewhere");
             for pair in list.windows(2) {
@@ -752,7 +794,7 @@ fn nbest_lists_start_with_the_best_and_are_ranked() {
                     (h.log_prob as f64 - lp).abs() < 1e-4 * lp.abs().max(1.0),
                     "{what}"
                 );
-                let score = gnmt(lp, y.len(), 0.6);
+                let score = normalised(lp, y.len(), 0.6, rule);
                 assert!(
                     (h.score as f64 - score).abs() < 1e-4 * score.abs().max(1.0),
                     "{what}"

@@ -23,10 +23,14 @@
 //! length limit (its live beams then finish without `<eos>`), or earlier
 //! when no live beam can still beat the N-th best finished one (N =
 //! [`DecodeOptions::nbest`], 1 unless an n-best list is asked for):
-//! log-probs only fall as tokens are added, so a beam with log P = L ≤ 0
-//! can reach at most L / max(lp(t+1), lp(limit)). Since that bound also
-//! holds against the best, asking for more hypotheses never changes the
-//! best one. The whole search stops when every sentence has stopped;
+//! log-probs only fall as tokens are added, so a beam of t tokens with
+//! log P = L ≤ 0 can reach at most L / max(lp(t+1), lp(limit)): its final
+//! length lies between t + 1 and the limit, and lp, monotonic in the
+//! length under both rules ([`super::LengthNorm`]), is largest at one of
+//! the two ends. Since that bound also holds against the best, asking for
+//! more hypotheses never changes the best one, and stopping there returns
+//! the best that running on until K hypotheses have finished (what
+//! CTranslate2 does, at patience 1) would return. The whole search stops when every sentence has stopped;
 //! finished sentences leave the batch, so the rows that go through the
 //! model are those of the live beams only.
 //!
@@ -290,6 +294,14 @@ fn best_extensions(logits: &Tensor, n: usize) -> Result<Vec<Vec<(u32, f32)>>> {
         .collect())
 }
 
+/// The largest lp a live beam of `len` tokens can end with under a length
+/// limit of `limit` tokens: it ends after `len + 1` to `limit` tokens, and
+/// lp, monotonic in the length, is largest at one of the two ends.
+fn lp_bound(opts: &DecodeOptions, len: usize, limit: usize) -> f32 {
+    opts.length_penalty_of(len + 1)
+        .max(opts.length_penalty_of(limit))
+}
+
 impl Sentence {
     fn last_token(&self, beam: &Beam) -> u32 {
         beam.node.map_or(Vocab::BOS, |n| self.nodes[n].token)
@@ -385,9 +397,7 @@ impl Sentence {
             return false;
         };
         let nth = &self.finished[nth];
-        let lp_max = opts
-            .length_penalty_of(len + 1)
-            .max(opts.length_penalty_of(self.limit));
+        let lp_max = lp_bound(opts, len, self.limit);
         let best_live = self
             .beams
             .iter()
@@ -490,6 +500,7 @@ impl Sentence {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decode::LengthNorm;
 
     #[test]
     fn length_penalty_is_gnmt() {
@@ -507,5 +518,63 @@ mod tests {
         };
         assert_eq!(capped.max_output_len(10), 15);
         assert_eq!(capped.max_output_len(0), 1);
+    }
+
+    fn rule(length_norm: LengthNorm, alpha: f32) -> DecodeOptions {
+        DecodeOptions {
+            length_penalty: alpha,
+            length_norm,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn length_penalty_is_a_power_of_the_length() {
+        let opts = rule(LengthNorm::Power, 0.6);
+        // lp(8) = 8^0.6 (7 words and <eos>, as CTranslate2 counts them)
+        assert!((opts.length_penalty_of(8) - 8f32.powf(0.6)).abs() < 1e-6);
+        assert!((opts.score(-3.0, 8) + 3.0 / 8f32.powf(0.6)).abs() < 1e-6);
+        // one token (<eos> alone) is not penalised
+        assert_eq!(opts.length_penalty_of(1), 1.0);
+        assert_eq!(opts.score(-0.25, 1), -0.25);
+        // α = 0: no penalty under either rule
+        for norm in [LengthNorm::Gnmt, LengthNorm::Power] {
+            assert_eq!(rule(norm, 0.0).score(-2.5, 9), -2.5);
+        }
+        // the power rule rewards length more than GNMT at the same α:
+        // the longer of two outputs of equal log P loses less to the shorter
+        let ratio = |o: &DecodeOptions| o.score(-4.0, 9) / o.score(-4.0, 5);
+        let gnmt = rule(LengthNorm::Gnmt, 0.6);
+        assert!((ratio(&opts) - (5.0f32 / 9.0).powf(0.6)).abs() < 1e-6);
+        assert!((ratio(&gnmt) - (10.0f32 / 14.0).powf(0.6)).abs() < 1e-6);
+        assert!(ratio(&opts) < ratio(&gnmt));
+        assert_eq!(DecodeOptions::default().length_norm, LengthNorm::Gnmt);
+        assert_eq!(LengthNorm::Power.name(), "power");
+        assert_eq!(LengthNorm::Gnmt.name(), "gnmt");
+    }
+
+    /// The early stop's bound, under both rules and α of either sign: no
+    /// length a live beam of `len` tokens can still end with (`len + 1` to
+    /// `limit`) has a larger lp, so no log P ≤ L scores above L / bound.
+    #[test]
+    fn the_early_stop_bound_covers_every_reachable_length() {
+        for norm in [LengthNorm::Gnmt, LengthNorm::Power] {
+            for alpha in [-0.7, 0.0, 0.6, 1.0, 2.5] {
+                let opts = rule(norm, alpha);
+                for limit in 2..40 {
+                    for len in 1..limit {
+                        let bound = lp_bound(&opts, len, limit);
+                        let largest = (len + 1..=limit)
+                            .map(|n| opts.length_penalty_of(n))
+                            .fold(f32::NEG_INFINITY, f32::max);
+                        let what = format!("{norm:?} α {alpha} len {len} limit {limit}");
+                        assert_eq!(bound, largest, "{what}");
+                        for n in len + 1..=limit {
+                            assert!(opts.score(-1.5, n) <= -1.5 / bound, "{what} |Y| {n}");
+                        }
+                    }
+                }
+            }
+        }
     }
 }

@@ -5,13 +5,20 @@
 //!
 //! ```text
 //!   score(Y) = log P(Y | X) / lp(Y),    log P(Y | X) = Σ_t log p(y_t | y_<t, x)
-//!   lp(Y)    = ((5 + |Y|) / 6)^α        (Wu et al. 2016, "GNMT", §7)
+//!   lp(Y)    = ((5 + |Y|) / 6)^α        GNMT (Wu et al. 2016, §7), the default
+//!   lp(Y)    = |Y|^α                    power ([`LengthNorm::Power`])
 //! ```
 //!
-//! where |Y| counts every scored token, the final `<eos>` included. With
-//! α = 0, lp = 1 and the score is the plain log-probability, which favours
-//! short outputs (every extra token multiplies in a probability below 1);
-//! α ≈ 0.6–1 compensates.
+//! where |Y| counts every scored token, the final `<eos>` included, under
+//! both rules. With α = 0, lp = 1 and the score is the plain
+//! log-probability, which favours short outputs (every extra token
+//! multiplies in a probability below 1); α ≈ 0.6–1 compensates. The power
+//! rule is CTranslate2's `length_penalty`, which counts |Y| the same way
+//! (its `return_scores` give log P / (n + 1)^α for n words and `<eos>`,
+//! log P / n^α for an output cut at the length limit), and fairseq's
+//! `lenpen`. It rewards length more than GNMT's: at α = 0.6, from 5
+//! scored tokens to 9 multiplies lp by (9 / 5)^0.6 = 1.42 under it, by
+//! ((5 + 9) / (5 + 5))^0.6 = 1.22 under GNMT.
 //!
 //! | search | file | what it keeps |
 //! |---|---|---|
@@ -48,15 +55,39 @@ pub use unk::{alignment_attention, replace_unk};
 use crate::models::{Model, Seq2Seq, Source};
 use tensor::{Error, Result};
 
-/// How to decode. `Default`: greedy (beam 1), α = 0.6, outputs up to twice
-/// the source length and never longer than 200 tokens, no attention maps,
-/// one hypothesis per sentence, no sampling.
+/// How the length penalty lp(Y) grows with the output's length |Y|.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LengthNorm {
+    /// lp = ((5 + |Y|) / 6)^α, |Y| counting the final `<eos>` (GNMT).
+    #[default]
+    Gnmt,
+    /// lp = |Y|^α, |Y| counting the final `<eos>` too (CTranslate2's
+    /// `length_penalty`, fairseq's `lenpen`).
+    Power,
+}
+
+impl LengthNorm {
+    /// The rule's name as the CLI spells it: `gnmt` or `power`.
+    pub fn name(self) -> &'static str {
+        match self {
+            LengthNorm::Gnmt => "gnmt",
+            LengthNorm::Power => "power",
+        }
+    }
+}
+
+/// How to decode. `Default`: greedy (beam 1), the GNMT length penalty with
+/// α = 0.6, outputs up to twice the source length and never longer than
+/// 200 tokens, no attention maps, one hypothesis per sentence, no sampling.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DecodeOptions {
     /// Beam width K; 1 is greedy search.
     pub beam: usize,
-    /// α of the GNMT length penalty ((5 + |Y|) / 6)^α; 0 for none.
+    /// α of the length penalty lp(Y) ([`DecodeOptions::length_norm`]); 0
+    /// for none.
     pub length_penalty: f32,
+    /// Which lp(Y): GNMT's ((5 + |Y|) / 6)^α or the power |Y|^α.
+    pub length_norm: LengthNorm,
     /// Longest output as a multiple of the source length (≤ 0: no limit
     /// from the source length).
     pub max_len_ratio: f32,
@@ -77,6 +108,7 @@ impl Default for DecodeOptions {
         DecodeOptions {
             beam: 1,
             length_penalty: 0.6,
+            length_norm: LengthNorm::Gnmt,
             max_len_ratio: 2.0,
             max_len: 200,
             attention: false,
@@ -87,9 +119,15 @@ impl Default for DecodeOptions {
 }
 
 impl DecodeOptions {
-    /// lp(Y) = ((5 + |Y|) / 6)^α for an output of `len` tokens.
+    /// lp(Y) for an output of `len` tokens (`<eos>` included): ((5 + len)
+    /// / 6)^α or len^α. Both are monotonic in `len` (increasing for α > 0),
+    /// which the beam's early stop relies on.
     pub fn length_penalty_of(&self, len: usize) -> f32 {
-        ((5.0 + len as f32) / 6.0).powf(self.length_penalty)
+        let alpha = self.length_penalty;
+        match self.length_norm {
+            LengthNorm::Gnmt => ((5.0 + len as f32) / 6.0).powf(alpha),
+            LengthNorm::Power => (len as f32).powf(alpha),
+        }
     }
 
     /// log P / lp: the score that ranks finished hypotheses.
@@ -170,7 +208,8 @@ impl AttentionMap {
 pub struct Hypothesis {
     /// Token ids, without `<eos>`.
     pub tokens: Vec<u32>,
-    /// log P(Y | X) / lp(Y), the quantity the search maximised.
+    /// log P(Y | X) / lp(Y), the quantity the search maximised
+    /// ([`DecodeOptions::score`]).
     pub score: f32,
     /// log P(Y | X), summed over the tokens and the final `<eos>` if any.
     pub log_prob: f32,
