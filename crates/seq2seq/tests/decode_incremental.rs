@@ -108,9 +108,18 @@ fn check_steps(
     let device = m.generator.weight.device();
     for t in steps {
         let prev: Vec<f32> = inputs.iter().map(|r| r[t] as f32).collect();
-        let step =
-            no_grad(|| m.step(&state, &Tensor::from_vec(prev, [b], &device).unwrap())).unwrap();
+        let prev = Tensor::from_vec(prev, [b], &device).unwrap();
+        let step = no_grad(|| m.step(&state, &prev)).unwrap();
         let got = step.logits.to_vec(); // [B, V]
+                                        // without the weights: the same logits through the fused heads
+        let bare = no_grad(|| m.step_logits(&state, &prev)).unwrap();
+        assert!(bare.attention.is_empty() && !step.attention.is_empty());
+        assert_close(
+            &bare.logits.to_vec(),
+            &got,
+            1e-6,
+            &format!("{what} step_logits {t}"),
+        );
         let want: Vec<f32> = (0..b)
             .flat_map(|r| full[(r * t_len + t) * TGT_VOCAB..][..TGT_VOCAB].to_vec())
             .collect();
@@ -205,6 +214,17 @@ fn reordered_caches_continue_the_reordered_rows() {
         let state = reorder(&m, state, &second);
         let full = full_logits(&m, &src2, &inputs2);
         check_steps(&m, state, &inputs2, 5..7, &full, &format!("{what} second"));
+
+        // two reorders with no step between: the second picks rows of the first
+        let state = no_grad(|| m.start(&src)).unwrap();
+        let full = full_logits(&m, &src, &inputs);
+        let state = check_steps(&m, state, &inputs, 0..3, &full, &what);
+        let state = reorder(&m, reorder(&m, state, &first), &second);
+        let both = pick(&pick(&inputs, &first, 3, 8), &second, 3, 9);
+        let src_both: Vec<Vec<u32>> = second.iter().map(|&r| rows[first[r]].clone()).collect();
+        let src_both = Source::from_ids(&src_both, &device).unwrap();
+        let full = full_logits(&m, &src_both, &both);
+        check_steps(&m, state, &both, 3..7, &full, &format!("{what} twice"));
     }
 }
 

@@ -186,7 +186,11 @@ impl<'o> Search<'o> {
                 .flat_map(|s| s.beams.iter().map(|b| s.last_token(b) as f32))
                 .collect();
             let rows = prev.len();
-            let step = model.step(&state, &Tensor::from_vec(prev, [rows], &device)?)?;
+            let prev = Tensor::from_vec(prev, [rows], &device)?;
+            let step = match self.opts.attention {
+                true => model.step(&state, &prev)?,
+                false => model.step_logits(&state, &prev)?,
+            };
             let best = best_extensions(&step.logits, 2 * self.opts.beam)?;
             if self.opts.attention {
                 self.keep_attention(&step.attention)?;

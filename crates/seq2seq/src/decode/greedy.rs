@@ -23,7 +23,7 @@ pub fn greedy<M: Seq2Seq>(model: &M, src: &Source, max_len: usize) -> Result<Vec
         let mut prev = Tensor::full(Vocab::BOS as f32, [b], &src.ids.device())?; // [B]
         let mut outputs: Vec<Tensor> = Vec::with_capacity(max_len);
         for t in 0..max_len {
-            let step = model.step(&state, &prev)?;
+            let step = model.step_logits(&state, &prev)?;
             prev = step.logits.argmax(-1, false)?; // [B]
             outputs.push(prev.clone());
             state = step.state;

@@ -228,7 +228,11 @@ pub fn sample<M: Seq2Seq>(
         let mut prev: Vec<f32> = vec![Vocab::BOS as f32; live.len()];
         while !live.is_empty() {
             let rows = live.len();
-            let step = model.step(&state, &Tensor::from_vec(prev, [rows], &device)?)?;
+            let last = Tensor::from_vec(prev, [rows], &device)?;
+            let step = match opts.attention {
+                true => model.step(&state, &last)?,
+                false => model.step_logits(&state, &last)?,
+            };
             let log_probs = step.logits.log_softmax(-1)?.try_to_vec()?; // [R, V]
             let vocab = log_probs.len() / rows;
             if opts.attention {

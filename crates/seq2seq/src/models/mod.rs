@@ -89,6 +89,15 @@ pub trait Seq2Seq: Module {
     /// `prev` `[B]`: the previous token of every row (`<bos>` first).
     fn step(&self, state: &Self::State, prev: &Tensor) -> Result<Step<Self::State>>;
 
+    /// [`step`](Seq2Seq::step) for a search that does not keep the
+    /// attention weights: its `attention` may be empty. The same as `step`
+    /// unless gathering the weights costs a model extra work (the
+    /// Transformer's per-head maps: the fused attention kernel never forms
+    /// them).
+    fn step_logits(&self, state: &Self::State, prev: &Tensor) -> Result<Step<Self::State>> {
+        self.step(state, prev)
+    }
+
     /// The state of rows `rows` `[B']` (ids as f32), in that order.
     fn reorder(&self, state: &Self::State, rows: &Tensor) -> Result<Self::State>;
 

@@ -121,6 +121,56 @@ impl TransformerSeq2Seq {
         })
     }
 
+    /// One decoder step; the cross-attention weights of every layer when
+    /// `weights`, else none (the heads then go through the fused kernel).
+    fn step_with(
+        &self,
+        state: &TransformerState,
+        prev: &Tensor,
+        weights: bool,
+    ) -> Result<Step<TransformerState>> {
+        let ctx = &mut Ctx::eval();
+        let t = state.position;
+        let table = &self.positional.pe; // [max_len, d]
+        if t >= table.dims()[0] {
+            let msg = format!(
+                "decoding step {} is past the positional table of {} positions (config max_len)",
+                t + 1,
+                table.dims()[0]
+            );
+            return Err(invalid("TransformerSeq2Seq::step", msg));
+        }
+        // y_t = √d · E prev + PE[t]
+        let scale = (self.config.d_model as f32).sqrt();
+        let y = self
+            .target_table()
+            .forward(&prev.unsqueeze(1)?)? // [B, 1, d]
+            .mul_scalar(scale)?
+            .add(&table.narrow(0, t, 1)?)?; // [B, 1, d]
+        let (o, weights, layers) =
+            self.transformer
+                .decoder
+                .step(&y, &state.layers, Some(&state.mask), weights, ctx)?; // o: [B, 1, d]
+        let logits = self.generator.forward(&o.squeeze(1)?)?; // [B, V]
+        let attention = weights
+            .into_iter()
+            .enumerate()
+            .map(|(l, w)| Ok((format!("decoder.layers.{l}.multihead_attn"), w.squeeze(2)?))) // [B, h, S]
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Step {
+            logits,
+            attention,
+            state: TransformerState {
+                layers,
+                mask: state.mask.clone(),
+                position: t + 1,
+                sources: state.sources.clone(),
+                memory_rows: state.memory_rows.clone(),
+                encoded: state.encoded.clone(),
+            },
+        })
+    }
+
     fn target_table(&self) -> &Embedding {
         self.tgt_embed.as_ref().unwrap_or(&self.src_embed)
     }
@@ -191,46 +241,15 @@ impl Seq2Seq for TransformerSeq2Seq {
     }
 
     fn step(&self, state: &TransformerState, prev: &Tensor) -> Result<Step<TransformerState>> {
-        let ctx = &mut Ctx::eval();
-        let t = state.position;
-        let table = &self.positional.pe; // [max_len, d]
-        if t >= table.dims()[0] {
-            let msg = format!(
-                "decoding step {} is past the positional table of {} positions (config max_len)",
-                t + 1,
-                table.dims()[0]
-            );
-            return Err(invalid("TransformerSeq2Seq::step", msg));
-        }
-        // y_t = √d · E prev + PE[t]
-        let scale = (self.config.d_model as f32).sqrt();
-        let y = self
-            .target_table()
-            .forward(&prev.unsqueeze(1)?)? // [B, 1, d]
-            .mul_scalar(scale)?
-            .add(&table.narrow(0, t, 1)?)?; // [B, 1, d]
-        let (o, weights, layers) =
-            self.transformer
-                .decoder
-                .step(&y, &state.layers, Some(&state.mask), ctx)?; // o: [B, 1, d]
-        let logits = self.generator.forward(&o.squeeze(1)?)?; // [B, V]
-        let attention = weights
-            .into_iter()
-            .enumerate()
-            .map(|(l, w)| Ok((format!("decoder.layers.{l}.multihead_attn"), w.squeeze(2)?))) // [B, h, S]
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Step {
-            logits,
-            attention,
-            state: TransformerState {
-                layers,
-                mask: state.mask.clone(),
-                position: t + 1,
-                sources: state.sources.clone(),
-                memory_rows: state.memory_rows.clone(),
-                encoded: state.encoded.clone(),
-            },
-        })
+        self.step_with(state, prev, true)
+    }
+
+    fn step_logits(
+        &self,
+        state: &TransformerState,
+        prev: &Tensor,
+    ) -> Result<Step<TransformerState>> {
+        self.step_with(state, prev, false)
     }
 
     fn max_decode_len(&self) -> Option<usize> {

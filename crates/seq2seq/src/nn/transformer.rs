@@ -145,27 +145,29 @@ impl TransformerDecoder {
 
     /// One target position `y` `[B, 1, E]` (batch-first) through every
     /// layer and the final norm → (output `[B, 1, E]`, each layer's
-    /// cross-attention weights `[B, h, 1, S]`, the new caches).
+    /// cross-attention weights `[B, h, 1, S]` (none unless `weights`), the
+    /// new caches).
     pub fn step(
         &self,
         y: &Tensor,
         caches: &[DecoderLayerCache],
         memory_padding: Option<&Tensor>,
+        weights: bool,
         ctx: &mut Ctx,
     ) -> Result<(Tensor, Vec<Tensor>, Vec<DecoderLayerCache>)> {
         let mut y = y.clone();
-        let (mut weights, mut next) = (Vec::new(), Vec::new());
+        let (mut maps, mut next) = (Vec::new(), Vec::new());
         for (layer, cache) in self.layers.iter().zip(caches) {
-            let (out, w, c) = layer.step(&y, cache, memory_padding, ctx)?;
+            let (out, w, c) = layer.step(&y, cache, memory_padding, weights, ctx)?;
             y = out;
-            weights.push(w);
+            maps.extend(w);
             next.push(c);
         }
         let y = self
             .norm
             .as_ref()
             .map_or(Ok(y.clone()), |n| n.forward(&y))?;
-        Ok((y, weights, next))
+        Ok((y, maps, next))
     }
 }
 

@@ -266,16 +266,17 @@ impl TransformerDecoderLayer {
     }
 
     /// One target position `y` `[B, 1, E]` (batch-first) → (output
-    /// `[B, 1, E]`, cross-attention weights `[B, h, 1, S]` per head, the
-    /// cache with this position added). `memory_padding` `[B, S]`: 1 at
-    /// padded source positions.
+    /// `[B, 1, E]`, cross-attention weights `[B, h, 1, S]` per head when
+    /// `weights`, the cache with this position added). `memory_padding`
+    /// `[B, S]`: 1 at padded source positions.
     pub fn step(
         &self,
         y: &Tensor,
         cache: &DecoderLayerCache,
         memory_padding: Option<&Tensor>,
+        weights: bool,
         ctx: &mut Ctx,
-    ) -> Result<(Tensor, Tensor, DecoderLayerCache)> {
+    ) -> Result<(Tensor, Option<Tensor>, DecoderLayerCache)> {
         let p = &self.parts;
         // y = y + SelfAttn(LN_1(y))   or   y = LN_1(y + SelfAttn(y)),
         // attending to the cached positions and this one
@@ -288,16 +289,16 @@ impl TransformerDecoderLayer {
         })?; // [B, 1, E]
 
         // y = y + CrossAttn(LN_2(y), m)   or   y = LN_2(y + CrossAttn(y, m))
-        let mut weights = None;
+        let need = match weights {
+            true => Weights::PerHead,
+            false => Weights::None,
+        };
+        let mut maps = None;
         let y = p.residual(&y, &self.norm2, |y| {
-            let (a, w) = self.multihead_attn.step_cross(
-                y,
-                &cache.memory,
-                memory_padding,
-                Weights::PerHead,
-                ctx,
-            )?;
-            weights = w;
+            let (a, w) =
+                self.multihead_attn
+                    .step_cross(y, &cache.memory, memory_padding, need, ctx)?;
+            maps = w;
             p.dropout.forward(&a, ctx)
         })?; // [B, 1, E]
 
@@ -308,8 +309,7 @@ impl TransformerDecoderLayer {
             rows: None,
             memory: cache.memory.clone(),
         };
-        let weights = weights.expect("step_cross returns weights when asked");
-        Ok((y, weights, cache))
+        Ok((y, maps, cache))
     }
 }
 
