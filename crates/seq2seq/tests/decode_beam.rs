@@ -561,9 +561,14 @@ fn batched_beam_equals_each_sentence_alone() {
                 );
             }
         }
-        // no maps unless asked
+        // no maps unless asked, and asking for them changes no output bit
         let quiet = decode(&m, &src, &options(4, 0.6, 12)).unwrap();
         assert!(quiet.iter().all(|h| h.attention.is_empty()));
+        for (q, b) in quiet.iter().zip(&batch) {
+            assert_eq!(q.tokens, b.tokens, "{name}");
+            assert_eq!(q.score.to_bits(), b.score.to_bits(), "{name}");
+            assert_eq!(q.log_prob.to_bits(), b.log_prob.to_bits(), "{name}");
+        }
     }
 }
 

@@ -487,11 +487,16 @@ impl MultiheadAttention {
             key_padding_mask,
             ..Default::default()
         };
-        let weights = match need_weights {
-            Weights::None => Weights::None,
-            _ => Weights::PerHead,
+        // The output always comes from the same kernel (the fused one where
+        // the device has it), so that asking for the weights (a heatmap,
+        // unknown-word replacement) cannot change a translation; the weights
+        // are then computed beside it.
+        let (k, v) = (&memory.keys, &memory.values);
+        let (heads, _) = self.heads(&q, k, v, &masks, Weights::None, ctx)?;
+        let w = match need_weights {
+            Weights::None => None,
+            _ => self.heads(&q, k, v, &masks, Weights::PerHead, ctx)?.1,
         };
-        let (heads, w) = self.heads(&q, &memory.keys, &memory.values, &masks, weights, ctx)?;
         let out = self.merge_heads(&heads)?.reshape([rows, 1, e])?; // [R, 1, E]
         let s = memory.keys.dims()[2];
         let w = w
