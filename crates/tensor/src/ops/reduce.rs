@@ -8,6 +8,7 @@
 
 use crate::autograd::BackwardOp;
 use crate::backend::{self, BinaryOp, ReduceOp};
+use crate::storage::Storage;
 use crate::{Error, Result, Shape, Tensor};
 
 struct Reduce {
@@ -134,35 +135,35 @@ impl Tensor {
     /// the last axis replaced by `k`, indices as f32. Beam search's
     /// candidates: nothing flows back through it.
     pub fn topk(&self, k: usize) -> Result<(Tensor, Tensor)> {
-        let cols = self.dims().last().copied().unwrap_or(0);
-        if self.rank() == 0 || k == 0 || k > cols || cols >= 1 << 24 {
-            return Err(Error::bad_shape(
-                "topk",
-                self.shape(),
-                format!("k = {k}: expected 1 ≤ k ≤ the last dimension (below 2^24)"),
-            ));
-        }
-        let (values, indices) = backend::topk_rows(self.storage(), cols, k)?;
-        let mut dims = self.dims().to_vec();
-        *dims.last_mut().expect("rank ≥ 1") = k;
-        let wrap = |s| Tensor::from_storage(std::sync::Arc::new(s), dims.clone().into());
-        Ok((wrap(values), wrap(indices)))
+        self.best_k("topk", k, |x, _, cols| backend::topk_rows(x, cols, k))
     }
 
     /// [`topk`](Tensor::topk) of `log_softmax(-1)`, the same numbers,
     /// without the whole distribution being written: beam search's
     /// candidates straight from the logits `[.., V]`.
     pub fn log_softmax_topk(&self, k: usize) -> Result<(Tensor, Tensor)> {
+        self.best_k("log_softmax_topk", k, |x, rows, cols| {
+            backend::log_softmax_topk(x, rows, cols, k)
+        })
+    }
+
+    /// Checks k against the last axis, runs `pick(storage, rows, cols)` and
+    /// shapes its `(values, indices)` as `self` with the last axis k.
+    fn best_k(
+        &self,
+        op: &'static str,
+        k: usize,
+        pick: impl FnOnce(&Storage, usize, usize) -> Result<(Storage, Storage)>,
+    ) -> Result<(Tensor, Tensor)> {
         let cols = self.dims().last().copied().unwrap_or(0);
         if self.rank() == 0 || k == 0 || k > cols || cols >= 1 << 24 {
             return Err(Error::bad_shape(
-                "log_softmax_topk",
+                op,
                 self.shape(),
                 format!("k = {k}: expected 1 ≤ k ≤ the last dimension (below 2^24)"),
             ));
         }
-        let rows = self.shape().numel() / cols;
-        let (values, indices) = backend::log_softmax_topk(self.storage(), rows, cols, k)?;
+        let (values, indices) = pick(self.storage(), self.shape().numel() / cols, cols)?;
         let mut dims = self.dims().to_vec();
         *dims.last_mut().expect("rank ≥ 1") = k;
         let wrap = |s| Tensor::from_storage(std::sync::Arc::new(s), dims.clone().into());
